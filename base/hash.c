@@ -1,0 +1,24 @@
+#include "base/hash.h"
+
+#include <stdio.h>
+#include <string.h>
+
+uint64_t hash_bytes(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+uint64_t hash_str(uint64_t h, const char *s)
+{
+    return hash_bytes(h, s, strlen(s));
+}
+
+void hash_hex(uint64_t h, char out[HASH_HEX_LEN])
+{
+    snprintf(out, HASH_HEX_LEN, "%016llx", (unsigned long long)h);
+}
