@@ -1,0 +1,169 @@
+/* The configuration: a typed struct that stages read, filled from three layers in order:
+ *   1. configs/defaults.yaml (compiled into the binary; it holds every key, its default and a comment),
+ *   2. the user's YAML file,
+ *   3. --set key.path=value options (the value is read as YAML).
+ * Every key is described once in the schema (config_schema.c): its type, range, whether it may be a
+ * sweep list, and which stages' outputs depend on it (for the stage stamps).  Unknown keys, wrong types
+ * and out-of-range values are refused with the key path, the file and the line.
+ *
+ * Sweep keys (peft.method, peft.routing, data.sizes, data.seeds, ...) take one value or a list; a list
+ * is stored as an axis and the scalar field holds its first value.  sweep.h expands the axes into one
+ * scalar config per training run. */
+#ifndef MIXPHM_PIPELINE_CONFIG_H
+#define MIXPHM_PIPELINE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+#define CFG_STR_MAX 1024
+#define CFG_MAX_AXES 8
+#define CFG_MAX_SWEEP 64
+#define CFG_SOURCE_MAX 512
+#define CFG_MAX_KEYS 256
+
+/* Stages in pipeline order.  Bit (1 << STAGE_x) is used in the schema's `affects` masks. */
+enum stage_id {
+    STAGE_PREPARE,
+    STAGE_FEATURES,
+    STAGE_TRAIN,
+    STAGE_EVAL,
+    STAGE_AGGREGATE,
+    STAGE_ANALYZE,
+    STAGE_COUNT
+};
+const char *stage_name(enum stage_id s);
+/* Returns -1 for an unknown name. */
+int stage_from_name(const char *name);
+
+enum dataset { DATASET_SYNTHETIC, DATASET_VQAV2, DATASET_GQA, DATASET_OKVQA };
+enum model_size { MODEL_TINY, MODEL_T5_SMALL, MODEL_T5_BASE, MODEL_CUSTOM };
+enum peft_method {
+    PEFT_FULL,
+    PEFT_BITFIT,
+    PEFT_LORA,
+    PEFT_HOULSBY,
+    PEFT_PFEIFFER,
+    PEFT_COMPACTER,
+    PEFT_COMPACTERPP,
+    PEFT_ADAMIX,
+    PEFT_MIXPHM,
+    PEFT_METHOD_COUNT
+};
+enum routing { ROUTING_NONE, ROUTING_MUL, ROUTING_ADD, ROUTING_PROJ, ROUTING_EXPAND };
+enum vqa_metric { METRIC_VLT5, METRIC_OFFICIAL2016, METRIC_OFFICIAL };
+
+union cfg_value {
+    long i;   /* CFG_INT, CFG_BOOL, CFG_ENUM */
+    double f; /* CFG_FLOAT */
+};
+
+/* One sweep axis: a key given as a list of two or more values. */
+struct cfg_axis {
+    int key; /* index into the schema */
+    int n;
+    union cfg_value v[CFG_MAX_SWEEP];
+};
+
+struct config {
+    struct {
+        char dir[CFG_STR_MAX];
+        long seed;
+    } run;
+    struct {
+        int dataset;
+        long sizes; /* sweep */
+        long seeds; /* sweep */
+    } data;
+    struct {
+        int size;
+        char checkpoint[CFG_STR_MAX];
+    } model;
+    struct {
+        int method;  /* sweep */
+        int routing; /* sweep */
+    } peft;
+    struct {
+        long ranks_per_run;
+        long batch_size;
+        long epochs;
+    } train;
+    struct {
+        int project;
+    } features;
+    struct {
+        int vqa_metric;
+    } eval;
+    struct {
+        double interval;
+    } log;
+
+    /* Not settable keys: bookkeeping of the loader. */
+    int n_axes;
+    struct cfg_axis axes[CFG_MAX_AXES];
+    /* Where each key got its value, for messages: source index and line (0 when none). */
+    unsigned char origin_source[CFG_MAX_KEYS];
+    int origin_line[CFG_MAX_KEYS];
+    unsigned char is_set[CFG_MAX_KEYS];
+    int n_sources;
+    char sources[4][CFG_SOURCE_MAX];
+};
+
+enum cfg_type { CFG_INT, CFG_FLOAT, CFG_BOOL, CFG_STRING, CFG_ENUM };
+
+struct cfg_key {
+    const char *path;
+    enum cfg_type type;
+    size_t offset;
+    double min, max;          /* inclusive range for CFG_INT and CFG_FLOAT */
+    const char *const *names; /* CFG_ENUM: the accepted values, NULL-terminated; index = stored value */
+    int sweep;                /* 1: may be a list, one training run per value */
+    unsigned affects;         /* bit (1 << stage): that stage's outputs depend on this key */
+};
+
+/* The schema, in the order of configs/defaults.yaml (keys sharing a section are contiguous). */
+const struct cfg_key *config_schema(int *count);
+/* Index of a key path in the schema, or -1. */
+int config_key_index(const char *path);
+/* Name of enum value `v` of key `path` ("?" when out of range). */
+const char *config_enum_name(const char *path, long v);
+/* Whether `method` has a low-rank bottleneck that a routing function can act on. */
+int config_method_supports_routing(int method);
+
+/* Loads defaults, then `path` (may be NULL), then each "key.path=value" in `sets`; then validates. */
+int config_load(struct config *cfg, const char *path, const char *const *sets, int n_sets, struct err *e);
+/* The same with explicit defaults text (tests and the fuzz harness use it). */
+int config_load_with_defaults(struct config *cfg, const char *defaults, size_t defaults_len,
+                              const char *path, const char *const *sets, int n_sets, struct err *e);
+/* One layer from YAML text; `source` names it in messages (a file name). */
+int config_apply_yaml(struct config *cfg, const char *text, size_t len, const char *source,
+                      struct err *e);
+/* One --set option, "key.path=value" with a YAML value. */
+int config_apply_set(struct config *cfg, const char *assignment, struct err *e);
+/* Rules that involve several keys; also checks that every schema key has a value. */
+int config_validate(const struct config *cfg, struct err *e);
+/* "file:line" (or "--set ...", or "defaults") where `path` got its value. */
+void config_origin(const struct config *cfg, const char *path, char *out, size_t n);
+
+/* The resolved configuration as YAML, in schema order, with sweep lists as flow sequences.  Loading
+ * the result gives back the same config.  Caller frees. */
+char *config_emit(const struct config *cfg, const char *header_comment);
+/* Hash of the keys whose `affects` mask includes `stage`, with their resolved values. */
+uint64_t config_stage_hash(const struct config *cfg, enum stage_id stage);
+/* Formats the value of key `k` as canonical YAML (used by emit, hashing and run names). */
+void config_format_value(const struct cfg_key *k, union cfg_value v, const char *str, char *out,
+                         size_t n);
+
+/* The resolved value of key `i` as YAML: a scalar, or a flow list for a sweep axis. */
+void config_format_key(const struct config *cfg, int i, char *out, size_t n);
+
+/* The values of a key: its axis when it is a sweep list, else its single value.  Returns the count. */
+int config_values(const struct config *cfg, const char *path, union cfg_value *out, int max);
+
+/* Raw access by schema index (the loader, emitter and sweep expansion use these). */
+union cfg_value config_get(const struct config *cfg, int key);
+void config_put(struct config *cfg, int key, union cfg_value v);
+const char *config_get_str(const struct config *cfg, int key);
+
+#endif

@@ -1,0 +1,104 @@
+/* The schema: every configuration key, its type, range, and the stages that read it.
+ *
+ * `affects` lists the stages that read a key directly.  A stage reruns when one of its keys changes;
+ * stages below it rerun because they consumed its outputs (see stamp.h), so a key read only by `eval`
+ * (eval.vqa_metric) never retrains anything. */
+#include <stddef.h>
+#include <string.h>
+
+#include "pipeline/config.h"
+
+#define OFF(member) offsetof(struct config, member)
+#define ST(s) (1u << STAGE_##s)
+#define ALL_STAGES ((1u << STAGE_COUNT) - 1u)
+#define UNBOUNDED 1e300
+
+static const char *const dataset_names[] = {"synthetic", "vqav2", "gqa", "okvqa", NULL};
+static const char *const model_size_names[] = {"tiny", "t5-small", "t5-base", "custom", NULL};
+static const char *const method_names[] = {"full",      "bitfit",      "lora",   "houlsby", "pfeiffer",
+                                           "compacter", "compacter++", "adamix", "mixphm",  NULL};
+static const char *const routing_names[] = {"none", "mul", "add", "proj", "expand", NULL};
+static const char *const metric_names[] = {"vlt5", "official2016", "official", NULL};
+
+/* clang-format off */
+static const struct cfg_key schema[] = {
+    {"run.dir",             CFG_STRING, OFF(run.dir),             0, 0, NULL, 0, 0},
+    {"run.seed",            CFG_INT,    OFF(run.seed),            0, 2147483647, NULL, 0, ST(PREPARE) | ST(TRAIN)},
+
+    {"data.dataset",        CFG_ENUM,   OFF(data.dataset),        0, 0, dataset_names, 0, ALL_STAGES},
+    {"data.sizes",          CFG_INT,    OFF(data.sizes),          1, 100000000, NULL, 1,
+        ST(PREPARE) | ST(TRAIN) | ST(EVAL) | ST(AGGREGATE) | ST(ANALYZE)},
+    {"data.seeds",          CFG_INT,    OFF(data.seeds),          0, 4294967295.0, NULL, 1,
+        ST(PREPARE) | ST(TRAIN) | ST(EVAL) | ST(AGGREGATE) | ST(ANALYZE)},
+
+    {"model.size",          CFG_ENUM,   OFF(model.size),          0, 0, model_size_names, 0,
+        ST(FEATURES) | ST(TRAIN) | ST(EVAL) | ST(ANALYZE)},
+    {"model.checkpoint",    CFG_STRING, OFF(model.checkpoint),    0, 0, NULL, 0,
+        ST(FEATURES) | ST(TRAIN) | ST(EVAL) | ST(ANALYZE)},
+
+    {"peft.method",         CFG_ENUM,   OFF(peft.method),         0, 0, method_names, 1,
+        ST(TRAIN) | ST(EVAL) | ST(AGGREGATE) | ST(ANALYZE)},
+    {"peft.routing",        CFG_ENUM,   OFF(peft.routing),        0, 0, routing_names, 1,
+        ST(TRAIN) | ST(EVAL) | ST(AGGREGATE) | ST(ANALYZE)},
+
+    {"train.ranks_per_run", CFG_INT,    OFF(train.ranks_per_run), 1, 1000000, NULL, 0, 0},
+    {"train.batch_size",    CFG_INT,    OFF(train.batch_size),    1, 65536, NULL, 0, ST(TRAIN)},
+    {"train.epochs",        CFG_INT,    OFF(train.epochs),        1, 1000000, NULL, 0, ST(TRAIN)},
+
+    {"features.project",    CFG_BOOL,   OFF(features.project),    0, 1, NULL, 0, ST(FEATURES)},
+
+    {"eval.vqa_metric",     CFG_ENUM,   OFF(eval.vqa_metric),     0, 0, metric_names, 0,
+        ST(EVAL) | ST(AGGREGATE)},
+
+    {"log.interval",        CFG_FLOAT,  OFF(log.interval),        0, 86400, NULL, 0, 0},
+};
+/* clang-format on */
+
+const struct cfg_key *config_schema(int *count)
+{
+    *count = (int)(sizeof schema / sizeof schema[0]);
+    return schema;
+}
+
+int config_key_index(const char *path)
+{
+    int n;
+    const struct cfg_key *k = config_schema(&n);
+    for (int i = 0; i < n; i++)
+        if (strcmp(k[i].path, path) == 0)
+            return i;
+    return -1;
+}
+
+const char *config_enum_name(const char *path, long v)
+{
+    int i = config_key_index(path);
+    if (i < 0 || schema[i].type != CFG_ENUM || v < 0)
+        return "?";
+    for (long j = 0; schema[i].names[j]; j++)
+        if (j == v)
+            return schema[i].names[j];
+    return "?";
+}
+
+int config_method_supports_routing(int method)
+{
+    return method == PEFT_LORA || method == PEFT_HOULSBY || method == PEFT_PFEIFFER ||
+           method == PEFT_MIXPHM;
+}
+
+static const char *const stage_names[STAGE_COUNT] = {"prepare", "features",  "train",
+                                                     "eval",    "aggregate", "analyze"};
+
+const char *stage_name(enum stage_id s)
+{
+    return (s >= 0 && s < STAGE_COUNT) ? stage_names[s] : "?";
+}
+
+int stage_from_name(const char *name)
+{
+    for (int i = 0; i < STAGE_COUNT; i++)
+        if (strcmp(stage_names[i], name) == 0)
+            return i;
+    return -1;
+}
