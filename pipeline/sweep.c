@@ -1,0 +1,128 @@
+#include "pipeline/sweep.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* The axis order of the expansion: these first, then other sweep keys in schema order. */
+static const char *const leading_axes[] = {"peft.method", "peft.routing", "data.sizes", "data.seeds"};
+
+struct axes {
+    int n;
+    int key[CFG_MAX_AXES + 4];
+    int count[CFG_MAX_AXES + 4];
+    union cfg_value v[CFG_MAX_AXES + 4][CFG_MAX_SWEEP];
+};
+
+static void collect_axes(const struct config *cfg, struct axes *ax)
+{
+    int nk;
+    const struct cfg_key *keys = config_schema(&nk);
+    ax->n = 0;
+    for (size_t i = 0; i < sizeof leading_axes / sizeof leading_axes[0]; i++) {
+        int k = config_key_index(leading_axes[i]);
+        ax->key[ax->n] = k;
+        ax->count[ax->n] = config_values(cfg, keys[k].path, ax->v[ax->n], CFG_MAX_SWEEP);
+        ax->n++;
+    }
+    for (int a = 0; a < cfg->n_axes; a++) {
+        int k = cfg->axes[a].key, leading = 0;
+        for (size_t i = 0; i < sizeof leading_axes / sizeof leading_axes[0]; i++)
+            leading |= strcmp(keys[k].path, leading_axes[i]) == 0;
+        if (leading)
+            continue;
+        ax->key[ax->n] = k;
+        ax->count[ax->n] = config_values(cfg, keys[k].path, ax->v[ax->n], CFG_MAX_SWEEP);
+        ax->n++;
+    }
+}
+
+/* Decodes combination `c` (the last axis varies fastest) into per-axis value indices. */
+static void decode(const struct axes *ax, long c, int *idx)
+{
+    for (int a = ax->n - 1; a >= 0; a--) {
+        idx[a] = (int)(c % ax->count[a]);
+        c /= ax->count[a];
+    }
+}
+
+static long product(const struct axes *ax)
+{
+    long p = 1;
+    for (int a = 0; a < ax->n; a++) {
+        p *= ax->count[a];
+        if (p > SWEEP_MAX_RUNS * 16L)
+            return SWEEP_MAX_RUNS * 16L;
+    }
+    return p;
+}
+
+static int valid(const struct axes *ax, const int *idx)
+{
+    /* Axes 0 and 1 are peft.method and peft.routing (leading_axes). */
+    long method = ax->v[0][idx[0]].i, routing = ax->v[1][idx[1]].i;
+    return routing == ROUTING_NONE || config_method_supports_routing((int)method);
+}
+
+/* Finds the combination of the index-th valid run; returns -1 when out of range. */
+static long nth_valid(const struct axes *ax, int index, int *idx)
+{
+    long total = product(ax);
+    int seen = 0;
+    for (long c = 0; c < total; c++) {
+        decode(ax, c, idx);
+        if (!valid(ax, idx))
+            continue;
+        if (seen++ == index)
+            return c;
+    }
+    return -1;
+}
+
+int sweep_count(const struct config *cfg)
+{
+    struct axes ax;
+    int idx[CFG_MAX_AXES + 4];
+    collect_axes(cfg, &ax);
+    long total = product(&ax);
+    int n = 0;
+    for (long c = 0; c < total && n < SWEEP_MAX_RUNS; c++) {
+        decode(&ax, c, idx);
+        n += valid(&ax, idx);
+    }
+    return n;
+}
+
+int sweep_run_config(const struct config *cfg, int index, struct config *out, struct err *e)
+{
+    struct axes ax;
+    int idx[CFG_MAX_AXES + 4];
+    collect_axes(cfg, &ax);
+    if (index < 0 || nth_valid(&ax, index, idx) < 0)
+        return err_set(e, "sweep run %d does not exist (the sweep has %d runs)", index, sweep_count(cfg));
+    *out = *cfg;
+    out->n_axes = 0;
+    for (int a = 0; a < ax.n; a++)
+        config_put(out, ax.key[a], ax.v[a][idx[a]]);
+    return 0;
+}
+
+void sweep_run_name(const struct config *sweep_cfg, const struct config *run_cfg, char *out, size_t n)
+{
+    int nk;
+    const struct cfg_key *keys = config_schema(&nk);
+    size_t o = (size_t)snprintf(out, n, "%s", config_enum_name("peft.method", run_cfg->peft.method));
+    if (run_cfg->peft.routing != ROUTING_NONE && o < n)
+        o += (size_t)snprintf(out + o, n - o, "+%s", config_enum_name("peft.routing", run_cfg->peft.routing));
+    if (o < n)
+        o += (size_t)snprintf(out + o, n - o, "-k%ld-s%ld", run_cfg->data.sizes, run_cfg->data.seeds);
+    /* Other sweep keys (hyperparameters) appear in the name when the sweep lists them. */
+    struct axes ax;
+    collect_axes(sweep_cfg, &ax);
+    for (int a = (int)(sizeof leading_axes / sizeof leading_axes[0]); a < ax.n && o < n; a++) {
+        const struct cfg_key *k = &keys[ax.key[a]];
+        char value[64];
+        config_format_value(k, config_get(run_cfg, ax.key[a]), NULL, value, sizeof value);
+        const char *leaf = strrchr(k->path, '.');
+        o += (size_t)snprintf(out + o, n - o, "-%s=%s", leaf ? leaf + 1 : k->path, value);
+    }
+}
