@@ -1,0 +1,45 @@
+/* The command line: `mixphm COMMAND ...` (DESIGN.md section 8).  Parsing never starts MPI, so a usage
+ * error costs nothing and is printed once, by the first rank of the job. */
+#ifndef MIXPHM_PIPELINE_CLI_H
+#define MIXPHM_PIPELINE_CLI_H
+
+#include <stdio.h>
+
+#define CLI_MAX_SETS 128
+
+enum cli_command {
+    CMD_HELP,
+    CMD_VERSION,
+    CMD_RUN,
+    CMD_STAGE, /* prepare, features, train, eval, aggregate, analyze */
+    CMD_STATUS,
+    CMD_PARAMS,
+    CMD_SCORE,
+    CMD_SUBMIT,
+};
+
+struct cli {
+    enum cli_command command;
+    int stage;              /* CMD_STAGE: which one */
+    const char *config;     /* CONFIG, or RUN_DIR for status */
+    const char *sets[CLI_MAX_SETS];
+    int n_sets;
+    int until;              /* -1 when absent */
+    unsigned force;         /* stage bits */
+    const char *help_topic; /* CMD_HELP: the command asked about, or NULL */
+    /* score */
+    const char *questions, *annotations, *results, *variant;
+    /* submit */
+    const char *scheduler;
+    int dry_run;
+};
+
+/* Returns 0, or 2 after printing a usage error to `err`. */
+int cli_parse(int argc, char **argv, struct cli *c, FILE *err);
+/* Prints the help of one command (or the overview for NULL); returns 0, or 2 for an unknown one. */
+int cli_help(const char *command, FILE *out);
+/* Whether this process is the first rank of an MPI launch (read from the launcher's environment,
+ * before MPI is started), so that one copy of a usage error is printed. */
+int cli_first_rank(void);
+
+#endif

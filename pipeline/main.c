@@ -1,0 +1,81 @@
+/* mixphm: the driver.  Parses the command line, then either runs pipeline stages under MPI or a tool
+ * command that needs no MPI (status, params, score, submit). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/mem.h"
+#include "mpi/world.h"
+#include "nn/blas_env.h"
+#include "pipeline/cli.h"
+#include "pipeline/config.h"
+#include "pipeline/runner.h"
+#include "pipeline/status.h"
+#include "stages/stages.h"
+
+#ifndef MIXPHM_VERSION
+#define MIXPHM_VERSION "unknown"
+#endif
+
+static int run_stages(const struct cli *c, int *argc, char ***argv)
+{
+    struct world w;
+    struct err e;
+    err_clear(&e);
+    if (world_init(&w, argc, argv, &e) != 0) {
+        fprintf(stderr, "mixphm: error: %s\n", e.msg);
+        return 1;
+    }
+    char warning[512];
+    if (w.rank == 0 && blas_core_warning(warning, sizeof warning))
+        fprintf(stderr, "mixphm: warning: %s\n", warning);
+
+    struct config *cfg = xmalloc(sizeof *cfg);
+    if (config_load(cfg, c->config, c->sets, c->n_sets, &e) != 0) {
+        e.collective = 1; /* every rank read the same files */
+        world_fail(&w, &e);
+    }
+    struct run_options o = {.until = c->until, .force = c->force, .only = c->command == CMD_STAGE ? c->stage : -1};
+    stage_fn table[STAGE_COUNT];
+    stages_table(table);
+    if (runner_execute(cfg, &o, table, &w, &e) != 0)
+        world_fail(&w, &e);
+    free(cfg);
+    world_finalize(&w);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli c;
+    int rc = cli_parse(argc, argv, &c, stderr);
+    if (rc != 0)
+        return rc;
+    struct err e;
+    err_clear(&e);
+    switch (c.command) {
+    case CMD_HELP:
+        if (cli_help(c.help_topic, stdout) != 0) {
+            fprintf(stderr, "mixphm: no help for '%s': it is not a command (see `mixphm --help`)\n", c.help_topic);
+            return 2;
+        }
+        return 0;
+    case CMD_VERSION:
+        printf("mixphm %s\n", MIXPHM_VERSION);
+        return 0;
+    case CMD_STATUS:
+        if (status_print(c.config, stdout, &e) != 0) {
+            fprintf(stderr, "mixphm status: error: %s\n", e.msg);
+            return 1;
+        }
+        return 0;
+    case CMD_PARAMS:
+    case CMD_SCORE:
+    case CMD_SUBMIT:
+        fprintf(stderr, "mixphm %s: error: this command is not built yet in this version of mixphm\n", argv[1]);
+        return 1;
+    case CMD_RUN:
+    case CMD_STAGE:
+        return run_stages(&c, &argc, &argv);
+    }
+    return 1;
+}

@@ -1,0 +1,36 @@
+/* What a stage gets besides the config: the run folder, the MPI world, a logger, and the place to
+ * declare its outputs for the stamp.  Stage functions have the fixed signature
+ *     int stage_NAME(const struct config *cfg, struct run *run);
+ * returning 0, or -1 with run->err filled (err.collective = 1 when every rank returns that error). */
+#ifndef MIXPHM_PIPELINE_RUN_H
+#define MIXPHM_PIPELINE_RUN_H
+
+#include "base/fileio.h"
+#include "base/log.h"
+#include "mpi/world.h"
+#include "pipeline/config.h"
+#include "pipeline/stamp.h"
+
+struct run {
+    char dir[PATH_MAX_LEN];
+    struct world *world;
+    struct logger log; /* enabled on world rank 0 */
+    struct err err;
+    enum stage_id stage;
+    /* Filled by the stage (on rank 0 at least): recorded in its stamp. */
+    int n_outputs;
+    char outputs[STAMP_MAX_ITEMS][STAMP_PATH_MAX];
+    int n_provides;
+    struct stamp_link provides[STAMP_MAX_ITEMS];
+};
+
+typedef int (*stage_fn)(const struct config *cfg, struct run *run);
+
+/* Declares an output (a file or folder, relative to the run folder). */
+int run_output(struct run *r, const char *relpath);
+/* Declares a named digest that later stages may consume instead of this stage's id. */
+int run_provide(struct run *r, const char *name, const char digest[HASH_HEX_LEN]);
+/* The path of `rel` inside the run folder. */
+int run_path(const struct run *r, const char *rel, char *out, size_t n);
+
+#endif

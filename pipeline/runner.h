@@ -1,0 +1,37 @@
+/* Running stages in order, skipping the ones whose stamps are up to date.
+ *
+ * Rank 0 decides (it alone reads the stamps, so every rank acts on one view of the file system) and
+ * broadcasts the plan; every rank runs the planned stages; rank 0 writes each stamp after the stage
+ * returned on all ranks.  A stage's old stamp is removed before it starts, so an interrupted stage is
+ * never taken for a finished one. */
+#ifndef MIXPHM_PIPELINE_RUNNER_H
+#define MIXPHM_PIPELINE_RUNNER_H
+
+#include "mpi/world.h"
+#include "pipeline/config.h"
+#include "pipeline/run.h"
+
+struct run_options {
+    int until;      /* last stage to run, or -1 for the whole pipeline */
+    unsigned force; /* bit (1 << stage): rerun even when up to date */
+    int only;       /* -1 for `mixphm run`; else the one stage of `mixphm STAGE` */
+};
+
+/* The upstream provides that `stage` consumes, e.g. {"prepare", "features"}; returns the count. */
+int stage_inputs(enum stage_id stage, const char **names, int max);
+/* Whether `mixphm run` includes `stage` for this config. */
+int stage_in_pipeline(const struct config *cfg, enum stage_id stage);
+/* 0 when the stage is up to date in run_dir; else -1 and a reason ("missing", "config changed: ..."). */
+int stage_check(const struct config *cfg, const char *run_dir, enum stage_id stage, char *reason, size_t n);
+
+/* Which stages to run (bit mask) and why; rank-0 work, no MPI. */
+int runner_plan(const struct config *cfg, const struct run_options *o, unsigned *mask,
+                char reasons[STAGE_COUNT][512], struct err *e);
+
+/* Writes the resolved config into run.dir and runs the plan on every rank.  `stages[s]` is the
+ * function of stage s (NULL: not available).  Returns 0, or -1 with e filled (e->collective set when
+ * every rank returns the same error). */
+int runner_execute(const struct config *cfg, const struct run_options *o, const stage_fn stages[STAGE_COUNT],
+                   struct world *w, struct err *e);
+
+#endif

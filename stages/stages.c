@@ -1,0 +1,7 @@
+#include "stages/stages.h"
+
+void stages_table(stage_fn table[STAGE_COUNT])
+{
+    for (int s = 0; s < STAGE_COUNT; s++)
+        table[s] = NULL;
+}

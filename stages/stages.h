@@ -1,0 +1,13 @@
+/* The stages of the pipeline, one file each, all with the signature fixed by DESIGN.md:
+ *     int stage_NAME(const struct config *cfg, struct run *run);
+ * stages_table() lists the ones this build has; a stage that a later version adds is NULL here and
+ * `mixphm` refuses to run it with "not built yet". */
+#ifndef MIXPHM_STAGES_STAGES_H
+#define MIXPHM_STAGES_STAGES_H
+
+#include "pipeline/config.h"
+#include "pipeline/run.h"
+
+void stages_table(stage_fn table[STAGE_COUNT]);
+
+#endif
