@@ -1,0 +1,267 @@
+# mixphm: the only build entry.
+#
+#   make               build ./mixphm
+#   make test          build and run every test (unit, MPI under -np 1/2/4, command line, fuzz corpus)
+#   make demo          install missing Debian packages (as root), build, run the synthetic pipeline
+#   make bench         benchmarks (results go to docs/benchmarks.md by hand, with the command)
+#   make debug         ./mixphm with -g -O0 -fsanitize=address,undefined (objects in build/debug)
+#   make fuzz          fuzz the config loader with afl++ for FUZZ_SECONDS
+#   make deps          install the Debian packages (as root), or print the list
+#   make install PREFIX=/opt/mixphm
+#
+# On a cluster, point the build at the modules' libraries instead of pkg-config:
+#   make MPICC=mpicc HDF5_DIR=$HDF5_ROOT SCALAPACK_LIBS="-lscalapack" OPENBLAS_DIR=$OPENBLAS_ROOT
+# Every library has NAME_CFLAGS / NAME_LIBS (used as given) and NAME_DIR (include/ and lib/ under it).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
+.DEFAULT_GOAL := all
+.SUFFIXES:
+
+# ---- toolchain ------------------------------------------------------------------------------
+ifneq ($(strip $(MPICC)),)
+  CC := $(MPICC)
+else ifeq ($(origin CC),default)
+  CC := gcc
+endif
+CFLAGS ?= -O3 -g
+LDFLAGS ?=
+ARCH ?=
+PKG_CONFIG ?= pkg-config
+PREFIX ?= /usr/local
+
+# V=1 shows the full compiler command lines.
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
+
+DEBUG ?= 0
+ifeq ($(DEBUG),1)
+  BUILD := build/debug
+  OPT := -g -O0 -fsanitize=address,undefined -fno-omit-frame-pointer
+else
+  BUILD := build/release
+  OPT := $(CFLAGS) $(ARCH)
+endif
+
+WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+DEFS := -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE -I. -I$(BUILD)/gen
+
+# ---- libraries: NAME_CFLAGS / NAME_LIBS given, else NAME_DIR, else pkg-config ----------------
+# $(call find_lib,NAME,pkg-config module,library names for NAME_DIR)
+define find_lib
+ifeq ($$(origin $(1)_CFLAGS),undefined)
+  ifneq ($$(strip $$($(1)_DIR)),)
+    $(1)_CFLAGS := -I$$($(1)_DIR)/include
+  else
+    $(1)_CFLAGS := $$(shell $$(PKG_CONFIG) --cflags $(2) 2>/dev/null)
+  endif
+endif
+ifeq ($$(origin $(1)_LIBS),undefined)
+  ifneq ($$(strip $$($(1)_DIR)),)
+    $(1)_LIBS := -L$$($(1)_DIR)/lib -Wl,-rpath,$$($(1)_DIR)/lib $(3)
+  else
+    $(1)_LIBS := $$(shell $$(PKG_CONFIG) --libs $(2) 2>/dev/null)
+  endif
+endif
+endef
+
+# With MPICC the wrapper supplies MPI itself.
+ifneq ($(strip $(MPICC)),)
+  MPI_CFLAGS ?=
+  MPI_LIBS ?=
+endif
+$(eval $(call find_lib,MPI,ompi-c,-lmpi))
+$(eval $(call find_lib,HDF5,hdf5-openmpi,-lhdf5))
+$(eval $(call find_lib,SCALAPACK,scalapack-openmpi,-lscalapack-openmpi))
+$(eval $(call find_lib,YAML,yaml-0.1,-lyaml))
+$(eval $(call find_lib,OPENBLAS,openblas,-lopenblas))
+$(eval $(call find_lib,JANSSON,jansson,-ljansson))
+
+LIB_CFLAGS := $(MPI_CFLAGS) $(HDF5_CFLAGS) $(YAML_CFLAGS) $(OPENBLAS_CFLAGS) $(JANSSON_CFLAGS)
+LIBS := $(SCALAPACK_LIBS) $(HDF5_LIBS) $(YAML_LIBS) $(JANSSON_LIBS) $(OPENBLAS_LIBS) $(MPI_LIBS) -lm
+
+# The Debian packages everything above comes from (make deps installs them).
+DEB_PACKAGES := gcc make pkg-config openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools \
+  libscalapack-openmpi-dev libopenblas-dev libyaml-dev libjansson-dev libsentencepiece-dev \
+  gnuplot-nox afl++ slurmctld slurmd slurm-client munge
+
+# ---- sources --------------------------------------------------------------------------------
+SRC_DIRS := base nn mpi model model/peft data stages pipeline
+LIB_SRCS := $(filter-out pipeline/main.c,$(wildcard $(addsuffix /*.c,$(SRC_DIRS))))
+GEN_SRCS := $(BUILD)/gen/defaults_yaml.c
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/defaults_yaml.o
+MAIN_OBJ := $(BUILD)/obj/pipeline/main.o
+LIBMIXPHM := $(BUILD)/libmixphm.a
+
+TEST_HARNESS := $(BUILD)/obj/tests/harness.o
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+MPI_TEST_SRCS := $(wildcard tests/mpi/*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+MPI_TEST_BINS := $(MPI_TEST_SRCS:tests/mpi/%.c=$(BUILD)/tests/mpi/%)
+PROBE_BINS := $(patsubst tests/probes/%.c,$(BUILD)/tests/probes/%,$(wildcard tests/probes/*.c))
+FUZZ_REPLAY := $(BUILD)/tests/fuzz_replay
+
+# ---- launch environment -----------------------------------------------------------------------
+# OpenBLAS picks its kernels when it loads, from OPENBLAS_CORETYPE; Debian's 0.3.21 misdetects some
+# CPUs.  Set it from the CPU flags unless the environment already has it (even empty).
+ifeq ($(origin OPENBLAS_CORETYPE),undefined)
+  OPENBLAS_CORETYPE := $(shell tools/openblas_coretype.sh)
+endif
+ifneq ($(strip $(OPENBLAS_CORETYPE)),)
+  export OPENBLAS_CORETYPE
+endif
+# mpirun as root (containers, CI) and more ranks than cores (tests) need these.
+MPIRUN_ENV := OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+MPIRUN ?= mpirun
+
+# ---- build ----------------------------------------------------------------------------------
+.PHONY: all debug test demo bench fuzz deps check-deps install clean show-env
+all: check-deps mixphm
+
+debug:
+	$(MAKE) DEBUG=1 all
+
+mixphm: $(MAIN_OBJ) $(LIBMIXPHM) build/flavour
+	@echo "LD $@"
+	$(Q)$(CC) $(OPT) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(LIBMIXPHM) $(LIBS)
+
+# Which build ./mixphm came from: switching between `make` and `make debug` relinks it.
+build/flavour: FORCE
+	@mkdir -p $(dir $@); echo "$(BUILD) $(OPT)" | cmp -s - $@ || echo "$(BUILD) $(OPT)" > $@
+
+$(LIBMIXPHM): $(LIB_OBJS)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "CC $<"
+	$(Q)$(CC) $(WARN) $(OPT) $(DEFS) $(LIB_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	@echo "CC $<"
+	$(Q)$(CC) $(WARN) $(OPT) $(DEFS) -c $< -o $@
+
+# configs/defaults.yaml is compiled in, so the binary needs no file to know every key.
+$(BUILD)/gen/defaults_yaml.c: configs/defaults.yaml
+	@mkdir -p $(dir $@)
+	{ echo '#include <stddef.h>'; \
+	  echo 'extern const char mixphm_defaults_yaml[];'; \
+	  echo 'extern const size_t mixphm_defaults_yaml_len;'; \
+	  echo 'const char mixphm_defaults_yaml[] = {'; \
+	  od -An -v -tx1 $< | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '0x00};'; \
+	  echo 'const size_t mixphm_defaults_yaml_len = sizeof mixphm_defaults_yaml - 1;'; } > $@.tmp
+	mv $@.tmp $@
+
+# The version string, rewritten only when it changes.
+$(BUILD)/gen/version.h: FORCE
+	@mkdir -p $(dir $@)
+	@v='#define MIXPHM_VERSION "'"$$(git describe --always --dirty 2>/dev/null || echo unknown)"'"'; \
+	 echo "$$v" | cmp -s - $@ || echo "$$v" > $@
+$(MAIN_OBJ): $(BUILD)/gen/version.h
+$(MAIN_OBJ): DEFS += -include $(BUILD)/gen/version.h
+
+FORCE:
+
+check-deps:
+	@missing=""; \
+	for m in ompi-c:MPI hdf5-openmpi:HDF5 scalapack-openmpi:SCALAPACK yaml-0.1:YAML openblas:OPENBLAS jansson:JANSSON; do \
+	  pc=$${m%%:*}; var=$${m##*:}; \
+	  case "$$var" in \
+	    MPI) given="$(MPICC)$(MPI_DIR)$(filter-out undefined,$(origin MPI_LIBS))";; \
+	    HDF5) given="$(HDF5_DIR)$(filter-out undefined,$(origin HDF5_LIBS))";; \
+	    SCALAPACK) given="$(SCALAPACK_DIR)$(filter-out undefined,$(origin SCALAPACK_LIBS))";; \
+	    YAML) given="$(YAML_DIR)$(filter-out undefined,$(origin YAML_LIBS))";; \
+	    OPENBLAS) given="$(OPENBLAS_DIR)$(filter-out undefined,$(origin OPENBLAS_LIBS))";; \
+	    JANSSON) given="$(JANSSON_DIR)$(filter-out undefined,$(origin JANSSON_LIBS))";; \
+	  esac; \
+	  [ -n "$$given" ] || $(PKG_CONFIG) --exists $$pc || missing="$$missing $$pc"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "mixphm: pkg-config cannot find:$$missing"; \
+	  echo "  on Debian/Ubuntu run: sudo make deps"; \
+	  echo "  on a cluster: module load the libraries and pass MPICC=..., HDF5_DIR=... (see README.md)"; \
+	  exit 1; \
+	fi
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then echo "mixphm: all Debian packages are installed"; exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+	  echo "mixphm: missing Debian packages (run this as root to install them):"; \
+	  echo "  apt-get install -y --no-install-recommends" $$missing; exit 1; \
+	fi; \
+	echo "mixphm: installing:" $$missing; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing
+
+# ---- tests ----------------------------------------------------------------------------------
+$(TEST_HARNESS): tests/harness.c tests/harness.h
+	@mkdir -p $(dir $@)
+	@echo "CC $<"
+	$(Q)$(CC) $(WARN) $(OPT) $(DEFS) $(LIB_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(TEST_HARNESS) $(LIBMIXPHM)
+	@mkdir -p $(dir $@)
+	@echo "CC $<"
+	$(Q)$(CC) $(WARN) $(OPT) $(DEFS) $(LIB_CFLAGS) -o $@ $< $(TEST_HARNESS) $(LIBMIXPHM) $(LIBS)
+
+$(BUILD)/tests/mpi/%: tests/mpi/%.c $(TEST_HARNESS) $(LIBMIXPHM)
+	@mkdir -p $(dir $@)
+	@echo "CC $<"
+	$(Q)$(CC) $(WARN) $(OPT) $(DEFS) $(LIB_CFLAGS) -o $@ $< $(TEST_HARNESS) $(LIBMIXPHM) $(LIBS)
+
+$(BUILD)/tests/probes/%: tests/probes/%.c $(LIBMIXPHM)
+	@mkdir -p $(dir $@)
+	@echo "CC $<"
+	$(Q)$(CC) $(WARN) $(OPT) $(DEFS) $(LIB_CFLAGS) -o $@ $< $(LIBMIXPHM) $(LIBS)
+
+# The config loader built alone with AddressSanitizer and UBSan, to replay the fuzz corpus.
+FUZZ_LIB_SRCS := $(wildcard base/*.c) pipeline/config_load.c pipeline/config_emit.c pipeline/config_schema.c
+FUZZ_SAN := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+$(FUZZ_REPLAY): tests/fuzz/fuzz_config.c $(FUZZ_LIB_SRCS) $(GEN_SRCS)
+	@mkdir -p $(dir $@)
+	@echo "CC $@ (AddressSanitizer, UBSan)"
+	$(Q)$(CC) $(WARN) $(FUZZ_SAN) $(DEFS) $(YAML_CFLAGS) -o $@ $^ $(YAML_LIBS)
+
+TEST_BINS := mixphm $(UNIT_BINS) $(MPI_TEST_BINS) $(PROBE_BINS) $(FUZZ_REPLAY)
+test: check-deps $(TEST_BINS)
+	env $(MPIRUN_ENV) MPIRUN=$(MPIRUN) BUILD=$(BUILD) tests/run.sh
+
+FUZZ_SECONDS ?= 60
+AFL_CC ?= afl-cc
+fuzz: $(GEN_SRCS)
+	@mkdir -p build/fuzz
+	AFL_QUIET=1 $(AFL_CC) $(WARN) -O2 -g $(DEFS) $(YAML_CFLAGS) -o build/fuzz/fuzz_config \
+	  tests/fuzz/fuzz_config.c $(FUZZ_LIB_SRCS) $(GEN_SRCS) $(YAML_LIBS)
+	AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
+	  afl-fuzz -i tests/fuzz/corpus -o build/fuzz/findings -V $(FUZZ_SECONDS) -- build/fuzz/fuzz_config @@
+	@tests/fuzz/report.sh build/fuzz/findings
+
+# ---- running --------------------------------------------------------------------------------
+DEMO_NP ?= 2
+demo: deps
+	$(MAKE) all
+	env $(MPIRUN_ENV) $(MPIRUN) -np $(DEMO_NP) ./mixphm run configs/demo.yaml
+
+# What the run targets put in the environment (tests check that a set value is kept).
+show-env:
+	@echo "OPENBLAS_CORETYPE=$(OPENBLAS_CORETYPE)"
+	@echo "MPIRUN=$(MPIRUN_ENV) $(MPIRUN)"
+
+bench: all
+	@echo "mixphm: no benchmarks are built yet"; exit 1
+
+# ---- install --------------------------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/mixphm/configs $(DESTDIR)$(PREFIX)/share/mixphm/jobs
+	install -m 755 mixphm $(DESTDIR)$(PREFIX)/bin/mixphm
+	install -m 644 configs/*.yaml $(DESTDIR)$(PREFIX)/share/mixphm/configs/
+	cp -R jobs/. $(DESTDIR)$(PREFIX)/share/mixphm/jobs/
+	install -m 755 tools/openblas_coretype.sh $(DESTDIR)$(PREFIX)/share/mixphm/
+
+clean:
+	rm -rf build mixphm
+
+-include $(shell find build -name '*.d' 2>/dev/null)
