@@ -4,7 +4,8 @@
 #   t_expect_count NAME N TEXT        TEXT appears on exactly N lines of the output
 #   t_ok NAME / t_fail NAME WHY       record a result directly
 #   t_finish                          prints "N passed, N failed" and exits non-zero on a failure
-# $MIXPHM is the binary under test, $TMP a scratch folder removed when everything passed.
+# $MIXPHM is the binary under test, $TMP a scratch folder removed when everything passed (unless
+# KEEP_TMP=1).
 set -u
 MIXPHM=${MIXPHM:-./mixphm}
 BUILD=${BUILD:-build/release}
@@ -63,7 +64,7 @@ t_expect_count() {
 t_finish() {
     echo "$T_PASSED passed, $T_FAILED failed"
     if [ "$T_FAILED" = 0 ]; then
-        rm -rf "$TMP"
+        [ "${KEEP_TMP:-0}" = 1 ] && echo "    (KEEP_TMP: files kept in $TMP)" >&2 || rm -rf "$TMP"
         exit 0
     fi
     echo "    (files kept in $TMP)" >&2

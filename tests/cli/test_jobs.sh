@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# `mixphm submit` and the job scripts it writes, without a scheduler: the rendered directives, the
+# afterok chain, bad input, and the scripts run as plain shell scripts with fake scheduler commands
+# (signal forwarding, requeue on exit status 75, resubmission when requeueing is not allowed).
+. "$(dirname "$0")/lib.sh"
+REAL=$(cd "$(dirname "$MIXPHM")" && pwd)/$(basename "$MIXPHM")
+mkdir -p "$TMP/bin"
+
+# Fake scheduler commands record their arguments; the fake mixphm records its command and exits with
+# $FAKE_STATUS, or waits for a signal when FAKE_WAIT=1 (then exits 75, as training does after its
+# checkpoint).  `submit` goes to the real binary.
+cat >"$TMP/bin/qsub" <<EOF
+#!/bin/bash
+n=\$(( \$(wc -l <"$TMP/qsub.log" 2>/dev/null || echo 0) + 100 ))
+echo "\$*" >>"$TMP/qsub.log"
+echo "\$n.pbsserver"
+EOF
+cat >"$TMP/bin/sbatch" <<EOF
+#!/bin/bash
+n=\$(( \$(wc -l <"$TMP/sbatch.log" 2>/dev/null || echo 0) + 500 ))
+echo "\$*" >>"$TMP/sbatch.log"
+echo "\$n;cluster"
+EOF
+cat >"$TMP/bin/qrerun" <<EOF
+#!/bin/bash
+echo "\$*" >>"$TMP/qrerun.log"
+exit \${FAKE_QRERUN_STATUS:-1}
+EOF
+cat >"$TMP/bin/scontrol" <<EOF
+#!/bin/bash
+echo "\$*" >>"$TMP/scontrol.log"
+EOF
+cat >"$TMP/bin/mpirun" <<'EOF'
+#!/bin/bash
+[ "$1" = -np ] && shift 2
+exec "$@"
+EOF
+cp "$TMP/bin/mpirun" "$TMP/bin/srun"
+sed -i 's/-np/-n/' "$TMP/bin/srun"
+cat >"$TMP/bin/fake-mixphm" <<EOF
+#!/bin/bash
+[ "\$1" = submit ] && exec "$REAL" "\$@"
+echo "\$*" >>"$TMP/stage.log"
+if [ "\${FAKE_WAIT:-0}" = 1 ]; then
+    trap 'echo "got \$sig" >>"$TMP/stage.log"; exit 75' TERM USR1
+    sig=signal
+    sleep 30 & wait
+    exit 1
+fi
+exit \${FAKE_STATUS:-0}
+EOF
+chmod +x "$TMP"/bin/*
+export PATH="$TMP/bin:$PATH"
+
+cat >"$TMP/jobs.yaml" <<EOF
+run:
+  dir: "$TMP/run"
+peft:
+  method: [mixphm, lora]
+jobs:
+  launcher: mpirun
+  nodes: 2
+  tasks_per_node: 8
+  partition: short
+  account: proj42
+  time: "1-02:30:00"
+  train_time: "10:00:00"
+  signal_seconds: 300
+  setup: |
+    module load openmpi/4.1
+    export MY_SITE_VAR=1
+  directives: "#SBATCH --mem=16G"
+  binary: "$TMP/bin/fake-mixphm"
+EOF
+
+# ---- Slurm scripts, dry run --------------------------------------------------------------------
+t_run "$MIXPHM" submit "$TMP/jobs.yaml" --scheduler slurm --dry-run
+t_expect "slurm dry run: directives" 0 "#SBATCH --nodes=2" "#SBATCH --ntasks-per-node=8" "#SBATCH --partition=short" \
+    "#SBATCH --account=proj42" "#SBATCH --time=1-02:30:00" "#SBATCH --time=10:00:00" "#SBATCH --signal=B:USR1@300" \
+    "#SBATCH --requeue" "#SBATCH --kill-on-invalid-dep=yes" "#SBATCH --mem=16G"
+t_expect "slurm dry run: the set-up in its marked place" 0 "module load openmpi/4.1" "export MY_SITE_VAR=1" \
+    "# ---- site set-up (jobs.setup)"
+t_expect "slurm dry run: one BLAS thread per rank, OPENBLAS_CORETYPE kept when set" 0 \
+    'export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}' 'if [ -z "${OPENBLAS_CORETYPE+set}" ]; then'
+t_expect "slurm dry run: the afterok chain" 0 "prepare=\$(sbatch --parsable '$TMP/run/jobs/prepare.sbatch')" \
+    "features=\$(sbatch --parsable --dependency=afterok:\$prepare '$TMP/run/jobs/features.sbatch')" \
+    "aggregate=\$(sbatch --parsable --dependency=afterok:\$eval '$TMP/run/jobs/aggregate.sbatch')"
+t_expect "slurm dry run: prepare and aggregate use one rank" 0 "mpirun -np 1 '$TMP/bin/fake-mixphm' prepare" \
+    "mpirun -np 1 '$TMP/bin/fake-mixphm' aggregate" "mpirun '$TMP/bin/fake-mixphm' train"
+[ ! -e "$TMP/run" ] && t_ok "a dry run writes nothing" || t_fail "a dry run writes nothing" "$TMP/run exists"
+t_run "$MIXPHM" submit "$TMP/jobs.yaml" --scheduler slurm --dry-run --set jobs.train_array=4
+t_expect "slurm dry run: a train job array of slices" 0 "#SBATCH --array=0-3" \
+    "train '$TMP/run/config.yaml' --slice \${SLURM_ARRAY_TASK_ID}/4" "#SBATCH --output=$TMP/run/jobs/%x-%A_%a.out"
+t_run "$MIXPHM" submit "$TMP/jobs.yaml" --scheduler slurm --dry-run --from eval
+t_expect "--from submits that stage and the ones after" 0 "eval=\$(sbatch --parsable '$TMP/run/jobs/eval.sbatch')"
+t_expect_count "--from leaves out the stages before" 0 "prepare.sbatch"
+t_run "$MIXPHM" submit "$TMP/jobs.yaml" --scheduler slurm --dry-run --whole
+t_expect "--whole: one job running mixphm run" 0 "mpirun '$TMP/bin/fake-mixphm' run '$TMP/run/config.yaml'" \
+    "run=\$(sbatch --parsable '$TMP/run/jobs/run.sbatch')"
+
+# ---- PBS scripts, dry run ----------------------------------------------------------------------
+t_run "$MIXPHM" submit "$TMP/jobs.yaml" --scheduler pbs --dry-run --set jobs.train_array=3
+t_expect "pbs dry run: directives" 0 "#PBS -l select=2:ncpus=8:mpiprocs=8" "#PBS -l select=1:ncpus=1:mpiprocs=1" \
+    "#PBS -l walltime=26:30:00" "#PBS -l walltime=10:00:00" "#PBS -q short" "#PBS -A proj42" "#PBS -J 0-2" "#PBS -r y" \
+    "--slice \${PBS_ARRAY_INDEX}/3"
+t_expect "pbs dry run: the afterok chain" 0 "features=\$(qsub -W depend=afterok:\$prepare '$TMP/run/jobs/features.pbs')"
+
+# ---- bad input ----------------------------------------------------------------------------------
+t_run "$MIXPHM" submit "$TMP/jobs.yaml" --scheduler lsf --dry-run
+t_expect "an unknown scheduler" 1 "--scheduler: expected slurm or pbs, got 'lsf'"
+t_run "$MIXPHM" submit "$TMP/jobs.yaml" --scheduler slurm --dry-run --set 'jobs.time="ten hours"'
+t_expect "a malformed time limit" 1 "jobs: time limit 'ten hours' for the prepare job: expected [D-]HH:MM:SS"
+t_run "$MIXPHM" submit "$TMP/jobs.yaml" --scheduler slurm --dry-run --set 'jobs.train_time="00:04:00"'
+t_expect "a train limit shorter than the signal" 1 "not longer than jobs.signal_seconds (300 s)"
+t_run "$MIXPHM" submit "$TMP/jobs.yaml" --scheduler pbs --dry-run --set jobs.train_array=1
+t_expect "a PBS array of one" 1 "PBS job arrays need at least 2 elements"
+t_run "$MIXPHM" submit "$TMP/jobs.yaml" --scheduler slurm --whole --from eval
+t_expect "--whole with --from" 2 "--whole and --from exclude each other"
+
+# ---- submitting (fake qsub / sbatch) --------------------------------------------------------------
+t_run "$MIXPHM" submit "$TMP/jobs.yaml" --scheduler pbs
+t_expect "pbs submit: every stage submitted" 0 "prepare: job 100.pbsserver" "aggregate: job 104.pbsserver"
+if [ "$(sed -n 2p "$TMP/qsub.log")" = "-W depend=afterok:100.pbsserver $TMP/run/jobs/features.pbs" ] &&
+    [ "$(sed -n 1p "$TMP/qsub.log")" = "$TMP/run/jobs/prepare.pbs" ]; then
+    t_ok "pbs submit: each job depends on the one before"
+else
+    t_fail "pbs submit: each job depends on the one before" "$(cat "$TMP/qsub.log")"
+fi
+[ -f "$TMP/run/config.yaml" ] && t_ok "submit writes the resolved config the jobs read" ||
+    t_fail "submit writes the resolved config the jobs read" "no $TMP/run/config.yaml"
+t_run "$MIXPHM" submit "$TMP/jobs.yaml" --scheduler slurm
+t_expect "slurm submit: ids parsed from --parsable" 0 "prepare: job 500" "features: job 501"
+grep -qx -- "--parsable --dependency=afterok:500 $TMP/run/jobs/features.sbatch" "$TMP/sbatch.log" &&
+    t_ok "slurm submit: afterok on the previous job id" || t_fail "slurm submit: afterok on the previous job id" "$(cat "$TMP/sbatch.log")"
+printf '#!/bin/bash\nexit 1\n' >"$TMP/bin/sbatch"
+t_run "$MIXPHM" submit "$TMP/jobs.yaml" --scheduler slurm
+t_expect "a refused submission is an error" 1 "submitting the prepare job" "exited with status 1"
+
+# ---- the scripts as plain shell scripts ---------------------------------------------------------------
+export PBS_JOBID=77.pbsserver SLURM_JOB_ID=9001
+: >"$TMP/qsub.log"
+t_run env FAKE_STATUS=0 bash "$TMP/run/jobs/train.pbs"
+t_expect "pbs script: a stage that succeeds" 0 "job 77.pbsserver"
+t_run env FAKE_STATUS=3 bash "$TMP/run/jobs/train.pbs"
+t_expect "pbs script: a stage that fails passes its status on" 3
+[ ! -s "$TMP/qrerun.log" ] && t_ok "pbs script: no rerun after success or failure" || t_fail "pbs script: no rerun after success or failure" "$(cat "$TMP/qrerun.log")"
+t_run env FAKE_STATUS=75 bash "$TMP/run/jobs/train.pbs"
+t_expect "pbs script: after a checkpoint (75) qrerun is tried, then the rest of the chain resubmitted" 75 \
+    "train: job 100.pbsserver" "eval: job 101.pbsserver"
+grep -qx "77.pbsserver" "$TMP/qrerun.log" && t_ok "pbs script: qrerun of its own job" || t_fail "pbs script: qrerun of its own job" "$(cat "$TMP/qrerun.log" 2>&1)"
+[ "$(head -1 "$TMP/qsub.log")" = "$TMP/run/jobs/train.pbs" ] && [ "$(wc -l <"$TMP/qsub.log")" = 3 ] &&
+    t_ok "pbs script: resubmits train, eval and aggregate" || t_fail "pbs script: resubmits train, eval and aggregate" "$(cat "$TMP/qsub.log")"
+: >"$TMP/qsub.log"
+t_run env FAKE_STATUS=75 FAKE_QRERUN_STATUS=0 bash "$TMP/run/jobs/train.pbs"
+t_expect "pbs script: a permitted qrerun ends the job cleanly" 0
+[ ! -s "$TMP/qsub.log" ] && t_ok "pbs script: nothing resubmitted after a qrerun" || t_fail "pbs script: nothing resubmitted after a qrerun" "$(cat "$TMP/qsub.log")"
+
+# Slurm's USR1 before the time limit reaches the stage, which checkpoints (75); the job requeues itself.
+: >"$TMP/stage.log"
+FAKE_WAIT=1 bash "$TMP/run/jobs/train.sbatch" >"$TMP/slurm-job.out" 2>&1 &
+job=$!
+for _ in $(seq 1 50); do grep -q train "$TMP/stage.log" 2>/dev/null && break; sleep 0.1; done
+sleep 0.3
+kill -USR1 $job
+wait $job
+RC=$?
+OUT=$(cat "$TMP/slurm-job.out")
+t_expect "slurm script: USR1 reaches the stage, and a checkpoint requeues the job" 0 "requeueing 9001"
+grep -qx "requeue 9001" "$TMP/scontrol.log" && t_ok "slurm script: scontrol requeue of its own job" ||
+    t_fail "slurm script: scontrol requeue of its own job" "$(cat "$TMP/scontrol.log" 2>&1)"
+grep -q "got signal" "$TMP/stage.log" && t_ok "slurm script: the stage received the signal" ||
+    t_fail "slurm script: the stage received the signal" "$(cat "$TMP/stage.log")"
+: >"$TMP/stage.log"
+FAKE_WAIT=1 bash "$TMP/run/jobs/eval.pbs" >"$TMP/pbs-job.out" 2>&1 &
+job=$!
+for _ in $(seq 1 50); do grep -q eval "$TMP/stage.log" 2>/dev/null && break; sleep 0.1; done
+sleep 0.3
+kill -TERM $job
+wait $job
+grep -q "got signal" "$TMP/stage.log" && t_ok "pbs script: SIGTERM at the walltime reaches the stage" ||
+    t_fail "pbs script: SIGTERM at the walltime reaches the stage" "$(cat "$TMP/stage.log")"
+t_finish

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The job chain on a real single-node Slurm, started here in a temporary folder and stopped by PID at
+# the end (tests/slurm/).  Needs root and the Debian packages slurmctld, slurmd, slurm-client, munge
+# (make deps installs them); elsewhere it is skipped with a message.
+#
+# The stages are a stand-in binary here, so that the scheduling itself is what is tested: Slurm's
+# USR1 before the time limit reaches the train stage, which exits 75; the job requeues itself and
+# runs again; the jobs after it wait for it; a failing stage cancels the jobs after it.
+. "$(dirname "$0")/lib.sh"
+HERE=$(cd "$(dirname "$0")/../slurm" && pwd)
+REAL=$(cd "$(dirname "$MIXPHM")" && pwd)/$(basename "$MIXPHM")
+
+if [ "$(id -u)" != 0 ] || ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null ||
+    ! command -v munged >/dev/null || ! command -v sbatch >/dev/null; then
+    echo "skipped: the Slurm test needs root and the packages slurmctld slurmd slurm-client munge (make deps)"
+    t_finish
+fi
+
+export SLURM_TEST_PORT=$((20000 + $$ % 20000))
+mkdir -p "$TMP/slurm"
+chmod 755 "$TMP" # munged wants every folder above its socket to be a+x
+if ! SLURM_CONF=$("$HERE/slurm_up.sh" "$TMP/slurm" 2>"$TMP/slurm-up.err"); then
+    OUT=$(cat "$TMP/slurm-up.err")
+    t_fail "a throw-away Slurm starts" "see the output"
+    "$HERE/slurm_down.sh" "$TMP/slurm"
+    t_finish
+fi
+export SLURM_CONF
+trap '"$HERE/slurm_down.sh" "$TMP/slurm"' EXIT
+t_ok "a throw-away Slurm starts"
+
+# The stand-in: `submit` goes to the real mixphm; a stage records itself; the first train run waits
+# for Slurm's signal and exits 75 as training does after its checkpoint; FAIL_AT makes a stage fail.
+cat >"$TMP/fake-mixphm" <<EOF
+#!/bin/bash
+[ "\$1" = submit ] && exec "$REAL" "\$@"
+if [ "\$1" = train ] && [ ! -e "$TMP/train-ran-once" ]; then
+    touch "$TMP/train-ran-once"
+    trap 'echo "train got a signal" >>"$TMP/stages.log"; exit 75' USR1 TERM
+    echo "train waiting" >>"$TMP/stages.log"
+    echo "\$(date +%s) train waiting" >>"$TMP/times.log"
+    sleep 600 & wait
+    exit 1
+fi
+echo "\$1" >>"$TMP/stages.log"
+echo "\$(date +%s) \$1" >>"$TMP/times.log"
+[ "\$1" = "\${FAIL_AT:-none}" ] && exit 1
+exit 0
+EOF
+chmod +x "$TMP/fake-mixphm"
+cat >"$TMP/chain.yaml" <<EOF
+run:
+  dir: "$TMP/run"
+jobs:
+  launcher: srun
+  nodes: 1
+  tasks_per_node: 1
+  time: "00:10:00"
+  train_time: "00:01:00"
+  signal_seconds: 55
+  binary: "$TMP/fake-mixphm"
+EOF
+
+job_state() { scontrol show job -o "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2; }
+job_id() { sed -n "s/^$1: job \([0-9]*\).*/\1/p" <<<"$2"; }
+
+t_run "$REAL" submit "$TMP/chain.yaml" --scheduler slurm
+t_expect "submit the chain" 0 "prepare: job" "aggregate: job"
+submit_out=$OUT
+train=$(job_id train "$submit_out")
+aggregate=$(job_id aggregate "$submit_out")
+# Slurm holds a requeued job for a while (BeginTime) before it may start again; once the train job
+# has requeued itself, let it start at once so the test stays short.
+for _ in $(seq 1 600); do
+    [ -e "$TMP/train-ran-once" ] && [ "$(job_state "$train")" = PENDING ] && break
+    sleep 0.2
+done
+scontrol update JobId="$train" StartTime=now 2>/dev/null
+state=$("$HERE/job_wait.sh" "$aggregate" 420)
+[ "$state" = COMPLETED ] && t_ok "the chain completes after the train job requeued itself" ||
+    t_fail "the chain completes after the train job requeued itself" "aggregate: $state; $(cat "$TMP/stages.log" 2>&1)"
+expected=$'prepare\nfeatures\ntrain waiting\ntrain got a signal\ntrain\neval\naggregate'
+[ "$(cat "$TMP/stages.log" 2>/dev/null)" = "$expected" ] && t_ok "stages ran in order, train twice" ||
+    t_fail "stages ran in order, train twice" "$(cat "$TMP/stages.log" 2>&1)"
+restarts=$(scontrol show job -o "$train" | grep -o 'Restarts=[0-9]*' | cut -d= -f2)
+[ "${restarts:-0}" -ge 1 ] && t_ok "Slurm counts the requeue (Restarts=$restarts)" ||
+    t_fail "Slurm counts the requeue" "$(scontrol show job -o "$train")"
+grep -q "requeueing" "$TMP"/run/jobs/mixphm-train-*.out 2>/dev/null && t_ok "the train log says it requeued" ||
+    t_fail "the train log says it requeued" "$(cat "$TMP"/run/jobs/*.out 2>&1 | tail -20)"
+
+# A failing stage: the jobs after it are cancelled instead of pending forever.
+: >"$TMP/stages.log"
+t_run env FAIL_AT=features "$REAL" submit "$TMP/chain.yaml" --scheduler slurm
+t_expect "submit a chain whose features stage fails" 0 "features: job"
+features=$(job_id features "$OUT")
+eval_job=$(job_id eval "$OUT")
+aggregate=$(job_id aggregate "$OUT")
+"$HERE/job_wait.sh" "$features" 120 >/dev/null
+st_f=$(job_state "$features")
+for _ in $(seq 1 150); do
+    [ "$(job_state "$aggregate")" = CANCELLED ] && [ "$(job_state "$eval_job")" = CANCELLED ] && break
+    sleep 0.2
+done
+[ "$st_f" = FAILED ] && t_ok "the failing stage's job FAILED" || t_fail "the failing stage's job FAILED" "state $st_f"
+[ "$(job_state "$eval_job")" = CANCELLED ] && [ "$(job_state "$aggregate")" = CANCELLED ] &&
+    t_ok "the jobs after a failed stage are cancelled, not left pending" ||
+    t_fail "the jobs after a failed stage are cancelled" "eval $(job_state "$eval_job"), aggregate $(job_state "$aggregate")"
+grep -qx eval "$TMP/stages.log" && t_fail "no stage after the failure ran" "$(cat "$TMP/stages.log")" ||
+    t_ok "no stage after the failure ran"
+# Stop Slurm before t_finish removes the folder that holds its pid files.
+"$HERE/slurm_down.sh" "$TMP/slurm"
+trap - EXIT
+t_finish
