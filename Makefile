@@ -89,7 +89,8 @@ DEB_PACKAGES := gcc make pkg-config openmpi-bin libopenmpi-dev libhdf5-openmpi-d
 SRC_DIRS := base nn mpi model model/peft data stages pipeline
 LIB_SRCS := $(filter-out pipeline/main.c,$(wildcard $(addsuffix /*.c,$(SRC_DIRS))))
 GEN_SRCS := $(BUILD)/gen/defaults_yaml.c
-LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/defaults_yaml.o
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/defaults_yaml.o $(BUILD)/obj/gen/job_slurm.o \
+  $(BUILD)/obj/gen/job_pbs.o
 MAIN_OBJ := $(BUILD)/obj/pipeline/main.o
 LIBMIXPHM := $(BUILD)/libmixphm.a
 
@@ -143,17 +144,16 @@ $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 	@echo "CC $<"
 	$(Q)$(CC) $(WARN) $(OPT) $(DEFS) -c $< -o $@
 
-# configs/defaults.yaml is compiled in, so the binary needs no file to know every key.
-$(BUILD)/gen/defaults_yaml.c: configs/defaults.yaml
+# configs/defaults.yaml and the job templates are compiled in, so the binary needs no files to run.
+$(BUILD)/gen/defaults_yaml.c: configs/defaults.yaml tools/embed.sh
 	@mkdir -p $(dir $@)
-	{ echo '#include <stddef.h>'; \
-	  echo 'extern const char mixphm_defaults_yaml[];'; \
-	  echo 'extern const size_t mixphm_defaults_yaml_len;'; \
-	  echo 'const char mixphm_defaults_yaml[] = {'; \
-	  od -An -v -tx1 $< | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
-	  echo '0x00};'; \
-	  echo 'const size_t mixphm_defaults_yaml_len = sizeof mixphm_defaults_yaml - 1;'; } > $@.tmp
-	mv $@.tmp $@
+	$(Q)tools/embed.sh mixphm_defaults_yaml $< > $@.tmp && mv $@.tmp $@
+$(BUILD)/gen/job_slurm.c: jobs/slurm/job.sbatch.in tools/embed.sh
+	@mkdir -p $(dir $@)
+	$(Q)tools/embed.sh mixphm_job_slurm $< > $@.tmp && mv $@.tmp $@
+$(BUILD)/gen/job_pbs.c: jobs/pbs/job.pbs.in tools/embed.sh
+	@mkdir -p $(dir $@)
+	$(Q)tools/embed.sh mixphm_job_pbs $< > $@.tmp && mv $@.tmp $@
 
 # The version string, rewritten only when it changes.
 $(BUILD)/gen/version.h: FORCE

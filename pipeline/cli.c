@@ -63,18 +63,24 @@ static const struct help helps[] = {
               "  vlt5          the scorer of the VL-T5 / MixPHM code (the papers' numbers; default)\n"
               "  official2016  the GT-Vision-Lab tool as released with VQA v2\n"
               "  official      that tool since its 2021 fix\n"},
-    {"submit", "usage: mixphm submit CONFIG --scheduler slurm|pbs [--set key.path=value ...] [--dry-run]\n"
+    {"submit", "usage: mixphm submit CONFIG --scheduler slurm|pbs [--set key.path=value ...]\n"
+               "                     [--from STAGE | --whole] [--dry-run]\n"
                "\n"
                "Writes one job script per stage into RUN_DIR/jobs/ and submits them as a chain, each job\n"
-               "starting only when the previous one succeeded.  --dry-run prints the scripts and the commands\n"
-               "instead of submitting.\n"},
+               "starting only when the previous one succeeded (a failed stage cancels the ones after it).\n"
+               "The jobs.* keys of the config set nodes, ranks, time limits, partition, account and the site\n"
+               "set-up; jobs.train_array: N makes the train job an array of N slices.  Before a time limit\n"
+               "the train job checkpoints and requeues itself.\n"
+               "  --from STAGE  submit STAGE and the stages after it only\n"
+               "  --whole       one job that runs `mixphm run` (all stages, resuming after a requeue)\n"
+               "  --dry-run     print the scripts and the commands instead of submitting\n"},
 };
 
 static const char stage_help_fmt[] =
-    "usage: mixphm %s CONFIG [--set key.path=value ...] [--force]\n"
+    "usage: mixphm %s CONFIG [--set key.path=value ...] [--force]%s\n"
     "\n"
     "Runs the %s stage alone, when the stages it reads from are done.  It is skipped when its stamp is\n"
-    "up to date, unless --force is given.  `mixphm run` runs all stages in order.\n";
+    "up to date, unless --force is given.  `mixphm run` runs all stages in order.\n%s";
 
 int cli_help(const char *command, FILE *out)
 {
@@ -88,7 +94,11 @@ int cli_help(const char *command, FILE *out)
             return 0;
         }
     if (stage_from_name(command) >= 0) {
-        fprintf(out, stage_help_fmt, command, command);
+        int train = strcmp(command, "train") == 0;
+        fprintf(out, stage_help_fmt, command, train ? " [--slice I/N]" : "", command,
+                train ? "  --slice I/N  train only runs I, I+N, I+2N, ... of the sweep (one element of a job\n"
+                        "               array); the stage is done when every slice is\n"
+                      : "");
         return 0;
     }
     if (strcmp(command, "help") == 0) {
@@ -152,6 +162,7 @@ int cli_parse(int argc, char **argv, struct cli *c, FILE *err)
     memset(c, 0, sizeof *c);
     c->until = -1;
     c->stage = -1;
+    c->from = -1;
     if (argc < 2)
         return usage_error(err, NULL, "%sa command is needed", "");
     const char *cmd = argv[1];
@@ -200,6 +211,10 @@ int cli_parse(int argc, char **argv, struct cli *c, FILE *err)
             c->dry_run = 1;
             continue;
         }
+        if (c->command == CMD_SUBMIT && !strcmp(a, "--whole")) {
+            c->whole = 1;
+            continue;
+        }
         /* Options with a value: find which one, then check that the value is there. */
         const char *name = NULL;
         static const char *const score_opts[] = {"--questions", "--annotations", "--results", "--variant"};
@@ -213,6 +228,10 @@ int cli_parse(int argc, char **argv, struct cli *c, FILE *err)
             name = "--force";
         else if (c->command == CMD_SUBMIT && option_value(argc, argv, &i, "--scheduler", &v))
             name = "--scheduler";
+        else if (c->command == CMD_SUBMIT && option_value(argc, argv, &i, "--from", &v))
+            name = "--from";
+        else if (c->command == CMD_STAGE && option_value(argc, argv, &i, "--slice", &v))
+            name = "--slice";
         else if (c->command == CMD_SCORE)
             for (int k = 0; k < 4 && !name; k++)
                 if (option_value(argc, argv, &i, score_opts[k], &v)) {
@@ -243,6 +262,16 @@ int cli_parse(int argc, char **argv, struct cli *c, FILE *err)
             c->force |= 1u << st;
         } else if (!strcmp(name, "--scheduler")) {
             c->scheduler = v;
+        } else if (!strcmp(name, "--from")) {
+            if (parse_stage_name(err, cmd, name, v, &c->from))
+                return 2;
+        } else if (!strcmp(name, "--slice")) {
+            char tail;
+            if (c->stage != STAGE_TRAIN)
+                return usage_error(err, cmd, "%s--slice is an option of the train stage only", "");
+            if (sscanf(v, "%d/%d%c", &c->slice, &c->slices, &tail) != 2 || c->slices < 1 || c->slice < 0 ||
+                c->slice >= c->slices)
+                return usage_error(err, cmd, "--slice needs I/N with 0 <= I < N, got '%s'", v);
         } else {
             *score_slot[score_i] = v;
         }
@@ -256,5 +285,7 @@ int cli_parse(int argc, char **argv, struct cli *c, FILE *err)
         return usage_error(err, cmd, "%s", c->command == CMD_STATUS ? "a RUN_DIR is needed" : "a CONFIG file is needed");
     if (c->command == CMD_SUBMIT && !c->scheduler)
         return usage_error(err, cmd, "%s--scheduler slurm|pbs is needed", "");
+    if (c->command == CMD_SUBMIT && c->whole && c->from >= 0)
+        return usage_error(err, cmd, "%s--whole and --from exclude each other", "");
     return 0;
 }

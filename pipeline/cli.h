@@ -29,9 +29,13 @@ struct cli {
     const char *help_topic; /* CMD_HELP: the command asked about, or NULL */
     /* score */
     const char *questions, *annotations, *results, *variant;
+    /* train: --slice I/N (a job-array element trains every N-th run, starting at I) */
+    int slice, slices;
     /* submit */
     const char *scheduler;
     int dry_run;
+    int from;  /* --from STAGE: submit the chain from this stage on; -1 = all */
+    int whole; /* --whole: one job running `mixphm run` */
 };
 
 /* Returns 0, or 2 after printing a usage error to `err`. */

@@ -53,6 +53,7 @@ enum peft_method {
 };
 enum routing { ROUTING_NONE, ROUTING_MUL, ROUTING_ADD, ROUTING_PROJ, ROUTING_EXPAND };
 enum vqa_metric { METRIC_VLT5, METRIC_OFFICIAL2016, METRIC_OFFICIAL };
+enum job_launcher { LAUNCHER_SRUN, LAUNCHER_MPIRUN };
 
 union cfg_value {
     long i;   /* CFG_INT, CFG_BOOL, CFG_ENUM */
@@ -98,6 +99,22 @@ struct config {
     struct {
         double interval;
     } log;
+    struct {
+        int launcher;
+        long nodes;
+        long tasks_per_node;
+        char partition[CFG_STR_MAX];
+        char account[CFG_STR_MAX];
+        char time[CFG_STR_MAX];
+        char train_time[CFG_STR_MAX];
+        char eval_time[CFG_STR_MAX];
+        long signal_seconds;
+        long train_array;
+        char setup[CFG_STR_MAX];
+        char directives[CFG_STR_MAX];
+        char mpirun_args[CFG_STR_MAX];
+        char binary[CFG_STR_MAX];
+    } jobs;
 
     /* Not settable keys: bookkeeping of the loader. */
     int n_axes;

@@ -19,6 +19,7 @@ static const char *const method_names[] = {"full",      "bitfit",      "lora",  
                                            "compacter", "compacter++", "adamix", "mixphm",  NULL};
 static const char *const routing_names[] = {"none", "mul", "add", "proj", "expand", NULL};
 static const char *const metric_names[] = {"vlt5", "official2016", "official", NULL};
+static const char *const launcher_names[] = {"srun", "mpirun", NULL};
 
 /* clang-format off */
 static const struct cfg_key schema[] = {
@@ -51,6 +52,22 @@ static const struct cfg_key schema[] = {
         ST(EVAL) | ST(AGGREGATE)},
 
     {"log.interval",        CFG_FLOAT,  OFF(log.interval),        0, 86400, NULL, 0, 0},
+
+    /* Job scripts change how stages are scheduled, never what they compute. */
+    {"jobs.launcher",       CFG_ENUM,   OFF(jobs.launcher),       0, 0, launcher_names, 0, 0},
+    {"jobs.nodes",          CFG_INT,    OFF(jobs.nodes),          1, 100000, NULL, 0, 0},
+    {"jobs.tasks_per_node", CFG_INT,    OFF(jobs.tasks_per_node), 1, 100000, NULL, 0, 0},
+    {"jobs.partition",      CFG_STRING, OFF(jobs.partition),      0, 0, NULL, 0, 0},
+    {"jobs.account",        CFG_STRING, OFF(jobs.account),        0, 0, NULL, 0, 0},
+    {"jobs.time",           CFG_STRING, OFF(jobs.time),           0, 0, NULL, 0, 0},
+    {"jobs.train_time",     CFG_STRING, OFF(jobs.train_time),     0, 0, NULL, 0, 0},
+    {"jobs.eval_time",      CFG_STRING, OFF(jobs.eval_time),      0, 0, NULL, 0, 0},
+    {"jobs.signal_seconds", CFG_INT,    OFF(jobs.signal_seconds), 10, 86400, NULL, 0, 0},
+    {"jobs.train_array",    CFG_INT,    OFF(jobs.train_array),    0, 100000, NULL, 0, 0},
+    {"jobs.setup",          CFG_STRING, OFF(jobs.setup),          0, 0, NULL, 0, 0},
+    {"jobs.directives",     CFG_STRING, OFF(jobs.directives),     0, 0, NULL, 0, 0},
+    {"jobs.mpirun_args",    CFG_STRING, OFF(jobs.mpirun_args),    0, 0, NULL, 0, 0},
+    {"jobs.binary",         CFG_STRING, OFF(jobs.binary),         0, 0, NULL, 0, 0},
 };
 /* clang-format on */
 

@@ -10,6 +10,7 @@
 #include "pipeline/config.h"
 #include "pipeline/runner.h"
 #include "pipeline/status.h"
+#include "pipeline/submit.h"
 #include "stages/stages.h"
 
 #ifndef MIXPHM_VERSION
@@ -68,9 +69,14 @@ int main(int argc, char **argv)
             return 1;
         }
         return 0;
+    case CMD_SUBMIT:
+        if (submit_command(c.config, c.sets, c.n_sets, c.scheduler, c.from, c.whole, c.dry_run, stdout, &e) != 0) {
+            fprintf(stderr, "mixphm submit: error: %s\n", e.msg);
+            return 1;
+        }
+        return 0;
     case CMD_PARAMS:
     case CMD_SCORE:
-    case CMD_SUBMIT:
         fprintf(stderr, "mixphm %s: error: this command is not built yet in this version of mixphm\n", argv[1]);
         return 1;
     case CMD_RUN:

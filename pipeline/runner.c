@@ -160,7 +160,7 @@ static int share_rank0_result(struct world *w, int rc, struct err *e)
     return rc;
 }
 
-static int write_resolved_config(const struct config *cfg, const struct logger *log, struct err *e)
+int runner_write_config(const struct config *cfg, const struct logger *log, struct err *e)
 {
     char path[PATH_MAX_LEN];
     if (make_dirs(cfg->run.dir, e) != 0 || path_join(path, sizeof path, cfg->run.dir, "config.yaml", e) != 0)
@@ -242,7 +242,7 @@ int runner_execute(const struct config *cfg, const struct run_options *o, const 
     char (*reasons)[512] = xcalloc(STAGE_COUNT, sizeof *reasons);
     int rc = 0;
     if (w->rank == 0) {
-        rc = write_resolved_config(cfg, &r->log, e);
+        rc = runner_write_config(cfg, &r->log, e);
         if (rc == 0)
             rc = runner_plan(cfg, o, &mask, reasons, e);
     }

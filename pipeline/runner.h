@@ -28,6 +28,9 @@ int stage_check(const struct config *cfg, const char *run_dir, enum stage_id sta
 int runner_plan(const struct config *cfg, const struct run_options *o, unsigned *mask,
                 char reasons[STAGE_COUNT][512], struct err *e);
 
+/* Writes RUN_DIR/config.yaml (the resolved config) when it differs from what is there; rank-0 work. */
+int runner_write_config(const struct config *cfg, const struct logger *log, struct err *e);
+
 /* Writes the resolved config into run.dir and runs the plan on every rank.  `stages[s]` is the
  * function of stage s (NULL: not available).  Returns 0, or -1 with e filled (e->collective set when
  * every rank returns the same error). */
