@@ -7,22 +7,22 @@
 
 void format_double_repr(double x, char out[NUMFMT_LEN])
 {
-    double ax = fabs(x);
-    if (!isfinite(x) || (ax != 0.0 && (ax < 1e-4 || ax >= 1e16))) {
-        snprintf(out, NUMFMT_LEN, "%.17g", x);
+    if (!isfinite(x)) {
+        snprintf(out, NUMFMT_LEN, "%s", isnan(x) ? "nan" : x > 0 ? "inf" : "-inf");
         return;
     }
-    /* The correctly rounded value with the fewest decimals that reads back exactly is repr's digits:
-     * in fixed notation fewer decimals means fewer significant digits. */
-    for (int decimals = 0; decimals <= 17 + 4; decimals++) {
-        snprintf(out, NUMFMT_LEN, "%.*f", decimals, x);
+    double ax = fabs(x);
+    int fixed = ax == 0.0 || (ax >= 1e-4 && ax < 1e16);
+    /* The correctly rounded value with the fewest digits that reads back exactly is repr's: in fixed
+     * notation fewer decimals means fewer significant digits.  17 significant digits always suffice. */
+    for (int digits = 0; digits <= 17 + 4; digits++) {
+        snprintf(out, NUMFMT_LEN, fixed ? "%.*f" : "%.*e", digits, x);
         if (strtod(out, NULL) == x) {
-            if (decimals == 0)
+            if (fixed && digits == 0)
                 strcat(out, ".0");
             return;
         }
     }
-    snprintf(out, NUMFMT_LEN, "%.17g", x); /* not reached: 21 decimals always read back */
 }
 
 double round_2_decimals(double x)

@@ -175,13 +175,16 @@ void vqa_tally_free(struct vqa_tally *t)
     t->n_qtypes = t->n_atypes = t->cap_qtypes = t->cap_atypes = 0;
 }
 
-/* A JSON string: '"' and '\\' escaped, control characters as \u00XX, other bytes as they are. */
+/* A JSON string as json.dumps(ensure_ascii=False) writes it: '"', '\\' and the control characters
+ * escaped (\n, \t... where JSON has a short form, else \u00XX), every other byte as it is. */
 static void write_json_string(FILE *f, const char *s)
 {
+    static const char shorts[] = "\"\\\b\f\n\r\t", letters[] = "\"\\bfnrt"; /* "\b" is written \b */
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
+        const char *k = strchr(shorts, *p);
+        if (k)
+            fprintf(f, "\\%c", letters[k - shorts]);
         else if (*p < 0x20)
             fprintf(f, "\\u%04x", *p);
         else
