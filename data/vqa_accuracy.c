@@ -107,11 +107,11 @@ int vqa_gt_check(const struct vqa_gt *gt, struct err *e)
         return err_set(e, "question %s: no answers (at least one is needed)", id);
     for (int i = 0; i < gt->n_answers; i++) {
         if (!gt->answers[i].answer)
-            return err_set(e, "question %s: answer %d has no text", id, i + 1);
+            return err_set(e, "question %s: answers[%d] has no text", id, i);
         for (int j = 0; j < i; j++)
             if (gt->answers[j].answer_id == gt->answers[i].answer_id)
-                return err_set(e, "question %s: answer_id %lld is used twice (answers %d and %d); the tools "
-                               "leave out one answer per id", id, gt->answers[i].answer_id, j + 1, i + 1);
+                return err_set(e, "question %s: answer_id %lld is used twice (answers[%d] and answers[%d]); the "
+                               "tools leave out one answer per id", id, gt->answers[i].answer_id, j, i);
     }
     return 0;
 }

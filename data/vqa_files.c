@@ -111,7 +111,7 @@ static int read_annotation(json_t *item, size_t i, struct vqa_annotations *a, si
     if (read_answers(list, (struct vqa_answer *)g->answers, path, where, e) != 0)
         return -1;
     if (vqa_gt_check(g, e) != 0)
-        return err_prefix(e, "%s: %s", path, where);
+        return err_prefix(e, "%s: annotations[%zu]", path, i);
     return 0;
 }
 
