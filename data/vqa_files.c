@@ -1,12 +1,21 @@
 #include "data/vqa_files.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/mem.h"
+
+/* json_load_callback's reader: whole buffers through fread (json_loadf reads one byte at a time). */
+static size_t read_chunk(void *buffer, size_t size, void *data)
+{
+    FILE *f = data;
+    size_t got = fread(buffer, 1, size, f);
+    return got == 0 && ferror(f) ? (size_t)-1 : got;
+}
 
 /* Loads a JSON file whose top level is an object or an array. */
 static json_t *load_json(const char *path, struct err *e)
@@ -17,9 +26,12 @@ static json_t *load_json(const char *path, struct err *e)
         return NULL;
     }
     json_error_t je;
-    json_t *root = json_loadf(f, 0, &je);
+    json_t *root = json_load_callback(read_chunk, f, 0, &je);
+    int read_error = ferror(f);
     fclose(f);
-    if (!root)
+    if (!root && read_error)
+        err_set(e, "cannot read '%s': read error", path);
+    else if (!root)
         err_set(e, "%s:%d:%d: malformed JSON: %s", path, je.line, je.column, je.text);
     return root;
 }
@@ -36,79 +48,96 @@ static json_t *top_array(json_t *root, const char *path, const char *key, struct
     return arr;
 }
 
-/* Where an item is, for messages: "annotations[3] (question_id 42)". */
-static void item_name(char *out, size_t n, const char *array, size_t i, json_t *item)
+/* Where a value is, spelled out only for an error message: "annotations[3] (question_id 42): answers[2]". */
+struct where {
+    const char *path, *array; /* array "" for a top-level array */
+    size_t i;
+    json_t *item;
+    long answer; /* index in "answers", or -1 */
+};
+
+static int fail_at(const struct where *w, struct err *e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail_at(const struct where *w, struct err *e, const char *fmt, ...)
 {
-    json_t *qid = json_is_object(item) ? json_object_get(item, "question_id") : NULL;
+    char what[ERR_MSG_MAX / 2], answer[48] = "";
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (w->answer >= 0)
+        snprintf(answer, sizeof answer, ": answers[%ld]", w->answer);
+    json_t *qid = json_is_object(w->item) ? json_object_get(w->item, "question_id") : NULL;
     if (json_is_integer(qid))
-        snprintf(out, n, "%s[%zu] (question_id %" JSON_INTEGER_FORMAT ")", array, i, json_integer_value(qid));
-    else
-        snprintf(out, n, "%s[%zu]", array, i);
+        return err_set(e, "%s: %s[%zu] (question_id %" JSON_INTEGER_FORMAT ")%s: %s", w->path, w->array, w->i,
+                       json_integer_value(qid), answer, what);
+    return err_set(e, "%s: %s[%zu]%s: %s", w->path, w->array, w->i, answer, what);
 }
 
-static int get_int(json_t *obj, const char *key, long long *v, const char *path, const char *where, struct err *e)
+static int get_int(json_t *obj, const char *key, long long *v, const struct where *w, struct err *e)
 {
     json_t *x = json_object_get(obj, key);
     if (!json_is_integer(x))
-        return err_set(e, "%s: %s: \"%s\" must be an integer%s", path, where, key, x ? "" : " (it is missing)");
+        return fail_at(w, e, "\"%s\" must be an integer%s", key, x ? "" : " (it is missing)");
     *v = json_integer_value(x);
     return 0;
 }
 
-static int get_str(json_t *obj, const char *key, const char **v, const char *path, const char *where, struct err *e)
+/* An optional integer: *v is left alone when the key is absent. */
+static int get_opt_int(json_t *obj, const char *key, long long *v, const struct where *w, struct err *e)
+{
+    return json_object_get(obj, key) ? get_int(obj, key, v, w, e) : 0;
+}
+
+static int get_str(json_t *obj, const char *key, const char **v, const struct where *w, struct err *e)
 {
     json_t *x = json_object_get(obj, key);
     if (!json_is_string(x))
-        return err_set(e, "%s: %s: \"%s\" must be a string%s", path, where, key, x ? "" : " (it is missing)");
+        return fail_at(w, e, "\"%s\" must be a string%s", key, x ? "" : " (it is missing)");
     *v = json_string_value(x);
     return 0;
 }
 
 /* ---- annotations ------------------------------------------------------------------------------ */
 
-static int read_answers(json_t *list, struct vqa_answer *out, const char *path, const char *where, struct err *e)
+static int read_answers(json_t *list, struct vqa_answer *out, struct where *w, struct err *e)
 {
     size_t k;
     json_t *a;
     json_array_foreach(list, k, a) {
-        char at[300];
-        snprintf(at, sizeof at, "%s: answers[%zu]", where, k);
+        w->answer = (long)k;
         if (!json_is_object(a))
-            return err_set(e, "%s: %s must be an object", path, at);
+            return fail_at(w, e, "must be an object");
         out[k].confidence = NULL;
-        json_t *conf = json_object_get(a, "answer_confidence");
-        if (conf && get_str(a, "answer_confidence", &out[k].confidence, path, at, e) != 0)
-            return -1;
-        if (get_str(a, "answer", &out[k].answer, path, at, e) != 0 ||
-            get_int(a, "answer_id", &out[k].answer_id, path, at, e) != 0)
+        if ((json_object_get(a, "answer_confidence") &&
+             get_str(a, "answer_confidence", &out[k].confidence, w, e) != 0) ||
+            get_str(a, "answer", &out[k].answer, w, e) != 0 || get_int(a, "answer_id", &out[k].answer_id, w, e) != 0)
             return -1;
     }
+    w->answer = -1;
     return 0;
 }
 
 static int read_annotation(json_t *item, size_t i, struct vqa_annotations *a, size_t *next_answer,
                            const char *path, struct err *e)
 {
-    char where[200];
-    item_name(where, sizeof where, "annotations", i, item);
+    struct where w = {path, "annotations", i, item, -1};
     if (!json_is_object(item))
-        return err_set(e, "%s: %s must be an object", path, where);
+        return fail_at(&w, e, "must be an object");
     struct vqa_gt *g = &a->gt[i];
     g->id.str = NULL;
-    if (get_int(item, "question_id", &g->id.num, path, where, e) != 0 ||
-        get_str(item, "question_type", &g->question_type, path, where, e) != 0 ||
-        get_str(item, "answer_type", &g->answer_type, path, where, e) != 0)
-        return -1;
     a->image_ids[i] = VQA_NO_IMAGE_ID;
-    if (json_object_get(item, "image_id") && get_int(item, "image_id", &a->image_ids[i], path, where, e) != 0)
+    if (get_int(item, "question_id", &g->id.num, &w, e) != 0 ||
+        get_str(item, "question_type", &g->question_type, &w, e) != 0 ||
+        get_str(item, "answer_type", &g->answer_type, &w, e) != 0 ||
+        get_opt_int(item, "image_id", &a->image_ids[i], &w, e) != 0)
         return -1;
     json_t *list = json_object_get(item, "answers");
     if (!json_is_array(list) || json_array_size(list) == 0)
-        return err_set(e, "%s: %s: \"answers\" must be a non-empty array", path, where);
+        return fail_at(&w, e, "\"answers\" must be a non-empty array");
     g->answers = a->answers + *next_answer;
     g->n_answers = (int)json_array_size(list);
     *next_answer += json_array_size(list);
-    if (read_answers(list, (struct vqa_answer *)g->answers, path, where, e) != 0)
+    if (read_answers(list, (struct vqa_answer *)g->answers, &w, e) != 0)
         return -1;
     if (vqa_gt_check(g, e) != 0)
         return err_prefix(e, "%s: annotations[%zu]", path, i);
@@ -180,15 +209,14 @@ int vqa_check_questions(const char *path, const struct vqa_annotations *a, struc
         goto done;
     json_t *item;
     json_array_foreach(list, i, item) {
-        char where[200];
-        item_name(where, sizeof where, "questions", i, item);
+        struct where w = {path, "questions", i, item, -1};
+        image_ids[i] = VQA_NO_IMAGE_ID;
         if (!json_is_object(item)) {
-            err_set(e, "%s: %s must be an object", path, where);
+            fail_at(&w, e, "must be an object");
             goto done;
         }
-        image_ids[i] = VQA_NO_IMAGE_ID;
-        if (get_int(item, "question_id", &ids[i].num, path, where, e) != 0 ||
-            (json_object_get(item, "image_id") && get_int(item, "image_id", &image_ids[i], path, where, e) != 0))
+        if (get_int(item, "question_id", &ids[i].num, &w, e) != 0 ||
+            get_opt_int(item, "image_id", &image_ids[i], &w, e) != 0)
             goto done;
     }
     size_t earlier, dup = vqa_id_index_build(&ix, n ? &ids[0] : NULL, n, sizeof *ids, &earlier);
@@ -247,15 +275,14 @@ int vqa_read_results(const char *path, struct vqa_results *r, struct err *e)
     size_t i;
     json_t *item;
     json_array_foreach(r->root, i, item) {
-        char where[200];
-        item_name(where, sizeof where, "", i, item);
+        struct where w = {path, "", i, item, -1};
         if (!json_is_object(item)) {
-            err_set(e, "%s: %s must be an object", path, where);
+            fail_at(&w, e, "must be an object");
             goto fail;
         }
         r->pred[i].id.str = NULL;
-        if (get_int(item, "question_id", &r->pred[i].id.num, path, where, e) != 0 ||
-            get_str(item, "answer", &r->pred[i].answer, path, where, e) != 0)
+        if (get_int(item, "question_id", &r->pred[i].id.num, &w, e) != 0 ||
+            get_str(item, "answer", &r->pred[i].answer, &w, e) != 0)
             goto fail;
     }
     return 0;
