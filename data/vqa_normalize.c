@@ -10,9 +10,11 @@
  * mark is only ever replaced by a space or deleted, and the decision is taken on the original). */
 static const char punct_marks[] = ";/[]\"{}()=+\\_-><@`,?!";
 
-static const struct {
-    const char *word, *digit;
-} number_map[] = {
+struct word_map {
+    const char *from, *to;
+};
+
+static const struct word_map number_map[] = {
     {"none", "0"}, {"zero", "0"}, {"one", "1"}, {"two", "2"}, {"three", "3"}, {"four", "4"},
     {"five", "5"}, {"six", "6"}, {"seven", "7"}, {"eight", "8"}, {"nine", "9"}, {"ten", "10"},
 };
@@ -21,9 +23,7 @@ static const char *const articles[] = {"a", "an", "the"};
 
 /* The tool's table as it is, in its order: the four keys with a capital letter never match (words are
  * lower-cased first), and "somebody'd" maps to "somebodyd". */
-static const struct {
-    const char *from, *to;
-} contractions[] = {
+static const struct word_map contractions[] = {
     {"aint", "ain't"}, {"arent", "aren't"}, {"cant", "can't"}, {"couldve", "could've"},
     {"couldnt", "couldn't"}, {"couldn'tve", "couldn't've"}, {"couldnt've", "couldn't've"},
     {"didnt", "didn't"}, {"doesnt", "doesn't"}, {"dont", "don't"}, {"hadnt", "hadn't"},
@@ -134,6 +134,17 @@ static int word_is(const char *w, size_t len, const char *key)
     return strlen(key) == len && memcmp(w, key, len) == 0;
 }
 
+/* Replaces the word (w, len) by its value when it is exactly a key of the map. */
+static void map_word(const struct word_map *map, size_t n, const char **w, size_t *len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (word_is(*w, *len, map[i].from)) {
+            *w = map[i].to;
+            *len = strlen(*w);
+            return;
+        }
+}
+
 /* Lower-case, split, (map number words,) drop articles, (restore contractions,) join with spaces.
  * The number map comes before the article test, so "none" becomes "0" and stays. */
 static char *process_words(const char *s, int vqa_maps)
@@ -145,24 +156,14 @@ static char *process_words(const char *s, int vqa_maps)
     while (py_next_word(low, &pos, &start, &len)) {
         const char *w = low + start;
         if (vqa_maps)
-            for (size_t i = 0; i < COUNT(number_map); i++)
-                if (word_is(w, len, number_map[i].word)) {
-                    w = number_map[i].digit;
-                    len = strlen(w);
-                    break;
-                }
+            map_word(number_map, COUNT(number_map), &w, &len);
         int article = 0;
         for (size_t i = 0; i < COUNT(articles); i++)
             article |= word_is(w, len, articles[i]);
         if (article)
             continue;
         if (vqa_maps)
-            for (size_t i = 0; i < COUNT(contractions); i++)
-                if (word_is(w, len, contractions[i].from)) {
-                    w = contractions[i].to;
-                    len = strlen(w);
-                    break;
-                }
+            map_word(contractions, COUNT(contractions), &w, &len);
         if (o + len + 2 > cap) {
             cap = 2 * (o + len + 2);
             out = xrealloc(out, cap);
