@@ -59,10 +59,14 @@ static const struct help helps[] = {
               "                    [--variant vlt5|official2016|official]\n"
               "\n"
               "Scores a results file ([{\"question_id\": ..., \"answer\": ...}]) with the VQA accuracy and prints\n"
-              "one JSON object with the official tool's keys: overall, perQuestionType, perAnswerType.\n"
-              "  vlt5          the scorer of the VL-T5 / MixPHM code (the papers' numbers; default)\n"
+              "one JSON object with the official tool's keys (overall, perQuestionType, perAnswerType, in\n"
+              "percent rounded to 2 decimals) and the variant used:\n"
+              "  vlt5          the scorer of the VL-T5 / MixPHM code (the papers' numbers; default); scores\n"
+              "                the questions the results answer\n"
               "  official2016  the GT-Vision-Lab tool as released with VQA v2\n"
-              "  official      that tool since its 2021 fix\n"},
+              "  official      that tool since its 2021 fix\n"
+              "The official variants need an answer for exactly the annotated questions, as the tool does.\n"
+              "See docs/scoring.md.\n"},
     {"submit", "usage: mixphm submit CONFIG --scheduler slurm|pbs [--set key.path=value ...]\n"
                "                     [--from STAGE | --whole] [--dry-run]\n"
                "\n"

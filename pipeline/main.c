@@ -9,6 +9,7 @@
 #include "pipeline/cli.h"
 #include "pipeline/config.h"
 #include "pipeline/runner.h"
+#include "pipeline/score_cmd.h"
 #include "pipeline/status.h"
 #include "pipeline/submit.h"
 #include "stages/stages.h"
@@ -75,8 +76,13 @@ int main(int argc, char **argv)
             return 1;
         }
         return 0;
-    case CMD_PARAMS:
     case CMD_SCORE:
+        if (score_command(&c, stdout, &e) != 0) {
+            fprintf(stderr, "mixphm score: error: %s\n", e.msg);
+            return 1;
+        }
+        return 0;
+    case CMD_PARAMS:
         fprintf(stderr, "mixphm %s: error: this command is not built yet in this version of mixphm\n", argv[1]);
         return 1;
     case CMD_RUN:
