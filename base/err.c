@@ -44,4 +44,5 @@ void err_clear(struct err *e)
 {
     e->msg[0] = '\0';
     e->collective = 0;
+    e->exit_status = 0;
 }

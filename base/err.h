@@ -11,9 +11,14 @@
 
 #define ERR_MSG_MAX 2048
 
+/* Exit status of a process that stopped on a stop signal after saving its state: the job scripts
+ * requeue on it (EX_TEMPFAIL in sysexits.h). */
+#define EXIT_STOPPED 75
+
 struct err {
     char msg[ERR_MSG_MAX];
-    int collective; /* 1 when every rank is known to report this same error */
+    int collective;  /* 1 when every rank is known to report this same error */
+    int exit_status; /* the process's exit status for this error; 0 means 1 */
 };
 
 /* Sets the message (replacing any previous one); always returns -1 so callers can `return err_set(...)`. */

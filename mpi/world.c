@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/signals.h"
 #include "nn/blas_env.h"
 
 static void print_error_line(const char *what, const char *body)
@@ -62,13 +63,20 @@ _Noreturn void world_fail(struct world *w, const struct err *e)
 {
     if (e->collective) {
         if (w->rank == 0) {
-            fprintf(stderr, "mixphm: error: %s\n", e->msg);
+            fprintf(stderr, "mixphm: %s%s\n", e->exit_status == EXIT_STOPPED ? "" : "error: ", e->msg);
             fflush(stderr);
         }
         world_finalize(w);
-        exit(1);
+        exit(e->exit_status ? e->exit_status : 1);
     }
     world_abort(w, "%s", e->msg);
+}
+
+int world_poll_stop(MPI_Comm comm)
+{
+    int mine = signals_take_stop(), any = 0;
+    MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, comm);
+    return any;
 }
 
 int world_init(struct world *w, int *argc, char ***argv, struct err *e)

@@ -32,6 +32,11 @@ _Noreturn void world_abort(const struct world *w, const char *fmt, ...) __attrib
  * and all ranks exit 1 cleanly; any other goes through world_abort. */
 _Noreturn void world_fail(struct world *w, const struct err *e);
 
+/* Collective over `comm`: the stop signal (SIGTERM, SIGUSR1, SIGUSR2) that any rank has pending, or 0.
+ * The signals must have been blocked with signals_block_stop() before MPI_Init; every rank then
+ * learns of a stop at the same point of its loop. */
+int world_poll_stop(MPI_Comm comm);
+
 void world_barrier(const struct world *w);
 /* 1 on every rank when `ok` was true on every rank. */
 int world_all_ok(const struct world *w, int ok);

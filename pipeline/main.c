@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "base/mem.h"
+#include "base/signals.h"
 #include "mpi/world.h"
 #include "nn/blas_env.h"
 #include "pipeline/cli.h"
@@ -23,6 +24,12 @@ static int run_stages(const struct cli *c, int *argc, char ***argv)
     struct world w;
     struct err e;
     err_clear(&e);
+    /* Stop signals from the batch system are polled by the stages at safe points (base/signals.h);
+     * block them before MPI starts its threads, so that none of them can take the signal instead. */
+    if (signals_block_stop() != 0) {
+        fprintf(stderr, "mixphm: error: cannot block the stop signals\n");
+        return 1;
+    }
     if (world_init(&w, argc, argv, &e) != 0) {
         fprintf(stderr, "mixphm: error: %s\n", e.msg);
         return 1;
@@ -36,7 +43,11 @@ static int run_stages(const struct cli *c, int *argc, char ***argv)
         e.collective = 1; /* every rank read the same files */
         world_fail(&w, &e);
     }
-    struct run_options o = {.until = c->until, .force = c->force, .only = c->command == CMD_STAGE ? c->stage : -1};
+    struct run_options o = {.until = c->until,
+                            .force = c->force,
+                            .only = c->command == CMD_STAGE ? c->stage : -1,
+                            .slice = c->slice,
+                            .slices = c->slices};
     stage_fn table[STAGE_COUNT];
     stages_table(table);
     if (runner_execute(cfg, &o, table, &w, &e) != 0)

@@ -17,6 +17,12 @@ struct run {
     struct logger log; /* enabled on world rank 0 */
     struct err err;
     enum stage_id stage;
+    int slice, slices;   /* train --slice I/N (slices 0: the whole sweep) */
+    /* Set by the stage (the same on every rank) when it returns 0 without having finished:
+     * stop_signal after it saved its state on a stop signal (the process exits 75 to be requeued);
+     * incomplete when it did its slice but other slices remain.  No stamp is written then. */
+    int stop_signal;
+    int incomplete;
     /* Filled by the stage (on rank 0 at least): recorded in its stamp. */
     int n_outputs;
     char outputs[STAMP_MAX_ITEMS][STAMP_PATH_MAX];

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "base/mem.h"
+#include "base/signals.h"
 
 /* What each stage reads from the stages before it. */
 static const char *const inputs[STAGE_COUNT][4] = {
@@ -273,6 +274,9 @@ int runner_execute(const struct config *cfg, const struct run_options *o, const 
             goto out;
         r->stage = (enum stage_id)s;
         r->n_outputs = r->n_provides = 0;
+        r->slice = o->slice;
+        r->slices = o->slices;
+        r->stop_signal = r->incomplete = 0;
         err_clear(&r->err);
         double t0 = now_monotonic();
         rc = stages[s](cfg, r);
@@ -282,6 +286,18 @@ int runner_execute(const struct config *cfg, const struct run_options *o, const 
             goto out;
         }
         world_barrier(w);
+        if (r->stop_signal) {
+            rc = err_set(e, "%s: stopped by %s after saving its state; run it again to continue",
+                         stage_name((enum stage_id)s), signals_name(r->stop_signal));
+            e->collective = 1;
+            e->exit_status = EXIT_STOPPED;
+            goto out;
+        }
+        if (r->incomplete) {
+            log_msg(&r->log, "%s: slice %d/%d done; the stage is complete once every slice is", stage_name((enum stage_id)s),
+                    r->slice, r->slices);
+            break;
+        }
         double seconds = now_monotonic() - t0;
         if (w->rank == 0)
             rc = write_stamp(cfg, r, seconds, e);

@@ -15,6 +15,7 @@ struct run_options {
     int until;      /* last stage to run, or -1 for the whole pipeline */
     unsigned force; /* bit (1 << stage): rerun even when up to date */
     int only;       /* -1 for `mixphm run`; else the one stage of `mixphm STAGE` */
+    int slice, slices; /* train --slice I/N; slices 0 for the whole sweep */
 };
 
 /* The upstream provides that `stage` consumes, e.g. {"prepare", "features"}; returns the count. */

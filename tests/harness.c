@@ -9,6 +9,7 @@
 
 #include "base/err.h"
 #include "base/fileio.h"
+#include "base/signals.h"
 #include "mpi/world.h"
 
 #define MAX_REPORTED 5
@@ -105,6 +106,7 @@ int test_main_mpi(const struct test *tests, int n, int argc, char **argv)
 {
     struct world w;
     struct err e;
+    signals_block_stop(); /* as mixphm does before MPI_Init */
     if (world_init(&w, &argc, &argv, &e) != 0) {
         fprintf(stderr, "%s\n", e.msg);
         return 2;

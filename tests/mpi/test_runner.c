@@ -1,6 +1,7 @@
 /* The runner end to end under MPI, with test stages that write small outputs and count their runs:
  * resume skips finished stages, changed settings and --force rerun the right ones, a failing stage
  * leaves no stamp and stops the pipeline. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,21 @@ static int write_stage_output(const struct config *cfg, struct run *r)
             return -1;
     }
     return run_output(r, out);
+}
+
+/* A train stage that stops on a signal (flag file "stop") or does one slice of several. */
+static int train_like(const struct config *cfg, struct run *r)
+{
+    char flag[PATH_MAX_LEN + 64];
+    snprintf(flag, sizeof flag, "%s/stop", r->dir);
+    if (r->stage == STAGE_TRAIN && file_exists(flag)) {
+        r->stop_signal = SIGUSR1;
+        return 0;
+    }
+    int rc = write_stage_output(cfg, r);
+    if (r->stage == STAGE_TRAIN && r->slices > 0 && r->slice < r->slices - 1)
+        r->incomplete = 1;
+    return rc;
 }
 
 static int forget_output(const struct config *cfg, struct run *r)
@@ -192,6 +208,48 @@ static void test_unbuilt_stage_is_refused(struct test_ctx *t)
     free(cfg);
 }
 
+static void test_stop_signal_and_slices(struct test_ctx *t)
+{
+    struct config *cfg = config_for(t, NULL);
+    struct err e;
+    stage_fn table[STAGE_COUNT];
+    for (int s = 0; s < STAGE_COUNT; s++)
+        table[s] = train_like;
+    char flag[PATH_MAX_LEN + 64], stamp[PATH_MAX_LEN + 64];
+    snprintf(flag, sizeof flag, "%s/stop", cfg->run.dir);
+    snprintf(stamp, sizeof stamp, "%s/stamps/train.json", cfg->run.dir);
+    struct run_options o = {.until = -1, .force = 0, .only = -1};
+    CHECKF(t, runner_execute(cfg, &o, table, t->world, &e) == 0, "%s", e.msg);
+    world_barrier(t->world);
+    if (t->rank == 0)
+        write_file_atomic(flag, "", 0, &e);
+    world_barrier(t->world);
+    /* Stopped on a signal: status 75, no stamp, nothing after it runs. */
+    struct run_options forced = {.until = -1, .force = 1u << STAGE_TRAIN, .only = -1};
+    err_clear(&e);
+    CHECK_INT(t, runner_execute(cfg, &forced, table, t->world, &e), -1);
+    CHECK_INT(t, e.exit_status, EXIT_STOPPED);
+    CHECK_INT(t, e.collective, 1);
+    CHECK_CONTAINS(t, e.msg, "train: stopped by SIGUSR1 after saving its state");
+    CHECK(t, !file_exists(stamp));
+    expect_counts(t, cfg->run.dir, 1, 1, 1, 1, 1);
+    world_barrier(t->world);
+    if (t->rank == 0)
+        remove(flag);
+    world_barrier(t->world);
+    /* Slice 0 of 2 is not the whole stage: no stamp; slice 1 (the last here) completes it. */
+    struct run_options slice0 = {.until = -1, .force = 0, .only = STAGE_TRAIN, .slice = 0, .slices = 2};
+    CHECKF(t, runner_execute(cfg, &slice0, table, t->world, &e) == 0, "%s", e.msg);
+    world_barrier(t->world);
+    CHECK(t, !file_exists(stamp));
+    struct run_options slice1 = {.until = -1, .force = 0, .only = STAGE_TRAIN, .slice = 1, .slices = 2};
+    CHECKF(t, runner_execute(cfg, &slice1, table, t->world, &e) == 0, "%s", e.msg);
+    world_barrier(t->world);
+    CHECK(t, file_exists(stamp));
+    expect_counts(t, cfg->run.dir, 1, 1, 3, 1, 1);
+    free(cfg);
+}
+
 int main(int argc, char **argv)
 {
     static const struct test tests[] = {
@@ -200,6 +258,7 @@ int main(int argc, char **argv)
         {"a failing stage stops the run and leaves no stamp", test_failing_stage_stops_and_leaves_no_stamp},
         {"an output declared but not written is an error", test_missing_declared_output_is_an_error},
         {"a stage that is not built is refused", test_unbuilt_stage_is_refused},
+        {"a stop signal exits 75 without a stamp; a slice stamps only the last", test_stop_signal_and_slices},
     };
     return test_main_mpi(tests, TEST_COUNT(tests), argc, argv);
 }

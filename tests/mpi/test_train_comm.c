@@ -1,4 +1,5 @@
 /* The communication of data-parallel training: bucketed gradient sums and the run queue. */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -70,12 +71,22 @@ static void test_run_queue(struct test_ctx *t)
     run_queue_each_index_once(t, 3);
 }
 
+static void test_stop_poll_reaches_every_rank(struct test_ctx *t)
+{
+    CHECK_INT(t, world_poll_stop(t->world->comm), 0);
+    if (t->rank == t->size - 1)
+        raise(SIGUSR1); /* blocked (test_main_mpi blocks stop signals before MPI_Init): stays pending */
+    CHECK_INT(t, world_poll_stop(t->world->comm), SIGUSR1);
+    CHECK_INT(t, world_poll_stop(t->world->comm), 0); /* taken once */
+}
+
 int main(int argc, char **argv)
 {
     static const struct test tests[] = {
         {"bucket count", test_bucket_count},
         {"bucketed gradient sum, one call per bucket", test_bucketed_sum},
         {"run queue hands out every run exactly once", test_run_queue},
+        {"a stop signal on one rank reaches every rank", test_stop_poll_reaches_every_rank},
     };
     return test_main_mpi(tests, TEST_COUNT(tests), argc, argv);
 }
