@@ -2,40 +2,35 @@
 
 #include <signal.h>
 #include <stddef.h>
-#include <time.h>
 
-static void stop_set(sigset_t *set)
+/* Written only by the handler, read and cleared by signals_take_stop (see signals.h for why this is
+ * global). */
+static volatile sig_atomic_t received_stop;
+
+static void on_stop(int sig)
 {
-    sigemptyset(set);
-    sigaddset(set, SIGTERM);
-    sigaddset(set, SIGUSR1);
-    sigaddset(set, SIGUSR2);
+    received_stop = sig;
 }
 
-int signals_block_stop(void)
+int signals_catch_stop(void)
 {
-    sigset_t set;
-    stop_set(&set);
-    return sigprocmask(SIG_BLOCK, &set, NULL) == 0 ? 0 : -1;
+    struct sigaction sa;
+    sa.sa_handler = on_stop;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    const int sigs[] = {SIGTERM, SIGUSR1, SIGUSR2};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        if (sigaction(sigs[i], &sa, NULL) != 0)
+            return -1;
+    return 0;
 }
 
 int signals_take_stop(void)
 {
-    sigset_t pending, stop;
-    stop_set(&stop);
-    if (sigpending(&pending) != 0)
-        return 0;
-    for (int sig = 1; sig < NSIG; sig++) {
-        if (!sigismember(&stop, sig) || !sigismember(&pending, sig))
-            continue;
-        sigset_t one;
-        sigemptyset(&one);
-        sigaddset(&one, sig);
-        struct timespec zero = {0, 0};
-        if (sigtimedwait(&one, NULL, &zero) == sig)
-            return sig;
-    }
-    return 0;
+    int sig = received_stop;
+    if (sig)
+        received_stop = 0;
+    return sig;
 }
 
 const char *signals_name(int sig)

@@ -33,8 +33,8 @@ _Noreturn void world_abort(const struct world *w, const char *fmt, ...) __attrib
 _Noreturn void world_fail(struct world *w, const struct err *e);
 
 /* Collective over `comm`: the stop signal (SIGTERM, SIGUSR1, SIGUSR2) that any rank has pending, or 0.
- * The signals must have been blocked with signals_block_stop() before MPI_Init; every rank then
- * learns of a stop at the same point of its loop. */
+ * signals_catch_stop() must have been called; every rank learns of a stop at the same point of its
+ * loop. */
 int world_poll_stop(MPI_Comm comm);
 
 void world_barrier(const struct world *w);

@@ -24,10 +24,10 @@ static int run_stages(const struct cli *c, int *argc, char ***argv)
     struct world w;
     struct err e;
     err_clear(&e);
-    /* Stop signals from the batch system are polled by the stages at safe points (base/signals.h);
-     * block them before MPI starts its threads, so that none of them can take the signal instead. */
-    if (signals_block_stop() != 0) {
-        fprintf(stderr, "mixphm: error: cannot block the stop signals\n");
+    /* Stop signals from the batch system are recorded and polled by the stages at safe points
+     * (base/signals.h). */
+    if (signals_catch_stop() != 0) {
+        fprintf(stderr, "mixphm: error: cannot install the stop-signal handler\n");
         return 1;
     }
     if (world_init(&w, argc, argv, &e) != 0) {

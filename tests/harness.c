@@ -106,7 +106,7 @@ int test_main_mpi(const struct test *tests, int n, int argc, char **argv)
 {
     struct world w;
     struct err e;
-    signals_block_stop(); /* as mixphm does before MPI_Init */
+    signals_catch_stop(); /* as mixphm does */
     if (world_init(&w, &argc, &argv, &e) != 0) {
         fprintf(stderr, "%s\n", e.msg);
         return 2;

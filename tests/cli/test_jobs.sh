@@ -41,6 +41,7 @@ cat >"$TMP/bin/fake-mixphm" <<EOF
 #!/bin/bash
 [ "\$1" = submit ] && exec "$REAL" "\$@"
 echo "\$*" >>"$TMP/stage.log"
+[ "\${FAKE_DIE:-0}" = 1 ] && kill -KILL \$\$
 if [ "\${FAKE_WAIT:-0}" = 1 ]; then
     trap 'echo "got \$sig" >>"$TMP/stage.log"; exit 75' TERM USR1
     sig=signal
@@ -154,6 +155,11 @@ grep -qx "77.pbsserver" "$TMP/qrerun.log" && t_ok "pbs script: qrerun of its own
 t_run env FAKE_STATUS=75 FAKE_QRERUN_STATUS=0 bash "$TMP/run/jobs/train.pbs"
 t_expect "pbs script: a permitted qrerun ends the job cleanly" 0
 [ ! -s "$TMP/qsub.log" ] && t_ok "pbs script: nothing resubmitted after a qrerun" || t_fail "pbs script: nothing resubmitted after a qrerun" "$(cat "$TMP/qsub.log")"
+
+# A stage that dies of a signal: the script passes the status on and does not wait forever (bash
+# remembers a reaped child's status, so `wait` can return 128+n more than once).
+t_run timeout 20 env FAKE_DIE=1 bash "$TMP/run/jobs/train.sbatch"
+t_expect "slurm script: a stage killed by a signal ends the job with its status" 137
 
 # Slurm's USR1 before the time limit reaches the stage, which checkpoints (75); the job requeues itself.
 : >"$TMP/stage.log"
