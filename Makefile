@@ -24,6 +24,10 @@ ifneq ($(strip $(MPICC)),)
 else ifeq ($(origin CC),default)
   CC := gcc
 endif
+# C++ only for the SentencePiece shim (data/*.cc); everything else is C11.
+ifeq ($(origin CXX),default)
+  CXX := g++
+endif
 CFLAGS ?= -O3 -g
 LDFLAGS ?=
 ARCH ?=
@@ -76,20 +80,24 @@ $(eval $(call find_lib,SCALAPACK,scalapack-openmpi,-lscalapack-openmpi))
 $(eval $(call find_lib,YAML,yaml-0.1,-lyaml))
 $(eval $(call find_lib,OPENBLAS,openblas,-lopenblas))
 $(eval $(call find_lib,JANSSON,jansson,-ljansson))
+$(eval $(call find_lib,SENTENCEPIECE,sentencepiece,-lsentencepiece))
 
 LIB_CFLAGS := $(MPI_CFLAGS) $(HDF5_CFLAGS) $(YAML_CFLAGS) $(OPENBLAS_CFLAGS) $(JANSSON_CFLAGS)
-LIBS := $(SCALAPACK_LIBS) $(HDF5_LIBS) $(YAML_LIBS) $(JANSSON_LIBS) $(OPENBLAS_LIBS) $(MPI_LIBS) -lm
+LIBS := $(SCALAPACK_LIBS) $(HDF5_LIBS) $(YAML_LIBS) $(JANSSON_LIBS) $(OPENBLAS_LIBS) $(MPI_LIBS) \
+  $(SENTENCEPIECE_LIBS) -lstdc++ -lm
 
 # The Debian packages everything above comes from (make deps installs them).
 DEB_PACKAGES := gcc make pkg-config openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools \
   libscalapack-openmpi-dev libopenblas-dev libyaml-dev libjansson-dev libsentencepiece-dev \
-  gnuplot-nox afl++ slurmctld slurmd slurm-client munge
+  python3-h5py gnuplot-nox afl++ slurmctld slurmd slurm-client munge
 
 # ---- sources --------------------------------------------------------------------------------
 SRC_DIRS := base nn mpi model model/peft data stages pipeline
 LIB_SRCS := $(filter-out pipeline/main.c,$(wildcard $(addsuffix /*.c,$(SRC_DIRS))))
 GEN_SRCS := $(BUILD)/gen/defaults_yaml.c
-LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/defaults_yaml.o
+# The one C++ file: the extern "C" shim over libsentencepiece's C++ API.
+LIB_CXX_SRCS := $(wildcard data/*.cc)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB_CXX_SRCS:%.cc=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/defaults_yaml.o
 MAIN_OBJ := $(BUILD)/obj/pipeline/main.o
 LIBMIXPHM := $(BUILD)/libmixphm.a
 
@@ -138,6 +146,12 @@ $(BUILD)/obj/%.o: %.c
 	@echo "CC $<"
 	$(Q)$(CC) $(WARN) $(OPT) $(DEFS) $(LIB_CFLAGS) -MMD -MP -c $< -o $@
 
+CXXWARN := -std=c++17 -Wall -Wextra -Werror -Wshadow
+$(BUILD)/obj/%.o: %.cc
+	@mkdir -p $(dir $@)
+	@echo "CXX $<"
+	$(Q)$(CXX) $(CXXWARN) $(OPT) $(DEFS) $(SENTENCEPIECE_CFLAGS) -MMD -MP -c $< -o $@
+
 $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(dir $@)
 	@echo "CC $<"
@@ -167,7 +181,7 @@ FORCE:
 
 check-deps:
 	@missing=""; \
-	for m in ompi-c:MPI hdf5-openmpi:HDF5 scalapack-openmpi:SCALAPACK yaml-0.1:YAML openblas:OPENBLAS jansson:JANSSON; do \
+	for m in ompi-c:MPI hdf5-openmpi:HDF5 scalapack-openmpi:SCALAPACK yaml-0.1:YAML openblas:OPENBLAS jansson:JANSSON sentencepiece:SENTENCEPIECE; do \
 	  pc=$${m%%:*}; var=$${m##*:}; \
 	  case "$$var" in \
 	    MPI) given="$(MPICC)$(MPI_DIR)$(filter-out undefined,$(origin MPI_LIBS))";; \
@@ -176,6 +190,7 @@ check-deps:
 	    YAML) given="$(YAML_DIR)$(filter-out undefined,$(origin YAML_LIBS))";; \
 	    OPENBLAS) given="$(OPENBLAS_DIR)$(filter-out undefined,$(origin OPENBLAS_LIBS))";; \
 	    JANSSON) given="$(JANSSON_DIR)$(filter-out undefined,$(origin JANSSON_LIBS))";; \
+	    SENTENCEPIECE) given="$(SENTENCEPIECE_DIR)$(filter-out undefined,$(origin SENTENCEPIECE_LIBS))";; \
 	  esac; \
 	  [ -n "$$given" ] || $(PKG_CONFIG) --exists $$pc || missing="$$missing $$pc"; \
 	done; \
