@@ -80,15 +80,22 @@ long strtab_add(struct strtab *t, const char *s)
     return i;
 }
 
-long strtab_find(struct strtab *t, const char *s)
+long strtab_lookup(const struct strtab *t, const char *s)
 {
-    index_reserve(t, t->n);
+    if (!t->slots)
+        return -1;
     for (uint64_t h = slot_of(t, s);; h = (h + 1) & (uint64_t)(t->n_slots - 1)) {
         if (t->slots[h] < 0)
             return -1;
         if (strcmp(strtab_get(t, t->slots[h]), s) == 0)
             return t->slots[h];
     }
+}
+
+long strtab_find(struct strtab *t, const char *s)
+{
+    index_reserve(t, t->n);
+    return strtab_lookup(t, s);
 }
 
 long strtab_intern(struct strtab *t, const char *s)

@@ -22,6 +22,8 @@ long strtab_add(struct strtab *t, const char *s);
 long strtab_intern(struct strtab *t, const char *s);
 /* The index of the first string equal to `s`, or -1. */
 long strtab_find(struct strtab *t, const char *s);
+/* strtab_find on a table whose index exists (after a find or intern): no change to the table. */
+long strtab_lookup(const struct strtab *t, const char *s);
 const char *strtab_get(const struct strtab *t, long i);
 /* Takes over a buffer of `n` NUL-terminated strings (as read from a file); both arrays become the
  * table's.  Returns -1 when the offsets do not describe NUL-terminated strings inside `chars`. */
