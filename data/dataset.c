@@ -6,7 +6,7 @@
 
 #include "base/mem.h"
 
-void dataset_init(struct dataset *ds, const char *name, int ids_are_strings)
+void dataset_init(struct vqa_data *ds, const char *name, int ids_are_strings)
 {
     memset(ds, 0, sizeof *ds);
     snprintf(ds->name, sizeof ds->name, "%s", name);
@@ -17,7 +17,7 @@ void dataset_init(struct dataset *ds, const char *name, int ids_are_strings)
     strtab_find(&ds->image_key, "");
 }
 
-void dataset_free(struct dataset *ds)
+void dataset_free(struct vqa_data *ds)
 {
     free(ds->q);
     strtab_free(&ds->qid);
@@ -36,15 +36,18 @@ void dataset_free(struct dataset *ds)
     strtab_free(&ds->files);
     strtab_free(&ds->qtypes);
     strtab_free(&ds->atypes);
+    strtab_free(&ds->pt_input);
+    strtab_free(&ds->pt_target);
+    free(ds->pt_image);
     memset(ds, 0, sizeof *ds);
 }
 
-long dataset_n_images(const struct dataset *ds)
+long dataset_n_images(const struct vqa_data *ds)
 {
     return ds->image_id.n;
 }
 
-int32_t dataset_image(struct dataset *ds, const char *file, const char *image_id)
+int32_t dataset_image(struct vqa_data *ds, const char *file, const char *image_id)
 {
     long f = strtab_intern(&ds->files, file);
     size_t n = strlen(image_id) + 32;
@@ -64,7 +67,7 @@ int32_t dataset_image(struct dataset *ds, const char *file, const char *image_id
     return (int32_t)row;
 }
 
-long dataset_add_question(struct dataset *ds, const char *id_text, int64_t id, int source, const char *text,
+long dataset_add_question(struct vqa_data *ds, const char *id_text, int64_t id, int source, const char *text,
                           int32_t image, const char *where, struct err *e)
 {
     long seen = strtab_find(&ds->qid, id_text);
@@ -93,7 +96,7 @@ long dataset_add_question(struct dataset *ds, const char *id_text, int64_t id, i
     return row;
 }
 
-void dataset_add_label(struct dataset *ds, const char *answer, float score)
+void dataset_add_label(struct vqa_data *ds, const char *answer, float score)
 {
     if (ds->n_labels >= ds->cap_labels) {
         ds->cap_labels = ds->cap_labels ? ds->cap_labels * 2 : 4096;
@@ -106,13 +109,13 @@ void dataset_add_label(struct dataset *ds, const char *answer, float score)
     ds->q[ds->nq - 1].n_labels++;
 }
 
-void dataset_begin_raw(struct dataset *ds, long row)
+void dataset_begin_raw(struct vqa_data *ds, long row)
 {
     ds->q[row].raw0 = ds->n_raw;
     ds->q[row].n_raw = 0;
 }
 
-void dataset_add_raw(struct dataset *ds, long row, const char *answer, int confidence, int32_t answer_id)
+void dataset_add_raw(struct vqa_data *ds, long row, const char *answer, int confidence, int32_t answer_id)
 {
     if (ds->n_raw >= ds->cap_raw) {
         ds->cap_raw = ds->cap_raw ? ds->cap_raw * 2 : 16384;
@@ -127,7 +130,7 @@ void dataset_add_raw(struct dataset *ds, long row, const char *answer, int confi
     ds->q[row].n_raw++;
 }
 
-void dataset_set_types(struct dataset *ds, long row, const char *qtype, const char *atype)
+void dataset_set_types(struct vqa_data *ds, long row, const char *qtype, const char *atype)
 {
     if (qtype)
         ds->q[row].qtype = (int32_t)strtab_intern(&ds->qtypes, qtype);
@@ -135,7 +138,18 @@ void dataset_set_types(struct dataset *ds, long row, const char *qtype, const ch
         ds->q[row].atype = (int32_t)strtab_intern(&ds->atypes, atype);
 }
 
-long dataset_find(struct dataset *ds, const char *id_text)
+long dataset_find(struct vqa_data *ds, const char *id_text)
 {
     return strtab_find(&ds->qid, id_text);
+}
+
+void dataset_add_pretrain(struct vqa_data *ds, int32_t image, const char *input, const char *target)
+{
+    if (ds->n_pretrain >= ds->cap_pretrain) {
+        ds->cap_pretrain = ds->cap_pretrain ? ds->cap_pretrain * 2 : 1024;
+        ds->pt_image = xrealloc(ds->pt_image, (size_t)ds->cap_pretrain * sizeof *ds->pt_image);
+    }
+    ds->pt_image[ds->n_pretrain++] = image;
+    strtab_add(&ds->pt_input, input);
+    strtab_add(&ds->pt_target, target);
 }

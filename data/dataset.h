@@ -26,7 +26,7 @@ struct question {
     int8_t source;    /* enum question_source */
 };
 
-struct dataset {
+struct vqa_data {
     char name[32];
     int ids_are_strings;
     long nq, cap_q;
@@ -53,24 +53,31 @@ struct dataset {
     struct strtab files;     /* detector files */
     struct strtab qtypes, atypes;
     long n_pool, n_test;
+    /* Pretraining pairs (the synthetic benchmark's span-corruption corpus; none for real datasets). */
+    struct strtab pt_input;  /* [n_pretrain] text with <extra_id_k> sentinels */
+    struct strtab pt_target; /* [n_pretrain] "<extra_id_0> span <extra_id_1> ..." */
+    int32_t *pt_image;       /* [n_pretrain] image row */
+    long n_pretrain, cap_pretrain;
 };
 
-void dataset_init(struct dataset *ds, const char *name, int ids_are_strings);
-void dataset_free(struct dataset *ds);
-long dataset_n_images(const struct dataset *ds);
+void dataset_init(struct vqa_data *ds, const char *name, int ids_are_strings);
+void dataset_free(struct vqa_data *ds);
+long dataset_n_images(const struct vqa_data *ds);
 
 /* The row of image `image_id` read from detector file `file`, added when new. */
-int32_t dataset_image(struct dataset *ds, const char *file, const char *image_id);
+int32_t dataset_image(struct vqa_data *ds, const char *file, const char *image_id);
 /* Appends a question; a question id seen before is an error naming both places.  Returns the row or -1. */
-long dataset_add_question(struct dataset *ds, const char *id_text, int64_t id, int source, const char *text,
+long dataset_add_question(struct vqa_data *ds, const char *id_text, int64_t id, int source, const char *text,
                           int32_t image, const char *where, struct err *e);
 /* Appends a label to the question added last. */
-void dataset_add_label(struct dataset *ds, const char *answer, float score);
+void dataset_add_label(struct vqa_data *ds, const char *answer, float score);
 /* Replaces the raw answers of question `row` (appended to the raw table). */
-void dataset_begin_raw(struct dataset *ds, long row);
-void dataset_add_raw(struct dataset *ds, long row, const char *answer, int confidence, int32_t answer_id);
-void dataset_set_types(struct dataset *ds, long row, const char *qtype, const char *atype);
+void dataset_begin_raw(struct vqa_data *ds, long row);
+void dataset_add_raw(struct vqa_data *ds, long row, const char *answer, int confidence, int32_t answer_id);
+void dataset_set_types(struct vqa_data *ds, long row, const char *qtype, const char *atype);
+/* Appends a pretraining pair. */
+void dataset_add_pretrain(struct vqa_data *ds, int32_t image, const char *input, const char *target);
 /* The row of a question id (as text), or -1. */
-long dataset_find(struct dataset *ds, const char *id_text);
+long dataset_find(struct vqa_data *ds, const char *id_text);
 
 #endif

@@ -21,7 +21,7 @@ static json_t *top_array(json_t *root, const char *path, const char *key, struct
 }
 
 /* Finds the question of record `r`; -1 when ds does not hold it (not an error), -2 on a bad record. */
-static long record_question(struct dataset *ds, json_t *r, const char *path, const char *kind, size_t i,
+static long record_question(struct vqa_data *ds, json_t *r, const char *path, const char *kind, size_t i,
                             struct err *e)
 {
     char item[64];
@@ -35,7 +35,7 @@ static long record_question(struct dataset *ds, json_t *r, const char *path, con
 }
 
 /* The record's image_id must be the number inside the question's img_id (when it has one). */
-static int check_image(const struct dataset *ds, long row, json_t *r, const char *path, const char *item,
+static int check_image(const struct vqa_data *ds, long row, json_t *r, const char *path, const char *item,
                        struct err *e)
 {
     json_t *img = json_in_field(r, "image_id", JSON_INTEGER, 1, path, item, e);
@@ -49,7 +49,7 @@ static int check_image(const struct dataset *ds, long row, json_t *r, const char
     return 0;
 }
 
-static int read_answers(struct dataset *ds, long row, json_t *answers, const char *path, const char *item,
+static int read_answers(struct vqa_data *ds, long row, json_t *answers, const char *path, const char *item,
                         struct err *e)
 {
     size_t j;
@@ -79,7 +79,7 @@ static int read_answers(struct dataset *ds, long row, json_t *answers, const cha
     return 0;
 }
 
-int read_annotations_file(struct dataset *ds, const char *path, struct err *e)
+int read_annotations_file(struct vqa_data *ds, const char *path, struct err *e)
 {
     json_t *root = json_in_load(path, e);
     if (!root)
@@ -124,7 +124,7 @@ int read_annotations_file(struct dataset *ds, const char *path, struct err *e)
     return rc;
 }
 
-int read_questions_file(struct dataset *ds, const char *path, long *n_test_found, struct err *e)
+int read_questions_file(struct vqa_data *ds, const char *path, long *n_test_found, struct err *e)
 {
     *n_test_found = 0;
     json_t *root = json_in_load(path, e);
@@ -162,7 +162,7 @@ int read_questions_file(struct dataset *ds, const char *path, long *n_test_found
     return rc;
 }
 
-int check_test_answers(const struct dataset *ds, const char *files, struct err *e)
+int check_test_answers(const struct vqa_data *ds, const char *files, struct err *e)
 {
     for (long row = 0; row < ds->nq; row++)
         if (ds->q[row].source == SRC_TEST && ds->q[row].n_raw == 0)

@@ -18,7 +18,7 @@ long long image_number(const char *img_id)
 }
 
 /* The id of entry `i` as text (and as an integer when the dataset's ids are integers). */
-static int entry_id(const struct dataset *ds, json_t *entry, const char *file, long i, char *id_text,
+static int entry_id(const struct vqa_data *ds, json_t *entry, const char *file, long i, char *id_text,
                     size_t n, long long *id, struct err *e)
 {
     char item[64];
@@ -43,7 +43,7 @@ static int entry_id(const struct dataset *ds, json_t *entry, const char *file, l
     return 0;
 }
 
-static int read_label(struct dataset *ds, json_t *label, const char *file, const char *item, struct err *e)
+static int read_label(struct vqa_data *ds, json_t *label, const char *file, const char *item, struct err *e)
 {
     const char *answer;
     json_t *score;
@@ -60,7 +60,7 @@ static int read_label(struct dataset *ds, json_t *label, const char *file, const
     return 0;
 }
 
-int read_split_file(struct dataset *ds, const char *path, int source, const char *features, struct err *e)
+int read_split_file(struct vqa_data *ds, const char *path, int source, const char *features, struct err *e)
 {
     json_t *root = json_in_load(path, e);
     if (!root)
@@ -106,6 +106,34 @@ int read_split_file(struct dataset *ds, const char *path, int source, const char
         json_t *qt = json_object_get(entry, "question_type"), *at = json_object_get(entry, "answer_type");
         dataset_set_types(ds, row, json_is_string(qt) ? json_string_value(qt) : NULL,
                           json_is_string(at) ? json_string_value(at) : NULL);
+    }
+    json_decref(root);
+    return rc;
+}
+
+int read_pretrain_file(struct vqa_data *ds, const char *path, const char *features, struct err *e)
+{
+    json_t *root = json_in_load(path, e);
+    if (!root)
+        return -1;
+    int rc = json_in_expect_array(root, path, "the file (a list of pretraining pairs)", e) ? 0 : -1;
+    size_t i;
+    json_t *entry;
+    json_array_foreach(root, i, entry)
+    {
+        if (rc != 0)
+            break;
+        char item[64];
+        snprintf(item, sizeof item, "pair %zu", i);
+        json_t *img = json_in_field(entry, "img_id", JSON_STRING, 1, path, item, e);
+        json_t *in = img ? json_in_field(entry, "input", JSON_STRING, 1, path, item, e) : NULL;
+        json_t *out = in ? json_in_field(entry, "target", JSON_STRING, 1, path, item, e) : NULL;
+        if (!out) {
+            rc = -1;
+            break;
+        }
+        dataset_add_pretrain(ds, dataset_image(ds, features, json_string_value(img)), json_string_value(in),
+                             json_string_value(out));
     }
     json_decref(root);
     return rc;

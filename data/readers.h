@@ -12,15 +12,19 @@
 
 /* Appends the entries of split file `path` as questions of `source` (SRC_POOL or SRC_TEST) whose
  * images are read from detector file `features`. */
-int read_split_file(struct dataset *ds, const char *path, int source, const char *features, struct err *e);
+int read_split_file(struct vqa_data *ds, const char *path, int source, const char *features, struct err *e);
 /* Attaches the raw answers and the types of the annotation records whose question is in `ds` (records of
  * other questions are skipped).  A question with two records is an error. */
-int read_annotations_file(struct dataset *ds, const char *path, struct err *e);
+int read_annotations_file(struct vqa_data *ds, const char *path, struct err *e);
 /* Checks the records of an official questions file against `ds`: same image id and same text for every
  * question both hold.  Returns the number of ds's test questions the file holds in *n_test_found. */
-int read_questions_file(struct dataset *ds, const char *path, long *n_test_found, struct err *e);
+int read_questions_file(struct vqa_data *ds, const char *path, long *n_test_found, struct err *e);
 /* Every test question must have raw answers once the annotation files (described by `files`) are read. */
-int check_test_answers(const struct dataset *ds, const char *files, struct err *e);
+int check_test_answers(const struct vqa_data *ds, const char *files, struct err *e);
+
+/* Reads a pretraining corpus: a JSON array of {"img_id", "input", "target"} (span-corruption pairs of
+ * the synthetic benchmark) whose images are read from detector file `features`. */
+int read_pretrain_file(struct vqa_data *ds, const char *path, const char *features, struct err *e);
 
 /* The COCO image id inside an img_id such as "COCO_val2014_000000000042" (its trailing digits), or -1. */
 long long image_number(const char *img_id);

@@ -10,4 +10,6 @@
 
 void stages_table(stage_fn table[STAGE_COUNT]);
 
+int stage_prepare(const struct config *cfg, struct run *run);
+
 #endif
