@@ -59,40 +59,56 @@ static hid_t open_image(const struct detector_file *d, const char *img_id, struc
 {
     char name[512];
     detector_group_name(d->layout, img_id, name, sizeof name);
-    hid_t g = -1;
-    if (h5io_exists(d->file, name))
-        H5E_BEGIN_TRY
-        {
-            g = H5Gopen2(d->file, name, H5P_DEFAULT);
-        }
-        H5E_END_TRY;
+    hid_t g;
+    H5E_BEGIN_TRY
+    {
+        g = H5Gopen2(d->file, name, H5P_DEFAULT);
+    }
+    H5E_END_TRY;
     if (g < 0)
         err_set(e, "%s: image '%s' is not in the file (no group '%s')", d->path, img_id, name);
     return g;
 }
 
-/* The shape of dataset `name` of group g: rank and dims; -1 when missing. */
-static int shape_of(hid_t g, const char *name, hsize_t dims[4])
+/* Reads dataset `name` of group g if it has `rank` dimensions equal to want[] (want[i] < 0: any; the
+ * dims found go to got[]), converted to `type`; with out == NULL only the shape is checked.
+ * Returns 0, -1 for a missing dataset or a wrong shape, -2 when the values cannot be read.  *is_f64 (if
+ * not NULL) tells whether the stored type is a 64-bit float. */
+static int read_checked(hid_t g, const char *name, int rank, const long *want, hsize_t *got, hid_t type, void *out,
+                        int *is_f64)
 {
-    int rank = -1;
-    if (!h5io_exists(g, name))
-        return -1;
+    int rc = -1;
     H5E_BEGIN_TRY
     {
         hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
         if (ds >= 0) {
             hid_t sp = H5Dget_space(ds);
-            rank = H5Sget_simple_extent_ndims(sp);
-            if (rank >= 0 && rank <= 4)
+            hsize_t dims[H5S_MAX_RANK];
+            int r = H5Sget_simple_extent_ndims(sp);
+            if (r == rank) {
                 H5Sget_simple_extent_dims(sp, dims, NULL);
-            else
-                rank = -1;
+                rc = 0;
+                for (int i = 0; i < rank; i++) {
+                    if (want[i] >= 0 && dims[i] != (hsize_t)want[i])
+                        rc = -1;
+                    if (got)
+                        got[i] = dims[i];
+                }
+            }
             H5Sclose(sp);
+            if (rc == 0 && is_f64) {
+                hid_t t = H5Dget_type(ds);
+                *is_f64 = H5Tget_class(t) == H5T_FLOAT && H5Tget_size(t) == 8;
+                H5Tclose(t);
+                type = *is_f64 ? H5T_NATIVE_DOUBLE : type;
+            }
+            if (rc == 0 && out && H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
+                rc = -2;
             H5Dclose(ds);
         }
     }
     H5E_END_TRY;
-    return rank;
+    return rc;
 }
 
 int detector_feature_dim(const struct detector_file *d, const char *img_id, int *dim, struct err *e)
@@ -100,43 +116,26 @@ int detector_feature_dim(const struct detector_file *d, const char *img_id, int 
     hid_t g = open_image(d, img_id, e);
     if (g < 0)
         return -1;
-    hsize_t dims[4];
-    int rank = shape_of(g, "features", dims);
+    static const long want[2] = {N_REGIONS, -1};
+    hsize_t dims[2] = {0, 0};
+    int rc = read_checked(g, "features", 2, want, dims, H5T_NATIVE_FLOAT, NULL, NULL);
     H5Gclose(g);
-    if (rank != 2 || dims[0] != N_REGIONS || dims[1] < 1 || dims[1] > 65536)
+    if (rc != 0 || dims[1] < 1 || dims[1] > 65536)
         return err_set(e, "%s: image '%s': 'features' should be a [36, dim] dataset", d->path, img_id);
     *dim = (int)dims[1];
     return 0;
 }
 
-/* Reads a whole dataset of `count` values converted to `type`; the shape was checked by the caller. */
-static int read_values(hid_t g, const char *name, hid_t type, void *out)
-{
-    herr_t rc = -1;
-    H5E_BEGIN_TRY
-    {
-        hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
-        if (ds >= 0) {
-            rc = H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out);
-            H5Dclose(ds);
-        }
-    }
-    H5E_END_TRY;
-    return rc < 0 ? -1 : 0;
-}
-
 /* (height, width) from img_h / img_w (VL-T5) or img_hw (COCO). */
 static int image_size(const struct detector_file *d, hid_t g, const char *img_id, double hw[2], struct err *e)
 {
-    hsize_t dims[4];
+    static const long two[1] = {2};
     if (d->layout == LAYOUT_COCO) {
-        if (shape_of(g, "img_hw", dims) != 1 || dims[0] != 2 || read_values(g, "img_hw", H5T_NATIVE_DOUBLE, hw) != 0)
+        if (read_checked(g, "img_hw", 1, two, NULL, H5T_NATIVE_DOUBLE, hw, NULL) != 0)
             return err_set(e, "%s: image '%s': 'img_hw' should be [2] (height, width)", d->path, img_id);
-    } else {
-        if (shape_of(g, "img_h", dims) != 0 || shape_of(g, "img_w", dims) != 0 ||
-            read_values(g, "img_h", H5T_NATIVE_DOUBLE, &hw[0]) != 0 ||
-            read_values(g, "img_w", H5T_NATIVE_DOUBLE, &hw[1]) != 0)
-            return err_set(e, "%s: image '%s': 'img_h' and 'img_w' should be scalars", d->path, img_id);
+    } else if (read_checked(g, "img_h", 0, NULL, NULL, H5T_NATIVE_DOUBLE, &hw[0], NULL) != 0 ||
+               read_checked(g, "img_w", 0, NULL, NULL, H5T_NATIVE_DOUBLE, &hw[1], NULL) != 0) {
+        return err_set(e, "%s: image '%s': 'img_h' and 'img_w' should be scalars", d->path, img_id);
     }
     if (!(hw[0] >= 1 && hw[1] >= 1 && hw[0] < 1e6 && hw[1] < 1e6))
         return err_set(e, "%s: image '%s': image size %g x %g (height x width) is not a size", d->path, img_id, hw[0],
@@ -150,43 +149,23 @@ int detector_read(const struct detector_file *d, const char *img_id, int dim, fl
     hid_t g = open_image(d, img_id, e);
     if (g < 0)
         return -1;
-    hsize_t fd[4], bd[4];
-    double hw[2];
-    int rc = 0;
-    if (shape_of(g, "features", fd) != 2 || fd[0] != N_REGIONS || fd[1] != (hsize_t)dim)
-        rc = err_set(e, "%s: image '%s': 'features' should be [36, %d] like the other images", d->path, img_id, dim);
-    else if (shape_of(g, "boxes", bd) != 2 || bd[0] != N_REGIONS || bd[1] != 4)
-        rc = err_set(e, "%s: image '%s': 'boxes' should be [36, 4]", d->path, img_id);
-    else if (read_values(g, "features", H5T_NATIVE_FLOAT, features) != 0)
-        rc = err_set(e, "%s: image '%s': cannot read 'features' (not numbers, or a damaged file)", d->path, img_id);
-    else if (image_size(d, g, img_id, hw, e) != 0)
+    const long fwant[2] = {N_REGIONS, dim}, bwant[2] = {N_REGIONS, 4};
+    double hw[2], raw[N_REGIONS * 4]; /* boxes as stored: float32, or float64 */
+    int is_f64 = 0, rc = read_checked(g, "features", 2, fwant, NULL, H5T_NATIVE_FLOAT, features, NULL);
+    char what[PATH_MAX_LEN + 600];
+    snprintf(what, sizeof what, "%s: image '%s'", d->path, img_id);
+    if (rc != 0) {
+        rc = err_set(e, rc == -1 ? "%s: 'features' should be [36, %d] like the other images"
+                                 : "%s: cannot read 'features' (not numbers, or a damaged file)", what, dim);
+    } else if ((rc = read_checked(g, "boxes", 2, bwant, NULL, H5T_NATIVE_FLOAT, raw, &is_f64)) != 0) {
+        rc = err_set(e, rc == -1 ? "%s: 'boxes' should be [36, 4]" : "%s: cannot read 'boxes'", what);
+    } else if (image_size(d, g, img_id, hw, e) != 0) {
         rc = -1;
-    if (rc == 0) {
-        /* Normalise in the stored precision, as NumPy does. */
-        char what[PATH_MAX_LEN + 600];
-        snprintf(what, sizeof what, "%s: image '%s'", d->path, img_id);
-        hid_t ds;
-        H5E_BEGIN_TRY
-        {
-            ds = H5Dopen2(g, "boxes", H5P_DEFAULT);
-        }
-        H5E_END_TRY;
-        hid_t type = ds >= 0 ? H5Dget_type(ds) : -1;
-        int is_double = type >= 0 && H5Tget_class(type) == H5T_FLOAT && H5Tget_size(type) == 8;
-        if (type >= 0)
-            H5Tclose(type);
-        if (ds >= 0)
-            H5Dclose(ds);
-        if (is_double) {
-            double raw[N_REGIONS * 4];
-            rc = read_values(g, "boxes", H5T_NATIVE_DOUBLE, raw) != 0
-                     ? err_set(e, "%s: cannot read 'boxes'", what)
-                     : boxes_normalize_f64(raw, boxes, N_REGIONS, hw[1], hw[0], what, e);
-        } else {
-            rc = read_values(g, "boxes", H5T_NATIVE_FLOAT, boxes) != 0
-                     ? err_set(e, "%s: cannot read 'boxes'", what)
-                     : boxes_normalize_f32(boxes, N_REGIONS, hw[1], hw[0], what, e);
-        }
+    } else if (is_f64) { /* normalised in the stored precision, as NumPy does */
+        rc = boxes_normalize_f64(raw, boxes, N_REGIONS, hw[1], hw[0], what, e);
+    } else {
+        memcpy(boxes, raw, N_REGIONS * 4 * sizeof *boxes);
+        rc = boxes_normalize_f32(boxes, N_REGIONS, hw[1], hw[0], what, e);
     }
     if (rc == 0 && hw_out) {
         hw_out[0] = (int64_t)hw[0];
