@@ -82,13 +82,13 @@ int read_split_file(struct vqa_data *ds, const char *path, int source, const cha
         }
         snprintf(item, sizeof item, "entry %zu (question_id %s)", i, id_text);
         json_t *img = json_in_field(entry, "img_id", JSON_STRING, 1, path, item, e);
-        json_t *sent = json_in_field(entry, "sent", JSON_STRING, 0, path, item, e);
-        if (!sent && !e->msg[0])
-            sent = json_in_field(entry, "question", JSON_STRING, 1, path, item, e);
-        json_t *label = img && sent ? json_in_field(entry, "label", JSON_OBJECT, 0, path, item, e) : NULL;
-        if (!img || !sent || e->msg[0]) {
-            if (!e->msg[0])
-                err_set(e, "%s: %s: no question text ('sent' or 'question')", path, item);
+        /* The loaders take 'sent', or 'question' when there is no 'sent'. */
+        const char *text_key = json_object_get(entry, "sent") || !json_object_get(entry, "question") ? "sent" : "question";
+        json_t *sent = img ? json_in_field(entry, text_key, JSON_STRING, 0, path, item, e) : NULL;
+        if (img && !sent && !e->msg[0])
+            err_set(e, "%s: %s: no question text (neither 'sent' nor 'question')", path, item);
+        json_t *label = sent ? json_in_field(entry, "label", JSON_OBJECT, 0, path, item, e) : NULL;
+        if (!sent || e->msg[0]) {
             rc = -1;
             break;
         }
