@@ -123,6 +123,13 @@ static int real_spec(const struct config *cfg, struct data_spec *s, struct err *
         rc = data_spec_path(s->test_features, sizeof s->test_features, root, tf, e);
     if (rc == 0)
         rc = data_spec_path(s->tokenizer, sizeof s->tokenizer, root, cfg->data.tokenizer, e);
+    /* prepared.h5 keeps the detector files' paths for the features stage: absolute ones, so that it may run
+     * from another folder (a missing file keeps its name for the error message). */
+    char abs[PATH_MAX];
+    if (rc == 0 && realpath(s->pool_features, abs) && strlen(abs) < sizeof s->pool_features)
+        strcpy(s->pool_features, abs);
+    if (rc == 0 && realpath(s->test_features, abs) && strlen(abs) < sizeof s->test_features)
+        strcpy(s->test_features, abs);
     if (rc == 0 && (!pool[0] || !test[0] || !pf[0] || !tf[0] || !cfg->data.tokenizer[0]))
         rc = err_set(e, "data.%s: pool, test, pool_features, test_features and data.tokenizer must name files",
                      s->name);
