@@ -4,6 +4,7 @@
 #   make test          build and run every test (unit, MPI under -np 1/2/4, command line, fuzz corpus)
 #   make demo          install missing Debian packages (as root), build, run the synthetic pipeline
 #   make bench         benchmarks (results go to docs/benchmarks.md by hand, with the command)
+#   make bench-features  the features stage's images/s and write bandwidth next to dd
 #   make debug         ./mixphm with -g -O0 -fsanitize=address,undefined (objects in build/debug)
 #   make fuzz          fuzz the config loader with afl++ for FUZZ_SECONDS
 #   make deps          install the Debian packages (as root), or print the list
@@ -123,7 +124,7 @@ MPIRUN_ENV := OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA
 MPIRUN ?= mpirun
 
 # ---- build ----------------------------------------------------------------------------------
-.PHONY: all debug test demo bench fuzz deps check-deps install clean show-env
+.PHONY: all debug test demo bench bench-features fuzz deps check-deps install clean show-env
 all: check-deps mixphm
 
 debug:
@@ -267,6 +268,10 @@ show-env:
 
 bench: all
 	@echo "mixphm: no benchmarks are built yet"; exit 1
+
+# The features stage: images/s and write bandwidth next to dd (docs/benchmarks.md, "## Features stage").
+bench-features: all
+	env $(MPIRUN_ENV) MPIRUN=$(MPIRUN) bench/features.sh
 
 # ---- install --------------------------------------------------------------------------------
 install: all
