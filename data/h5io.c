@@ -182,15 +182,16 @@ int h5io_write_strtab(hid_t loc, const char *name, const struct strtab *t, struc
     return rc;
 }
 
-static int attr_write(hid_t obj, const char *name, hid_t type, const void *value, struct err *e)
+static int attr_write(hid_t obj, const char *name, hid_t file_type, hid_t mem_type, const void *value,
+                      struct err *e)
 {
     hid_t space = H5Screate(H5S_SCALAR), a;
     herr_t rc = -1;
     H5E_BEGIN_TRY
     {
-        a = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+        a = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT);
         if (a >= 0) {
-            rc = H5Awrite(a, type, value);
+            rc = H5Awrite(a, mem_type, value);
             H5Aclose(a);
         }
     }
@@ -209,31 +210,14 @@ int h5io_attr_str(hid_t obj, const char *name, const char *value, struct err *e)
     hid_t type = H5Tcopy(H5T_C_S1);
     H5Tset_size(type, strlen(value) + 1);
     H5Tset_strpad(type, H5T_STR_NULLTERM);
-    int rc = attr_write(obj, name, type, value, e);
+    int rc = attr_write(obj, name, type, type, value, e);
     H5Tclose(type);
     return rc;
 }
 
 int h5io_attr_i64(hid_t obj, const char *name, int64_t value, struct err *e)
 {
-    hid_t space = H5Screate(H5S_SCALAR), a;
-    herr_t rc = -1;
-    H5E_BEGIN_TRY
-    {
-        a = H5Acreate2(obj, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT);
-        if (a >= 0) {
-            rc = H5Awrite(a, H5T_NATIVE_INT64, &value);
-            H5Aclose(a);
-        }
-    }
-    H5E_END_TRY;
-    H5Sclose(space);
-    if (rc < 0) {
-        char where[1600];
-        h5io_where(obj, name, where, sizeof where);
-        return err_set(e, "%s: cannot write the attribute", where);
-    }
-    return 0;
+    return attr_write(obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value, e);
 }
 
 int h5io_read(hid_t loc, const char *name, hid_t mem_type, size_t elem, int rank, hsize_t *dims, void **data,
@@ -314,22 +298,24 @@ int h5io_read_strtab(hid_t loc, const char *name, struct strtab *t, struct err *
     return rc;
 }
 
-int h5io_read_attr_str(hid_t obj, const char *name, char *out, size_t n, struct err *e)
+/* Reads attribute `name`: as a string of at most n - 1 bytes when `mem` is negative (a fixed-length
+ * string attribute), else converted to `mem`. */
+static int attr_read(hid_t obj, const char *name, hid_t mem, void *out, size_t n, const char *kind, struct err *e)
 {
     hid_t a, type = -1;
     herr_t rc = -1;
-    out[0] = '\0';
     H5E_BEGIN_TRY
     {
         a = H5Aopen(obj, name, H5P_DEFAULT);
-        if (a >= 0)
-            type = H5Aget_type(a);
-        if (type >= 0 && H5Tget_class(type) == H5T_STRING && !H5Tis_variable_str(type) && H5Tget_size(type) < n) {
-            hid_t mem = H5Tcopy(H5T_C_S1);
-            H5Tset_size(mem, H5Tget_size(type) + 1);
-            H5Tset_strpad(mem, H5T_STR_NULLTERM);
+        if (a >= 0 && mem >= 0) {
             rc = H5Aread(a, mem, out);
-            H5Tclose(mem);
+        } else if (a >= 0 && (type = H5Aget_type(a)) >= 0 && H5Tget_class(type) == H5T_STRING &&
+                   !H5Tis_variable_str(type) && H5Tget_size(type) < n) {
+            hid_t str = H5Tcopy(H5T_C_S1);
+            H5Tset_size(str, H5Tget_size(type) + 1);
+            H5Tset_strpad(str, H5T_STR_NULLTERM);
+            rc = H5Aread(a, str, out);
+            H5Tclose(str);
         }
         if (type >= 0)
             H5Tclose(type);
@@ -340,28 +326,18 @@ int h5io_read_attr_str(hid_t obj, const char *name, char *out, size_t n, struct 
     if (rc < 0) {
         char where[1600];
         h5io_where(obj, name, where, sizeof where);
-        return err_set(e, "%s: missing or not a string attribute", where);
+        return err_set(e, "%s: missing or not %s attribute", where, kind);
     }
     return 0;
 }
 
+int h5io_read_attr_str(hid_t obj, const char *name, char *out, size_t n, struct err *e)
+{
+    out[0] = '\0';
+    return attr_read(obj, name, -1, out, n, "a string", e);
+}
+
 int h5io_read_attr_i64(hid_t obj, const char *name, int64_t *value, struct err *e)
 {
-    hid_t a;
-    herr_t rc = -1;
-    H5E_BEGIN_TRY
-    {
-        a = H5Aopen(obj, name, H5P_DEFAULT);
-        if (a >= 0) {
-            rc = H5Aread(a, H5T_NATIVE_INT64, value);
-            H5Aclose(a);
-        }
-    }
-    H5E_END_TRY;
-    if (rc < 0) {
-        char where[1600];
-        h5io_where(obj, name, where, sizeof where);
-        return err_set(e, "%s: missing or not an integer attribute", where);
-    }
-    return 0;
+    return attr_read(obj, name, H5T_NATIVE_INT64, value, sizeof *value, "an integer", e);
 }

@@ -79,43 +79,30 @@ static int read_answers(struct vqa_data *ds, long row, json_t *answers, const ch
     return 0;
 }
 
-int read_annotations_file(struct vqa_data *ds, const char *path, struct err *e)
+/* What to do with one record whose question is in ds ("annotation 3 (question_id 42)" is `item`). */
+typedef int (*record_fn)(struct vqa_data *ds, long row, json_t *r, const char *path, const char *item, void *ctx,
+                         struct err *e);
+
+/* Calls fn for every record of the top-level array `key` whose question ds holds. */
+static int for_each_record(struct vqa_data *ds, const char *path, const char *key, const char *kind, record_fn fn,
+                           void *ctx, struct err *e)
 {
     json_t *root = json_in_load(path, e);
     if (!root)
         return -1;
-    json_t *records = top_array(root, path, "annotations", e);
+    json_t *records = top_array(root, path, key, e);
     int rc = records ? 0 : -1;
     size_t i;
     json_t *r;
     if (records)
         json_array_foreach(records, i, r)
         {
-            long row = record_question(ds, r, path, "annotation", i, e);
+            long row = record_question(ds, r, path, kind, i, e);
             if (row == -1)
                 continue;
             char item[96];
-            snprintf(item, sizeof item, "annotation %zu (question_id %s)", i,
-                     row >= 0 ? strtab_get(&ds->qid, row) : "?");
-            json_t *qt = NULL, *at = NULL, *answers = NULL;
-            if (row >= 0 && check_image(ds, row, r, path, item, e) == 0 &&
-                (qt = json_in_field(r, "question_type", JSON_STRING, 1, path, item, e)) &&
-                (at = json_in_field(r, "answer_type", JSON_STRING, 1, path, item, e)))
-                answers = json_in_field(r, "answers", JSON_ARRAY, 1, path, item, e);
-            if (!answers) {
-                rc = -1;
-                break;
-            }
-            if (ds->q[row].n_raw > 0) {
-                rc = err_set(e, "%s: %s: the question has a second annotation record", path, item);
-                break;
-            }
-            if (json_array_size(answers) == 0) {
-                rc = err_set(e, "%s: %s: 'answers' is empty", path, item);
-                break;
-            }
-            dataset_set_types(ds, row, json_string_value(qt), json_string_value(at));
-            if (read_answers(ds, row, answers, path, item, e) != 0) {
+            snprintf(item, sizeof item, "%s %zu (question_id %s)", kind, i, row >= 0 ? strtab_get(&ds->qid, row) : "?");
+            if (row < 0 || check_image(ds, row, r, path, item, e) != 0 || fn(ds, row, r, path, item, ctx, e) != 0) {
                 rc = -1;
                 break;
             }
@@ -124,42 +111,46 @@ int read_annotations_file(struct vqa_data *ds, const char *path, struct err *e)
     return rc;
 }
 
+static int annotation_record(struct vqa_data *ds, long row, json_t *r, const char *path, const char *item, void *ctx,
+                             struct err *e)
+{
+    (void)ctx;
+    json_t *qt = json_in_field(r, "question_type", JSON_STRING, 1, path, item, e);
+    json_t *at = qt ? json_in_field(r, "answer_type", JSON_STRING, 1, path, item, e) : NULL;
+    json_t *answers = at ? json_in_field(r, "answers", JSON_ARRAY, 1, path, item, e) : NULL;
+    if (!answers)
+        return -1;
+    if (ds->q[row].n_raw > 0)
+        return err_set(e, "%s: %s: the question has a second annotation record", path, item);
+    if (json_array_size(answers) == 0)
+        return err_set(e, "%s: %s: 'answers' is empty", path, item);
+    dataset_set_types(ds, row, json_string_value(qt), json_string_value(at));
+    return read_answers(ds, row, answers, path, item, e);
+}
+
+int read_annotations_file(struct vqa_data *ds, const char *path, struct err *e)
+{
+    return for_each_record(ds, path, "annotations", "annotation", annotation_record, NULL, e);
+}
+
+static int question_record(struct vqa_data *ds, long row, json_t *r, const char *path, const char *item, void *ctx,
+                           struct err *e)
+{
+    json_t *text = json_in_field(r, "question", JSON_STRING, 1, path, item, e);
+    if (!text)
+        return -1;
+    if (strcmp(json_string_value(text), strtab_get(&ds->text, row)) != 0)
+        return err_set(e, "%s: %s: the text \"%s\" differs from \"%s\" in %s", path, item, json_string_value(text),
+                       strtab_get(&ds->text, row), strtab_get(&ds->where, row));
+    if (ds->q[row].source == SRC_TEST)
+        (*(long *)ctx)++;
+    return 0;
+}
+
 int read_questions_file(struct vqa_data *ds, const char *path, long *n_test_found, struct err *e)
 {
     *n_test_found = 0;
-    json_t *root = json_in_load(path, e);
-    if (!root)
-        return -1;
-    json_t *records = top_array(root, path, "questions", e);
-    int rc = records ? 0 : -1;
-    size_t i;
-    json_t *r;
-    if (records)
-        json_array_foreach(records, i, r)
-        {
-            long row = record_question(ds, r, path, "question", i, e);
-            if (row == -1)
-                continue;
-            char item[96];
-            snprintf(item, sizeof item, "question %zu (question_id %s)", i,
-                     row >= 0 ? strtab_get(&ds->qid, row) : "?");
-            json_t *text = NULL;
-            if (row >= 0 && check_image(ds, row, r, path, item, e) == 0)
-                text = json_in_field(r, "question", JSON_STRING, 1, path, item, e);
-            if (!text) {
-                rc = -1;
-                break;
-            }
-            if (strcmp(json_string_value(text), strtab_get(&ds->text, row)) != 0) {
-                rc = err_set(e, "%s: %s: the text \"%s\" differs from \"%s\" in %s", path, item,
-                             json_string_value(text), strtab_get(&ds->text, row), strtab_get(&ds->where, row));
-                break;
-            }
-            if (ds->q[row].source == SRC_TEST)
-                (*n_test_found)++;
-        }
-    json_decref(root);
-    return rc;
+    return for_each_record(ds, path, "questions", "question", question_record, n_test_found, e);
 }
 
 int check_test_answers(const struct vqa_data *ds, const char *files, struct err *e)

@@ -36,6 +36,19 @@ static void vqa_spec(struct data_spec *s, const char *pool, const char *features
     snprintf(s->tokenizer, sizeof s->tokenizer, D "tiny_spm.model");
 }
 
+/* GQA with the pool read from `pool` (a file under tests/data). */
+static void gqa_spec(struct data_spec *s, const char *pool)
+{
+    memset(s, 0, sizeof *s);
+    struct err e;
+    snprintf(s->name, sizeof s->name, "gqa");
+    s->ids_are_strings = 1;
+    data_spec_add_files(&s->pool, "tests/data", pool, "pool", &e);
+    data_spec_add_files(&s->test, D "gqa", "testdev.json", "test", &e);
+    snprintf(s->pool_features, sizeof s->pool_features, D "gqa/gqa_obj36.h5");
+    snprintf(s->test_features, sizeof s->test_features, D "gqa/gqa_obj36.h5");
+}
+
 static void test_vqa(struct test_ctx *t)
 {
     struct data_spec s;
@@ -117,14 +130,8 @@ static void test_kshot_pool(struct test_ctx *t)
 static void test_gqa_and_okvqa(struct test_ctx *t)
 {
     struct data_spec s;
-    memset(&s, 0, sizeof s);
     struct err e;
-    snprintf(s.name, sizeof s.name, "gqa");
-    s.ids_are_strings = 1;
-    data_spec_add_files(&s.pool, D "gqa", "train.json", "pool", &e);
-    data_spec_add_files(&s.test, D "gqa", "testdev.json", "test", &e);
-    snprintf(s.pool_features, sizeof s.pool_features, D "gqa/gqa_obj36.h5");
-    snprintf(s.test_features, sizeof s.test_features, D "gqa/gqa_obj36.h5");
+    gqa_spec(&s, "gqa/train.json");
     struct vqa_data ds;
     CHECKF(t, dataset_load(&s, &ds, &e) == 0, "%s", e.msg);
     CHECK_INT(t, ds.ids_are_strings, 1);
@@ -356,12 +363,8 @@ static void test_bad_input(struct test_ctx *t)
                       "has a second annotation record");
     /* GQA wants string ids. */
     struct data_spec s;
-    memset(&s, 0, sizeof s);
     struct err e;
-    snprintf(s.name, sizeof s.name, "gqa");
-    s.ids_are_strings = 1;
-    data_spec_add_files(&s.pool, D "vqa", "train.json", "pool", &e);
-    data_spec_add_files(&s.test, D "gqa", "testdev.json", "test", &e);
+    gqa_spec(&s, "vqa/train.json");
     struct vqa_data ds;
     CHECK_INT(t, dataset_load(&s, &ds, &e), -1);
     CHECK_CONTAINS(t, e.msg, "gqa question ids are strings (leading zeros matter)");
