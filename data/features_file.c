@@ -263,8 +263,9 @@ int features_read_rows(const struct features_file *f, const int64_t *rows, long 
             u[nu++] = u[i];
     for (long i = 0; i < nu; i++)
         if (u[i] < 0 || u[i] >= f->n_images) {
+            long long bad = (long long)u[i];
             free(u);
-            return err_set(e, "%s: row %lld is outside the %ld images", f->path, (long long)u[i], f->n_images);
+            return err_set(e, "%s: row %lld is outside the %ld images", f->path, bad, f->n_images);
         }
     size_t fsz = (size_t)N_REGIONS * (size_t)f->dim, bsz = (size_t)N_REGIONS * 4;
     int in_place = nu == n; /* sorted, distinct rows already: read straight into the caller's buffers */

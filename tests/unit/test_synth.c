@@ -161,12 +161,12 @@ static void normalise(const char *in, char *out, size_t n)
     for (w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
         if (!strcmp(w, "a") || !strcmp(w, "an") || !strcmp(w, "the"))
             continue;
-        int v = index_of(numbers, 11, w);
-        char num[8];
-        if (!strcmp(w, "none"))
-            v = 0;
-        if (v >= 0)
-            snprintf(num, sizeof num, "%d", v), w = num;
+        int v = !strcmp(w, "none") ? 0 : index_of(numbers, 11, w);
+        char num[16];
+        if (v >= 0) {
+            snprintf(num, sizeof num, "%d", v);
+            w = num;
+        }
         snprintf(out + strlen(out), n - strlen(out), "%s%s", out[0] ? " " : "", w);
     }
 }
