@@ -142,6 +142,32 @@ static void test_gqa_and_okvqa(struct test_ctx *t)
     int8_t layout[1] = {-1};
     CHECKF(t, dataset_check_images(&ds, layout, &e) == 0, "%s", e.msg);
     CHECK_INT(t, layout[0], LAYOUT_VLT5);
+    /* GQA answers are not truncated to 10 tokens. */
+    struct tokenizer tok;
+    CHECK_INT(t, tokenizer_load_file(&tok, TOK_SENTENCEPIECE, D "tiny_spm.model", &e), 0);
+    int64_t seed = 13;
+    long k = 2;
+    struct split_set sp;
+    CHECK_INT(t, split_set_build(&sp, &ds, &seed, 1, &k, 1, &e), 0);
+    char path[600];
+    snprintf(path, sizeof path, "%s/gqa.h5", t->tmpdir);
+    struct prepared_input in = {.ds = &ds, .tok = &tok, .answer_max_len = 0, .splits = &sp, .file_layout = layout,
+                                .images_digest = "x"};
+    CHECKF(t, prepared_write(path, &in, &e) == 0, "%s", e.msg);
+    struct prepared p;
+    CHECKF(t, prepared_open(&p, path, PREPARED_QUESTIONS, &e) == 0, "%s", e.msg);
+    CHECK_INT(t, p.ids_are_strings, 1);
+    CHECK_STR(t, strtab_get(&p.q_id_text, 0), "00000005");
+    long a = strtab_find(&p.answers, "left side of the picture");
+    int32_t *ids;
+    int n;
+    CHECK_INT(t, tokenizer_encode(&tok, "left side of the picture", 0, &ids, &n, &e), 0);
+    CHECK(t, a >= 0 && n > ANSWER_MAX_TOKENS && p.a_len >= n && p.a_n_tokens[a] == n);
+    CHECK(t, a >= 0 && memcmp(p.a_tokens + a * p.a_len, ids, (size_t)n * sizeof *ids) == 0);
+    free(ids);
+    prepared_close(&p);
+    split_set_free(&sp);
+    tokenizer_free(&tok);
     dataset_free(&ds);
     data_spec_free(&s);
 
