@@ -4,6 +4,7 @@
 #   make test          build and run every test (unit, MPI under -np 1/2/4, command line, fuzz corpus)
 #   make demo          install missing Debian packages (as root), build, run the synthetic pipeline
 #   make bench         benchmarks (results go to docs/benchmarks.md by hand, with the command)
+#   make bench-features  the features stage's images/s and write bandwidth next to dd
 #   make debug         ./mixphm with -g -O0 -fsanitize=address,undefined (objects in build/debug)
 #   make fuzz          fuzz the config loader with afl++ for FUZZ_SECONDS
 #   make deps          install the Debian packages (as root), or print the list
@@ -23,6 +24,10 @@ ifneq ($(strip $(MPICC)),)
   CC := $(MPICC)
 else ifeq ($(origin CC),default)
   CC := gcc
+endif
+# C++ only for the SentencePiece shim (data/*.cc); everything else is C11.
+ifeq ($(origin CXX),default)
+  CXX := g++
 endif
 CFLAGS ?= -O3 -g
 LDFLAGS ?=
@@ -76,21 +81,25 @@ $(eval $(call find_lib,SCALAPACK,scalapack-openmpi,-lscalapack-openmpi))
 $(eval $(call find_lib,YAML,yaml-0.1,-lyaml))
 $(eval $(call find_lib,OPENBLAS,openblas,-lopenblas))
 $(eval $(call find_lib,JANSSON,jansson,-ljansson))
+$(eval $(call find_lib,SENTENCEPIECE,sentencepiece,-lsentencepiece))
 
 LIB_CFLAGS := $(MPI_CFLAGS) $(HDF5_CFLAGS) $(YAML_CFLAGS) $(OPENBLAS_CFLAGS) $(JANSSON_CFLAGS)
-LIBS := $(SCALAPACK_LIBS) $(HDF5_LIBS) $(YAML_LIBS) $(JANSSON_LIBS) $(OPENBLAS_LIBS) $(MPI_LIBS) -lm
+LIBS := $(SCALAPACK_LIBS) $(HDF5_LIBS) $(YAML_LIBS) $(JANSSON_LIBS) $(OPENBLAS_LIBS) $(MPI_LIBS) \
+  $(SENTENCEPIECE_LIBS) -lstdc++ -lm
 
 # The Debian packages everything above comes from (make deps installs them).
 DEB_PACKAGES := gcc make pkg-config openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools \
   libscalapack-openmpi-dev libopenblas-dev libyaml-dev libjansson-dev libsentencepiece-dev \
-  gnuplot-nox afl++ slurmctld slurmd slurm-client munge
+  python3-h5py gnuplot-nox afl++ slurmctld slurmd slurm-client munge
 
 # ---- sources --------------------------------------------------------------------------------
 SRC_DIRS := base nn mpi model model/peft data stages pipeline
 LIB_SRCS := $(filter-out pipeline/main.c,$(wildcard $(addsuffix /*.c,$(SRC_DIRS))))
 GEN_SRCS := $(BUILD)/gen/defaults_yaml.c
-LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/defaults_yaml.o $(BUILD)/obj/gen/job_slurm.o \
-  $(BUILD)/obj/gen/job_pbs.o
+# The one C++ file: the extern "C" shim over libsentencepiece's C++ API.
+LIB_CXX_SRCS := $(wildcard data/*.cc)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB_CXX_SRCS:%.cc=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/defaults_yaml.o \
+  $(BUILD)/obj/gen/job_slurm.o $(BUILD)/obj/gen/job_pbs.o
 MAIN_OBJ := $(BUILD)/obj/pipeline/main.o
 LIBMIXPHM := $(BUILD)/libmixphm.a
 
@@ -116,7 +125,7 @@ MPIRUN_ENV := OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA
 MPIRUN ?= mpirun
 
 # ---- build ----------------------------------------------------------------------------------
-.PHONY: all debug test demo bench fuzz deps check-deps install clean show-env
+.PHONY: all debug test demo bench bench-features fuzz deps check-deps install clean show-env
 all: check-deps mixphm
 
 debug:
@@ -138,6 +147,12 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "CC $<"
 	$(Q)$(CC) $(WARN) $(OPT) $(DEFS) $(LIB_CFLAGS) -MMD -MP -c $< -o $@
+
+CXXWARN := -std=c++17 -Wall -Wextra -Werror -Wshadow
+$(BUILD)/obj/%.o: %.cc
+	@mkdir -p $(dir $@)
+	@echo "CXX $<"
+	$(Q)$(CXX) $(CXXWARN) $(OPT) $(DEFS) $(SENTENCEPIECE_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(dir $@)
@@ -167,7 +182,7 @@ FORCE:
 
 check-deps:
 	@missing=""; \
-	for m in ompi-c:MPI hdf5-openmpi:HDF5 scalapack-openmpi:SCALAPACK yaml-0.1:YAML openblas:OPENBLAS jansson:JANSSON; do \
+	for m in ompi-c:MPI hdf5-openmpi:HDF5 scalapack-openmpi:SCALAPACK yaml-0.1:YAML openblas:OPENBLAS jansson:JANSSON sentencepiece:SENTENCEPIECE; do \
 	  pc=$${m%%:*}; var=$${m##*:}; \
 	  case "$$var" in \
 	    MPI) given="$(MPICC)$(MPI_DIR)$(filter-out undefined,$(origin MPI_LIBS))";; \
@@ -176,6 +191,7 @@ check-deps:
 	    YAML) given="$(YAML_DIR)$(filter-out undefined,$(origin YAML_LIBS))";; \
 	    OPENBLAS) given="$(OPENBLAS_DIR)$(filter-out undefined,$(origin OPENBLAS_LIBS))";; \
 	    JANSSON) given="$(JANSSON_DIR)$(filter-out undefined,$(origin JANSSON_LIBS))";; \
+	    SENTENCEPIECE) given="$(SENTENCEPIECE_DIR)$(filter-out undefined,$(origin SENTENCEPIECE_LIBS))";; \
 	  esac; \
 	  [ -n "$$given" ] || $(PKG_CONFIG) --exists $$pc || missing="$$missing $$pc"; \
 	done; \
@@ -252,6 +268,10 @@ show-env:
 
 bench: all
 	@echo "mixphm: no benchmarks are built yet"; exit 1
+
+# The features stage: images/s and write bandwidth next to dd (docs/benchmarks.md, "## Features stage").
+bench-features: all
+	env $(MPIRUN_ENV) MPIRUN=$(MPIRUN) bench/features.sh
 
 # ---- install --------------------------------------------------------------------------------
 install: all

@@ -54,6 +54,7 @@ enum peft_method {
 enum routing { ROUTING_NONE, ROUTING_MUL, ROUTING_ADD, ROUTING_PROJ, ROUTING_EXPAND };
 enum vqa_metric { METRIC_VLT5, METRIC_OFFICIAL2016, METRIC_OFFICIAL };
 enum job_launcher { LAUNCHER_SRUN, LAUNCHER_MPIRUN };
+enum feature_dtype { FEATURE_FLOAT32, FEATURE_FLOAT16 };
 
 union cfg_value {
     long i;   /* CFG_INT, CFG_BOOL, CFG_ENUM */
@@ -76,6 +77,20 @@ struct config {
         int dataset;
         long sizes; /* sweep */
         long seeds; /* sweep */
+        char root[CFG_STR_MAX];      /* relative dataset file names are resolved against it */
+        char tokenizer[CFG_STR_MAX]; /* SentencePiece model of the real datasets */
+        struct {
+            char pool[CFG_STR_MAX], test[CFG_STR_MAX], annotations[CFG_STR_MAX], questions[CFG_STR_MAX];
+            char pool_features[CFG_STR_MAX], test_features[CFG_STR_MAX];
+        } vqav2, okvqa;
+        struct {
+            char pool[CFG_STR_MAX], test[CFG_STR_MAX];
+            char pool_features[CFG_STR_MAX], test_features[CFG_STR_MAX];
+        } gqa;
+        struct {
+            long train_images, test_images, pool_questions, test_questions, pretrain_pairs, feature_dim;
+            double feature_noise, annotator_error, variant_rate;
+        } synthetic;
     } data;
     struct {
         int size;
@@ -92,6 +107,10 @@ struct config {
     } train;
     struct {
         int project;
+        int dtype; /* enum feature_dtype */
+        long chunk_images;
+        long deflate;
+        int fletcher32;
     } features;
     struct {
         int vqa_metric;

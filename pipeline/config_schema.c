@@ -20,6 +20,7 @@ static const char *const method_names[] = {"full",      "bitfit",      "lora",  
 static const char *const routing_names[] = {"none", "mul", "add", "proj", "expand", NULL};
 static const char *const metric_names[] = {"vlt5", "official2016", "official", NULL};
 static const char *const launcher_names[] = {"srun", "mpirun", NULL};
+static const char *const dtype_names[] = {"float32", "float16", NULL};
 
 /* clang-format off */
 static const struct cfg_key schema[] = {
@@ -31,6 +32,34 @@ static const struct cfg_key schema[] = {
         ST(PREPARE) | ST(TRAIN) | ST(EVAL) | ST(AGGREGATE) | ST(ANALYZE)},
     {"data.seeds",          CFG_INT,    OFF(data.seeds),          0, 4294967295.0, NULL, 1,
         ST(PREPARE) | ST(TRAIN) | ST(EVAL) | ST(AGGREGATE) | ST(ANALYZE)},
+    /* The dataset files are read by prepare only: features depends on prepare's image list. */
+    {"data.root",           CFG_STRING, OFF(data.root),           0, 0, NULL, 0, ST(PREPARE)},
+    {"data.tokenizer",      CFG_STRING, OFF(data.tokenizer),      0, 0, NULL, 0, ST(PREPARE)},
+    {"data.vqav2.pool",     CFG_STRING, OFF(data.vqav2.pool),     0, 0, NULL, 0, ST(PREPARE)},
+    {"data.vqav2.test",     CFG_STRING, OFF(data.vqav2.test),     0, 0, NULL, 0, ST(PREPARE)},
+    {"data.vqav2.annotations", CFG_STRING, OFF(data.vqav2.annotations), 0, 0, NULL, 0, ST(PREPARE)},
+    {"data.vqav2.questions", CFG_STRING, OFF(data.vqav2.questions), 0, 0, NULL, 0, ST(PREPARE)},
+    {"data.vqav2.pool_features", CFG_STRING, OFF(data.vqav2.pool_features), 0, 0, NULL, 0, ST(PREPARE)},
+    {"data.vqav2.test_features", CFG_STRING, OFF(data.vqav2.test_features), 0, 0, NULL, 0, ST(PREPARE)},
+    {"data.gqa.pool",       CFG_STRING, OFF(data.gqa.pool),       0, 0, NULL, 0, ST(PREPARE)},
+    {"data.gqa.test",       CFG_STRING, OFF(data.gqa.test),       0, 0, NULL, 0, ST(PREPARE)},
+    {"data.gqa.pool_features", CFG_STRING, OFF(data.gqa.pool_features), 0, 0, NULL, 0, ST(PREPARE)},
+    {"data.gqa.test_features", CFG_STRING, OFF(data.gqa.test_features), 0, 0, NULL, 0, ST(PREPARE)},
+    {"data.okvqa.pool",     CFG_STRING, OFF(data.okvqa.pool),     0, 0, NULL, 0, ST(PREPARE)},
+    {"data.okvqa.test",     CFG_STRING, OFF(data.okvqa.test),     0, 0, NULL, 0, ST(PREPARE)},
+    {"data.okvqa.annotations", CFG_STRING, OFF(data.okvqa.annotations), 0, 0, NULL, 0, ST(PREPARE)},
+    {"data.okvqa.questions", CFG_STRING, OFF(data.okvqa.questions), 0, 0, NULL, 0, ST(PREPARE)},
+    {"data.okvqa.pool_features", CFG_STRING, OFF(data.okvqa.pool_features), 0, 0, NULL, 0, ST(PREPARE)},
+    {"data.okvqa.test_features", CFG_STRING, OFF(data.okvqa.test_features), 0, 0, NULL, 0, ST(PREPARE)},
+    {"data.synthetic.train_images",   CFG_INT,   OFF(data.synthetic.train_images),   1, 10000000, NULL, 0, ST(PREPARE)},
+    {"data.synthetic.test_images",    CFG_INT,   OFF(data.synthetic.test_images),    1, 10000000, NULL, 0, ST(PREPARE)},
+    {"data.synthetic.pool_questions", CFG_INT,   OFF(data.synthetic.pool_questions), 2, 100000000, NULL, 0, ST(PREPARE)},
+    {"data.synthetic.test_questions", CFG_INT,   OFF(data.synthetic.test_questions), 1, 100000000, NULL, 0, ST(PREPARE)},
+    {"data.synthetic.pretrain_pairs", CFG_INT,   OFF(data.synthetic.pretrain_pairs), 0, 100000000, NULL, 0, ST(PREPARE)},
+    {"data.synthetic.feature_dim",    CFG_INT,   OFF(data.synthetic.feature_dim),    1, 65536, NULL, 0, ST(PREPARE)},
+    {"data.synthetic.feature_noise",  CFG_FLOAT, OFF(data.synthetic.feature_noise),  0, 100, NULL, 0, ST(PREPARE)},
+    {"data.synthetic.annotator_error", CFG_FLOAT, OFF(data.synthetic.annotator_error), 0, 1, NULL, 0, ST(PREPARE)},
+    {"data.synthetic.variant_rate",   CFG_FLOAT, OFF(data.synthetic.variant_rate),   0, 1, NULL, 0, ST(PREPARE)},
 
     {"model.size",          CFG_ENUM,   OFF(model.size),          0, 0, model_size_names, 0,
         ST(FEATURES) | ST(TRAIN) | ST(EVAL) | ST(ANALYZE)},
@@ -47,6 +76,10 @@ static const struct cfg_key schema[] = {
     {"train.epochs",        CFG_INT,    OFF(train.epochs),        1, 1000000, NULL, 0, ST(TRAIN)},
 
     {"features.project",    CFG_BOOL,   OFF(features.project),    0, 1, NULL, 0, ST(FEATURES)},
+    {"features.dtype",      CFG_ENUM,   OFF(features.dtype),      0, 0, dtype_names, 0, ST(FEATURES)},
+    {"features.chunk_images", CFG_INT,  OFF(features.chunk_images), 0, 1000000, NULL, 0, ST(FEATURES)},
+    {"features.deflate",    CFG_INT,    OFF(features.deflate),    0, 9, NULL, 0, ST(FEATURES)},
+    {"features.fletcher32", CFG_BOOL,   OFF(features.fletcher32), 0, 1, NULL, 0, ST(FEATURES)},
 
     {"eval.vqa_metric",     CFG_ENUM,   OFF(eval.vqa_metric),     0, 0, metric_names, 0,
         ST(EVAL) | ST(AGGREGATE)},

@@ -8,10 +8,14 @@
 #include "base/mem.h"
 #include "base/signals.h"
 
-/* What each stage reads from the stages before it. */
+#define REASON_UPSTREAM "an input stage runs first"
+
+/* What each stage reads from the stages before it: a stage's whole output ("prepare"), or only a digest
+ * it provides ("prepare.images": features reads prepare's image list, so a new seed in prepare's splits
+ * does not recompute features). */
 static const char *const inputs[STAGE_COUNT][4] = {
     [STAGE_PREPARE] = {NULL},
-    [STAGE_FEATURES] = {"prepare", NULL},
+    [STAGE_FEATURES] = {"prepare.images", NULL},
     [STAGE_TRAIN] = {"prepare", "features", NULL},
     [STAGE_EVAL] = {"prepare", "features", "train", NULL},
     [STAGE_AGGREGATE] = {"eval", NULL},
@@ -129,7 +133,7 @@ int runner_plan(const struct config *cfg, const struct run_options *o, unsigned 
             snprintf(reasons[s], sizeof reasons[s], "forced");
             *mask |= 1u << s;
         } else if (upstream_reruns) {
-            snprintf(reasons[s], sizeof reasons[s], "an input stage runs first");
+            snprintf(reasons[s], sizeof reasons[s], "%s", REASON_UPSTREAM);
             *mask |= 1u << s;
         } else if (!current) {
             *mask |= 1u << s;
@@ -250,6 +254,7 @@ int runner_execute(const struct config *cfg, const struct run_options *o, const 
     if ((rc = share_rank0_result(w, rc, e)) != 0)
         goto out;
     world_bcast_bytes(w, &mask, (int)sizeof mask, 0);
+    world_bcast_bytes(w, reasons, (int)(STAGE_COUNT * sizeof *reasons), 0);
     for (int s = 0; s < STAGE_COUNT; s++) {
         int wanted = o->only >= 0 ? s == o->only : stage_in_pipeline(cfg, (enum stage_id)s);
         if (!wanted || (o->until >= 0 && s > o->until))
@@ -262,6 +267,20 @@ int runner_execute(const struct config *cfg, const struct run_options *o, const 
             rc = err_set(e, "the %s stage is not built yet in this version of mixphm", stage_name((enum stage_id)s));
             e->collective = 1;
             goto out;
+        }
+        /* Planned only because an input stage was to run: that stage has run now, and what it provides
+         * may be unchanged (the same image list for a new seed): then this stage is still up to date. */
+        if (strcmp(reasons[s], REASON_UPSTREAM) == 0 && !(o->force & (1u << s))) {
+            int current = 0;
+            if (w->rank == 0)
+                current = stage_check(cfg, r->dir, (enum stage_id)s, reasons[s], sizeof reasons[s]) == 0;
+            world_bcast_bytes(w, &current, (int)sizeof current, 0);
+            world_bcast_bytes(w, reasons[s], (int)sizeof reasons[s], 0);
+            if (current) {
+                log_msg(&r->log, "%s: up to date (its inputs were rerun with the same content), skipped",
+                        stage_name((enum stage_id)s));
+                continue;
+            }
         }
         log_msg(&r->log, "%s: running (%s)", stage_name((enum stage_id)s), reasons[s]);
         char spath[PATH_MAX_LEN];

@@ -4,4 +4,6 @@ void stages_table(stage_fn table[STAGE_COUNT])
 {
     for (int s = 0; s < STAGE_COUNT; s++)
         table[s] = NULL;
+    table[STAGE_PREPARE] = stage_prepare;
+    table[STAGE_FEATURES] = stage_features;
 }

@@ -38,15 +38,24 @@ static void finish_stage(struct test_ctx *t, const struct config *cfg, enum stag
     snprintf(s->outputs[0].path, sizeof s->outputs[0].path, "%s", output);
     s->outputs[0].size = (long long)strlen(content);
     s->n_outputs = 1;
+    if (stage == STAGE_PREPARE) { /* prepare provides the digest of its image list: here, of its output */
+        snprintf(s->provides[0].name, sizeof s->provides[0].name, "images");
+        hash_hex(hash_str(HASH_INIT, content), s->provides[0].id);
+        s->n_provides = 1;
+    }
     const char *names[4];
     int n = stage_inputs(stage, names, 4);
     for (int i = 0; i < n; i++) {
         struct stamp u;
-        char upath[PATH_MAX_LEN];
-        CHECK_INT(t, stamp_path(cfg->run.dir, names[i], upath, sizeof upath, &e), 0);
+        char upath[PATH_MAX_LEN], up[64];
+        snprintf(up, sizeof up, "%s", names[i]);
+        up[strcspn(up, ".")] = '\0'; /* "prepare.images" is provided by prepare */
+        CHECK_INT(t, stamp_path(cfg->run.dir, up, upath, sizeof upath, &e), 0);
         CHECKF(t, stamp_read(upath, &u, &e) == 0, "%s", e.msg);
+        const char *id = stamp_provided(&u, names[i]);
+        CHECKF(t, id != NULL, "%s provides no %s", up, names[i]);
         snprintf(s->consumes[i].name, sizeof s->consumes[i].name, "%s", names[i]);
-        snprintf(s->consumes[i].id, sizeof s->consumes[i].id, "%s", u.id);
+        snprintf(s->consumes[i].id, sizeof s->consumes[i].id, "%s", id ? id : "");
         stamp_free(&u);
     }
     s->n_consumes = n;
@@ -85,7 +94,8 @@ static void test_round_trip(struct test_ctx *t)
     CHECK_CONTAINS(t, s.settings, "data.dataset=synthetic\n");
     CHECK(t, !test_contains(s.settings, "train.epochs")); /* prepare does not read it */
     CHECK_STR(t, stamp_provided(&s, "prepare"), s.id);
-    CHECK(t, stamp_provided(&s, "prepare.images") == NULL);
+    CHECK_STR(t, stamp_provided(&s, "prepare.images"), s.provides[0].id);
+    CHECK(t, stamp_provided(&s, "prepare.answers") == NULL);
     stamp_free(&s);
     free(cfg);
 }
@@ -171,9 +181,15 @@ static void test_touched_output_or_rerun_upstream_is_stale(struct test_ctx *t)
     CHECK_INT(t, plan(t, cfg, STAGE_FEATURES, 0, -1, reasons), BIT(FEATURES));
     CHECK_CONTAINS(t, reasons[STAGE_FEATURES], "output features.h5 is missing");
     finish_stage(t, cfg, STAGE_FEATURES, "features.h5", "ff");
-    finish_stage(t, cfg, STAGE_PREPARE, "prepared.h5", "p"); /* rerun: a new id */
+    finish_stage(t, cfg, STAGE_TRAIN, "train.txt", "x");
+    /* prepare rerun with the same image list: a new id, but features only reads the images digest. */
+    finish_stage(t, cfg, STAGE_PREPARE, "prepared.h5", "p");
+    CHECK_INT(t, plan(t, cfg, STAGE_TRAIN, 0, -1, reasons), BIT(TRAIN));
+    CHECK_STR(t, reasons[STAGE_FEATURES], "up to date");
+    CHECK_CONTAINS(t, reasons[STAGE_TRAIN], "prepare was rerun after it");
+    finish_stage(t, cfg, STAGE_PREPARE, "prepared.h5", "q"); /* other images */
     CHECK_INT(t, plan(t, cfg, STAGE_FEATURES, 0, -1, reasons), BIT(FEATURES));
-    CHECK_CONTAINS(t, reasons[STAGE_FEATURES], "prepare was rerun after it");
+    CHECK_CONTAINS(t, reasons[STAGE_FEATURES], "prepare.images was rerun after it");
     free(cfg);
 }
 

@@ -1,0 +1,343 @@
+#include "data/h5io.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/mem.h"
+
+void h5io_where(hid_t loc, const char *name, char *out, size_t n)
+{
+    char file[1024] = "?", obj[512] = "";
+    H5E_BEGIN_TRY
+    {
+        if (H5Fget_name(loc, file, sizeof file) < 0)
+            snprintf(file, sizeof file, "?");
+        if (H5Iget_name(loc, obj, sizeof obj) < 0)
+            obj[0] = '\0';
+    }
+    H5E_END_TRY;
+    size_t len = strlen(obj);
+    snprintf(out, n, "%s: %s%s%s", file, obj, (len && obj[len - 1] == '/') || name[0] == '/' ? "" : "/", name);
+}
+
+hid_t h5io_create(const char *path, struct err *e)
+{
+    hid_t f;
+    H5E_BEGIN_TRY
+    {
+        f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    }
+    H5E_END_TRY;
+    if (f < 0)
+        err_set(e, "cannot create the HDF5 file '%s'", path);
+    return f;
+}
+
+hid_t h5io_open(const char *path, struct err *e)
+{
+    hid_t f;
+    H5E_BEGIN_TRY
+    {
+        f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    }
+    H5E_END_TRY;
+    if (f < 0) {
+        FILE *probe = fopen(path, "rb");
+        if (!probe)
+            err_set(e, "cannot open '%s': no such file (or no permission)", path);
+        else
+            err_set(e, "'%s' is not an HDF5 file that can be read", path);
+        if (probe)
+            fclose(probe);
+    }
+    return f;
+}
+
+int h5io_close(hid_t file, const char *path, struct err *e)
+{
+    herr_t rc;
+    H5E_BEGIN_TRY
+    {
+        rc = H5Fclose(file);
+    }
+    H5E_END_TRY;
+    return rc < 0 ? err_set(e, "cannot finish writing '%s' (disk full?)", path) : 0;
+}
+
+hid_t h5io_gcpl(void)
+{
+    hid_t p = H5Pcreate(H5P_GROUP_CREATE);
+    H5Pset_obj_track_times(p, 0);
+    return p;
+}
+
+hid_t h5io_dcpl(void)
+{
+    hid_t p = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_obj_track_times(p, 0);
+    return p;
+}
+
+hid_t h5io_group(hid_t loc, const char *name, struct err *e)
+{
+    hid_t gcpl = h5io_gcpl(), g;
+    H5E_BEGIN_TRY
+    {
+        g = H5Gcreate2(loc, name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    }
+    H5E_END_TRY;
+    H5Pclose(gcpl);
+    if (g < 0) {
+        char where[1600];
+        h5io_where(loc, name, where, sizeof where);
+        err_set(e, "%s: cannot create the group", where);
+    }
+    return g;
+}
+
+int h5io_exists(hid_t loc, const char *path)
+{
+    /* H5Lexists needs every intermediate link to exist: walk the path. */
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    htri_t ok = 1;
+    H5E_BEGIN_TRY
+    {
+        for (char *p = buf + (buf[0] == '/'); ok > 0 && p;) {
+            char *slash = strchr(p, '/');
+            if (slash)
+                *slash = '\0';
+            ok = H5Lexists(loc, buf, H5P_DEFAULT);
+            if (slash)
+                *slash = '/';
+            p = slash ? slash + 1 : NULL;
+        }
+    }
+    H5E_END_TRY;
+    return ok > 0;
+}
+
+int h5io_write(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, int rank, const hsize_t *dims,
+               const void *data, struct err *e)
+{
+    hid_t space = H5Screate_simple(rank, dims, NULL), dcpl = h5io_dcpl(), d;
+    herr_t rc = -1;
+    H5E_BEGIN_TRY
+    {
+        d = H5Dcreate2(loc, name, file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+        if (d >= 0) {
+            rc = H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+            if (H5Dclose(d) < 0)
+                rc = -1;
+        }
+    }
+    H5E_END_TRY;
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    if (rc < 0) {
+        char where[1600];
+        h5io_where(loc, name, where, sizeof where);
+        return err_set(e, "%s: cannot write the dataset", where);
+    }
+    return 0;
+}
+
+int h5io_write_i32(hid_t loc, const char *name, int rank, const hsize_t *dims, const int32_t *data, struct err *e)
+{
+    return h5io_write(loc, name, H5T_STD_I32LE, H5T_NATIVE_INT32, rank, dims, data, e);
+}
+
+int h5io_write_i64(hid_t loc, const char *name, int rank, const hsize_t *dims, const int64_t *data, struct err *e)
+{
+    return h5io_write(loc, name, H5T_STD_I64LE, H5T_NATIVE_INT64, rank, dims, data, e);
+}
+
+int h5io_write_f32(hid_t loc, const char *name, int rank, const hsize_t *dims, const float *data, struct err *e)
+{
+    return h5io_write(loc, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, rank, dims, data, e);
+}
+
+int h5io_write_i8(hid_t loc, const char *name, int rank, const hsize_t *dims, const int8_t *data, struct err *e)
+{
+    return h5io_write(loc, name, H5T_STD_I8LE, H5T_NATIVE_INT8, rank, dims, data, e);
+}
+
+int h5io_write_u8(hid_t loc, const char *name, hsize_t n, const void *data, struct err *e)
+{
+    return h5io_write(loc, name, H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, &n, data, e);
+}
+
+int h5io_write_strtab(hid_t loc, const char *name, const struct strtab *t, struct err *e)
+{
+    hid_t g = h5io_group(loc, name, e);
+    if (g < 0)
+        return -1;
+    static const int64_t zero = 0;
+    hsize_t n_off = (hsize_t)t->n + 1;
+    int rc = h5io_write_u8(g, "chars", (hsize_t)t->len, t->chars ? t->chars : "", e);
+    if (rc == 0)
+        rc = h5io_write_i64(g, "offsets", 1, &n_off, t->offsets ? t->offsets : &zero, e);
+    H5Gclose(g);
+    return rc;
+}
+
+static int attr_write(hid_t obj, const char *name, hid_t file_type, hid_t mem_type, const void *value,
+                      struct err *e)
+{
+    hid_t space = H5Screate(H5S_SCALAR), a;
+    herr_t rc = -1;
+    H5E_BEGIN_TRY
+    {
+        a = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT);
+        if (a >= 0) {
+            rc = H5Awrite(a, mem_type, value);
+            H5Aclose(a);
+        }
+    }
+    H5E_END_TRY;
+    H5Sclose(space);
+    if (rc < 0) {
+        char where[1600];
+        h5io_where(obj, name, where, sizeof where);
+        return err_set(e, "%s: cannot write the attribute", where);
+    }
+    return 0;
+}
+
+int h5io_attr_str(hid_t obj, const char *name, const char *value, struct err *e)
+{
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, strlen(value) + 1);
+    H5Tset_strpad(type, H5T_STR_NULLTERM);
+    int rc = attr_write(obj, name, type, type, value, e);
+    H5Tclose(type);
+    return rc;
+}
+
+int h5io_attr_i64(hid_t obj, const char *name, int64_t value, struct err *e)
+{
+    return attr_write(obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value, e);
+}
+
+int h5io_read(hid_t loc, const char *name, hid_t mem_type, size_t elem, int rank, hsize_t *dims, void **data,
+              struct err *e)
+{
+    char where[1600];
+    h5io_where(loc, name, where, sizeof where);
+    *data = NULL;
+    if (!h5io_exists(loc, name))
+        return err_set(e, "%s: missing (was this file written by this version of mixphm?)", where);
+    hid_t d, space = -1;
+    herr_t rc = -1;
+    int got_rank = -1;
+    H5E_BEGIN_TRY
+    {
+        d = H5Dopen2(loc, name, H5P_DEFAULT);
+        if (d >= 0)
+            space = H5Dget_space(d);
+        if (space >= 0)
+            got_rank = H5Sget_simple_extent_ndims(space);
+        if (got_rank == rank) {
+            H5Sget_simple_extent_dims(space, dims, NULL);
+            size_t count = 1;
+            for (int i = 0; i < rank; i++)
+                count *= (size_t)dims[i];
+            *data = xmalloc((count ? count : 1) * elem);
+            rc = H5Dread(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, *data);
+        }
+        if (space >= 0)
+            H5Sclose(space);
+        if (d >= 0)
+            H5Dclose(d);
+    }
+    H5E_END_TRY;
+    if (got_rank != rank) {
+        free(*data);
+        *data = NULL;
+        if (got_rank < 0)
+            return err_set(e, "%s: not a dataset that can be read", where);
+        return err_set(e, "%s: expected %d dimension(s), got %d", where, rank, got_rank);
+    }
+    if (rc < 0) {
+        free(*data);
+        *data = NULL;
+        return err_set(e, "%s: cannot read the dataset (wrong type or a damaged file)", where);
+    }
+    return 0;
+}
+
+int h5io_read_strtab(hid_t loc, const char *name, struct strtab *t, struct err *e)
+{
+    memset(t, 0, sizeof *t);
+    char where[1600];
+    h5io_where(loc, name, where, sizeof where);
+    if (!h5io_exists(loc, name))
+        return err_set(e, "%s: missing string table", where);
+    hid_t g;
+    H5E_BEGIN_TRY
+    {
+        g = H5Gopen2(loc, name, H5P_DEFAULT);
+    }
+    H5E_END_TRY;
+    if (g < 0)
+        return err_set(e, "%s: not a string table (a group)", where);
+    hsize_t nc, no;
+    void *chars = NULL, *offsets = NULL;
+    int rc = h5io_read(g, "chars", H5T_NATIVE_UINT8, 1, 1, &nc, &chars, e);
+    if (rc == 0)
+        rc = h5io_read(g, "offsets", H5T_NATIVE_INT64, sizeof(int64_t), 1, &no, &offsets, e);
+    H5Gclose(g);
+    if (rc == 0 && (no < 1 || strtab_adopt(t, chars, (size_t)nc, offsets, (long)no - 1) != 0))
+        rc = err_set(e, "%s: the offsets do not describe NUL-terminated strings", where);
+    if (rc != 0) {
+        free(chars);
+        free(offsets);
+        memset(t, 0, sizeof *t);
+    }
+    return rc;
+}
+
+/* Reads attribute `name`: as a string of at most n - 1 bytes when `mem` is negative (a fixed-length
+ * string attribute), else converted to `mem`. */
+static int attr_read(hid_t obj, const char *name, hid_t mem, void *out, size_t n, const char *kind, struct err *e)
+{
+    hid_t a, type = -1;
+    herr_t rc = -1;
+    H5E_BEGIN_TRY
+    {
+        a = H5Aopen(obj, name, H5P_DEFAULT);
+        if (a >= 0 && mem >= 0) {
+            rc = H5Aread(a, mem, out);
+        } else if (a >= 0 && (type = H5Aget_type(a)) >= 0 && H5Tget_class(type) == H5T_STRING &&
+                   !H5Tis_variable_str(type) && H5Tget_size(type) < n) {
+            hid_t str = H5Tcopy(H5T_C_S1);
+            H5Tset_size(str, H5Tget_size(type) + 1);
+            H5Tset_strpad(str, H5T_STR_NULLTERM);
+            rc = H5Aread(a, str, out);
+            H5Tclose(str);
+        }
+        if (type >= 0)
+            H5Tclose(type);
+        if (a >= 0)
+            H5Aclose(a);
+    }
+    H5E_END_TRY;
+    if (rc < 0) {
+        char where[1600];
+        h5io_where(obj, name, where, sizeof where);
+        return err_set(e, "%s: missing or not %s attribute", where, kind);
+    }
+    return 0;
+}
+
+int h5io_read_attr_str(hid_t obj, const char *name, char *out, size_t n, struct err *e)
+{
+    out[0] = '\0';
+    return attr_read(obj, name, -1, out, n, "a string", e);
+}
+
+int h5io_read_attr_i64(hid_t obj, const char *name, int64_t *value, struct err *e)
+{
+    return attr_read(obj, name, H5T_NATIVE_INT64, value, sizeof *value, "an integer", e);
+}

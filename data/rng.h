@@ -1,0 +1,38 @@
+/* A small seedable random generator (xoshiro256**, seeded through splitmix64) for the synthetic
+ * benchmark.  Every generator is derived from (seed, stream, index), so that image 17's scene does not
+ * depend on how many images or questions came before it.  Not Python's random: the k-shot splits use
+ * data/kshot.h. */
+#ifndef MIXPHM_DATA_RNG_H
+#define MIXPHM_DATA_RNG_H
+
+#include <stdint.h>
+
+struct rng {
+    uint64_t s[4];
+};
+
+/* Streams of the synthetic benchmark (one per kind of thing drawn). */
+enum rng_stream {
+    RNG_SCENE = 1,
+    RNG_REGIONS,
+    RNG_DETECTOR,
+    RNG_FEATURE_NOISE,
+    RNG_QUESTION_POOL,
+    RNG_QUESTION_TEST,
+    RNG_PRETRAIN,
+};
+
+void rng_seed(struct rng *r, uint64_t seed, uint64_t stream, uint64_t index);
+uint64_t rng_next(struct rng *r);
+/* Uniform on [0, 1). */
+double rng_uniform(struct rng *r);
+/* Uniform on {0, ..., n-1}; n >= 1. */
+long rng_below(struct rng *r, long n);
+/* Uniform on {lo, ..., hi}. */
+long rng_between(struct rng *r, long lo, long hi);
+/* Standard normal (Box-Muller; each call draws two uniforms). */
+double rng_normal(struct rng *r);
+/* Shuffles idx[0..n-1]. */
+void rng_shuffle(struct rng *r, int *idx, int n);
+
+#endif

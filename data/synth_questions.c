@@ -1,0 +1,313 @@
+/* Questions about a scene and the answers of 10 noisy annotators (docs/synthetic.md). */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "data/dataset.h"
+#include "data/synth.h"
+
+static const int attr_count[SYNTH_N_ATTR] = {SYNTH_SIZES, SYNTH_COLORS, SYNTH_MATERIALS, SYNTH_SHAPES};
+
+static const char *attr_word(int attr, int value)
+{
+    switch (attr) {
+    case ATTR_SIZE: return synth_size_names[value];
+    case ATTR_COLOR: return synth_color_names[value];
+    case ATTR_MATERIAL: return synth_material_names[value];
+    default: return synth_shape_names[value];
+    }
+}
+
+/* A referring expression: the attributes it names (value -1: not named). */
+struct desc {
+    int value[SYNTH_N_ATTR];
+};
+
+static int matches(const struct synth_object *o, const struct desc *d)
+{
+    for (int a = 0; a < SYNTH_N_ATTR; a++)
+        if (d->value[a] >= 0 && d->value[a] != o->attr[a])
+            return 0;
+    return 1;
+}
+
+static int count_matching(const struct synth_scene *s, const struct desc *d)
+{
+    int n = 0;
+    for (int i = 0; i < s->n; i++)
+        n += matches(&s->obj[i], d);
+    return n;
+}
+
+/* "large red metal cube", "small rubber thing", "cylinders" (plural), "red things". */
+static void render(const struct desc *d, int plural, char *out, size_t n)
+{
+    out[0] = '\0';
+    for (int a = ATTR_SIZE; a < ATTR_SHAPE; a++)
+        if (d->value[a] >= 0)
+            snprintf(out + strlen(out), n - strlen(out), "%s ", attr_word(a, d->value[a]));
+    const char *noun = d->value[ATTR_SHAPE] >= 0
+                           ? (plural ? synth_shape_plurals : synth_shape_names)[d->value[ATTR_SHAPE]]
+                           : (plural ? "things" : "thing");
+    snprintf(out + strlen(out), n - strlen(out), "%s", noun);
+}
+
+/* The shortest description (of the attributes other than `exclude`) that only object `t` matches, trying
+ * subsets of equal size in random order.  0, or -1 when another object is identical to it. */
+static int unique_desc(const struct synth_scene *s, int t, int exclude, struct rng *r, struct desc *out)
+{
+    int subsets[16], n = 0;
+    for (int size = 1; size <= SYNTH_N_ATTR; size++) {
+        n = 0;
+        for (int m = 1; m < 16; m++)
+            if (__builtin_popcount((unsigned)m) == size && !(exclude >= 0 && (m & (1 << exclude))))
+                subsets[n++] = m;
+        rng_shuffle(r, subsets, n);
+        for (int i = 0; i < n; i++) {
+            for (int a = 0; a < SYNTH_N_ATTR; a++)
+                out->value[a] = (subsets[i] & (1 << a)) ? s->obj[t].attr[a] : -1;
+            if (count_matching(s, out) == 1)
+                return 0;
+        }
+    }
+    return -1;
+}
+
+/* A random description of 1..max_attrs attributes: of object t when t >= 0, else of random values. */
+static void random_desc(const struct synth_scene *s, int t, int max_attrs, struct rng *r, struct desc *d)
+{
+    int order[SYNTH_N_ATTR] = {0, 1, 2, 3}, k = (int)rng_between(r, 1, max_attrs);
+    rng_shuffle(r, order, SYNTH_N_ATTR);
+    for (int a = 0; a < SYNTH_N_ATTR; a++)
+        d->value[a] = -1;
+    for (int i = 0; i < k; i++) {
+        int a = order[i];
+        d->value[a] = t >= 0 ? s->obj[t].attr[a] : (int)rng_below(r, attr_count[a]);
+    }
+}
+
+enum qkind { Q_COLOR, Q_SHAPE, Q_MATERIAL, Q_SIZE, Q_EXIST, Q_COUNT, Q_COMPARE, Q_SPATIAL, Q_KINDS };
+/* Shares of the question kinds (percent): 40 other, 15 number, 45 yes/no, like VQA v2's mix. */
+static const int kind_share[Q_KINDS] = {14, 10, 8, 8, 15, 15, 10, 20};
+
+static const int query_attr[] = {[Q_COLOR] = ATTR_COLOR, [Q_SHAPE] = ATTR_SHAPE, [Q_MATERIAL] = ATTR_MATERIAL,
+                                 [Q_SIZE] = ATTR_SIZE};
+
+static int ask_attribute(const struct synth_scene *s, int kind, struct rng *r, struct synth_question *q)
+{
+    int t = (int)rng_below(r, s->n), attr = query_attr[kind];
+    struct desc d;
+    if (unique_desc(s, t, attr, r, &d) != 0)
+        return -1;
+    char ref[96];
+    render(&d, 0, ref, sizeof ref);
+    static const char *const fmt[] = {[Q_COLOR] = "what color is the %s?", [Q_SHAPE] = "what shape is the %s?",
+                                      [Q_MATERIAL] = "what is the %s made of?", [Q_SIZE] = "what size is the %s?"};
+    static const char *const qtype[] = {[Q_COLOR] = "what color is the", [Q_SHAPE] = "what shape is the",
+                                        [Q_MATERIAL] = "what is the", [Q_SIZE] = "what size is the"};
+    snprintf(q->text, sizeof q->text, fmt[kind], ref);
+    q->qtype = qtype[kind];
+    q->atype = "other";
+    snprintf(q->answer, sizeof q->answer, "%s", attr_word(attr, s->obj[t].attr[attr]));
+    return 0;
+}
+
+static int ask_exists(const struct synth_scene *s, struct rng *r, struct synth_question *q)
+{
+    struct desc d;
+    int want_yes = rng_below(r, 2) == 0;
+    for (int tries = 0;; tries++) {
+        random_desc(s, want_yes ? (int)rng_below(r, s->n) : -1, 3, r, &d);
+        if ((count_matching(s, &d) > 0) == want_yes)
+            break;
+        if (tries > 50)
+            return -1;
+    }
+    char ref[96];
+    render(&d, 0, ref, sizeof ref);
+    snprintf(q->text, sizeof q->text, "is there a %s?", ref);
+    q->qtype = "is there a";
+    q->atype = "yes/no";
+    snprintf(q->answer, sizeof q->answer, "%s", want_yes ? "yes" : "no");
+    return 0;
+}
+
+static int ask_count(const struct synth_scene *s, struct rng *r, struct synth_question *q)
+{
+    struct desc d;
+    random_desc(s, rng_uniform(r) < 0.85 ? (int)rng_below(r, s->n) : -1, 2, r, &d);
+    char ref[96];
+    render(&d, 1, ref, sizeof ref);
+    snprintf(q->text, sizeof q->text, "how many %s are there?", ref);
+    q->qtype = "how many";
+    q->atype = "number";
+    snprintf(q->answer, sizeof q->answer, "%d", count_matching(s, &d));
+    return 0;
+}
+
+static int ask_compare(const struct synth_scene *s, struct rng *r, struct synth_question *q)
+{
+    struct desc a, b;
+    int na = 0, nb = 0;
+    for (int tries = 0; tries < 20; tries++) {
+        int attr = rng_below(r, 2) ? ATTR_COLOR : ATTR_SHAPE;
+        for (int k = 0; k < SYNTH_N_ATTR; k++)
+            a.value[k] = b.value[k] = -1;
+        a.value[attr] = s->obj[rng_below(r, s->n)].attr[attr];
+        do
+            b.value[attr] = (int)rng_below(r, attr_count[attr]);
+        while (b.value[attr] == a.value[attr]);
+        if (rng_below(r, 2)) { /* either side may be the larger */
+            struct desc t = a;
+            a = b;
+            b = t;
+        }
+        na = count_matching(s, &a);
+        nb = count_matching(s, &b);
+        if (na != nb)
+            break;
+    }
+    char ra[64], rb[64];
+    render(&a, 1, ra, sizeof ra);
+    render(&b, 1, rb, sizeof rb);
+    snprintf(q->text, sizeof q->text, "are there more %s than %s?", ra, rb);
+    q->qtype = "are there";
+    q->atype = "yes/no";
+    snprintf(q->answer, sizeof q->answer, "%s", na > nb ? "yes" : "no");
+    return 0;
+}
+
+/* Spatial relations in image coordinates (y grows downwards). */
+static const char *const relation_words[4] = {"left of", "right of", "above", "below"};
+
+static int relation_holds(const struct synth_object *a, const struct synth_object *b, int rel)
+{
+    switch (rel) {
+    case 0: return a->cx < b->cx;
+    case 1: return a->cx > b->cx;
+    case 2: return a->cy < b->cy;
+    default: return a->cy > b->cy;
+    }
+}
+
+static int ask_spatial(const struct synth_scene *s, struct rng *r, struct synth_question *q)
+{
+    for (int tries = 0; tries < 20; tries++) {
+        int i = (int)rng_below(r, s->n), j = (int)rng_below(r, s->n);
+        int rel = (int)rng_below(r, 4);
+        const struct synth_object *a = &s->obj[i], *b = &s->obj[j];
+        /* Only clear relations: the centres must be apart along the relation's axis. */
+        float gap = rel < 2 ? a->cx - b->cx : a->cy - b->cy, unit = rel < 2 ? (float)s->width : (float)s->height;
+        struct desc da, db;
+        if (i == j || gap * gap < 0.01f * unit * unit || unique_desc(s, i, -1, r, &da) != 0 ||
+            unique_desc(s, j, -1, r, &db) != 0)
+            continue;
+        char ra[64], rb[64];
+        render(&da, 0, ra, sizeof ra);
+        render(&db, 0, rb, sizeof rb);
+        snprintf(q->text, sizeof q->text, "is the %s %s the %s?", ra, relation_words[rel], rb);
+        q->qtype = "is the";
+        q->atype = "yes/no";
+        snprintf(q->answer, sizeof q->answer, "%s", relation_holds(a, b, rel) ? "yes" : "no");
+        return 0;
+    }
+    return -1;
+}
+
+/* A plausible wrong answer of the same kind. */
+static void wrong_answer(const struct synth_question *q, int kind, struct rng *r, char *out, size_t n)
+{
+    if (kind == Q_COUNT) {
+        int v = 0;
+        sscanf(q->answer, "%d", &v);
+        int w = v + (rng_below(r, 2) ? 1 : -1) * (int)rng_between(r, 1, 2);
+        snprintf(out, n, "%d", w < 0 ? v + 1 : w > SYNTH_MAX_OBJECTS ? v - 1 : w);
+    } else if (!strcmp(q->atype, "yes/no")) {
+        snprintf(out, n, "%s", strcmp(q->answer, "yes") ? "yes" : "no");
+    } else {
+        int attr = query_attr[kind], v;
+        do
+            v = (int)rng_below(r, attr_count[attr]);
+        while (!strcmp(attr_word(attr, v), q->answer));
+        snprintf(out, n, "%s", attr_word(attr, v));
+    }
+}
+
+static const char *const number_words[] = {"zero", "one", "two", "three", "four", "five",
+                                           "six",  "seven", "eight", "nine", "ten"};
+
+/* How an annotator might type a canonical answer: "Two", "2", "a cube", "Red", "yes!", "none"... Every
+ * variant becomes the canonical answer again under the VQA normalisation (punctuation, lower case,
+ * number words, articles). */
+static void surface_variant(const char *canon, int kind, struct rng *r, char *out, size_t n)
+{
+    int v;
+    if (kind == Q_COUNT && sscanf(canon, "%d", &v) == 1 && v >= 0 && v <= 10) {
+        const char *w = v == 0 && rng_below(r, 2) ? "none" : number_words[v];
+        snprintf(out, n, "%s", w);
+        if (rng_below(r, 3) == 0)
+            out[0] = (char)toupper((unsigned char)out[0]);
+        return;
+    }
+    switch (rng_below(r, kind == Q_SHAPE ? 4 : 3)) {
+    case 0: /* capitalised */
+        snprintf(out, n, "%s", canon);
+        out[0] = (char)toupper((unsigned char)out[0]);
+        break;
+    case 1:
+        snprintf(out, n, "%s!", canon);
+        break;
+    case 2:
+        snprintf(out, n, "%s.", canon);
+        break;
+    default:
+        snprintf(out, n, "a %s", canon);
+    }
+}
+
+long synth_question_image(const struct synth_config *c, int test, long index)
+{
+    /* Round robin over the split's images, so every image gets questions. */
+    return test ? c->train_images + index % c->test_images : index % c->train_images;
+}
+
+static void annotate(const struct synth_config *c, int kind, struct rng *r, struct synth_question *q)
+{
+    for (int i = 0; i < SYNTH_ANNOTATORS; i++) {
+        int wrong = rng_uniform(r) < c->annotator_error;
+        if (wrong)
+            wrong_answer(q, kind, r, q->canonical[i], sizeof q->canonical[i]);
+        else
+            snprintf(q->canonical[i], sizeof q->canonical[i], "%s", q->answer);
+        if (rng_uniform(r) < c->variant_rate)
+            surface_variant(q->canonical[i], kind, r, q->typed[i], sizeof q->typed[i]);
+        else
+            snprintf(q->typed[i], sizeof q->typed[i], "%s", q->canonical[i]);
+        double u = rng_uniform(r);
+        q->confidence[i] = wrong ? (u < 0.4 ? CONF_YES : u < 0.8 ? CONF_MAYBE : CONF_NO)
+                                 : (u < 0.9 ? CONF_YES : CONF_MAYBE);
+    }
+}
+
+void synth_question(const struct synth_config *c, int test, long index, const struct synth_scene *s,
+                    struct synth_question *q)
+{
+    struct rng r;
+    rng_seed(&r, c->seed, test ? RNG_QUESTION_TEST : RNG_QUESTION_POOL, (uint64_t)index);
+    memset(q, 0, sizeof *q);
+    q->image = synth_question_image(c, test, index);
+    for (;;) {
+        int pick = (int)rng_below(&r, 100), kind = 0;
+        while (pick >= kind_share[kind])
+            pick -= kind_share[kind++];
+        int rc = kind <= Q_SIZE     ? ask_attribute(s, kind, &r, q)
+                 : kind == Q_EXIST  ? ask_exists(s, &r, q)
+                 : kind == Q_COUNT  ? ask_count(s, &r, q)
+                 : kind == Q_COMPARE ? ask_compare(s, &r, q)
+                                     : ask_spatial(s, &r, q);
+        if (rc == 0) { /* else this scene cannot have that kind (identical twins): draw another */
+            annotate(c, kind, &r, q);
+            return;
+        }
+    }
+}
