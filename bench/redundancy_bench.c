@@ -124,6 +124,10 @@ int main(int argc, char **argv)
                2 * 4.0 * n * (double)n / w.size / 1048576.0);
         printf("  RSA %.4f, linear CKA %.4f, RBF CKA %.4f, sigma_x %.3f, sigma_y %.3f\n", s.rsa, s.cka_linear,
                s.cka_rbf, s.sigma_x, s.sigma_y);
+        /* one line per run for the summary of bench/redundancy_bench.sh:
+         * result N ranks grid gram prepare_x prepare_y pair total peak_rss_mib */
+        printf("result %d %d %dx%d %.2f %.2f %.2f %.2f %.2f %.0f\n", n,
+               w.size, g.nprow, g.npcol, t_gram, t_x, t_y, t_pair, t_x + t_y + t_pair, most / 1024.0);
         fflush(stdout);
         free(all);
     }

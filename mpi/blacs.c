@@ -1,5 +1,6 @@
 #include "mpi/blacs.h"
 
+#include <cblas.h>
 #include <stddef.h>
 #include <stdlib.h>
 
@@ -122,6 +123,21 @@ int bc_matrix_col(const struct bc_matrix *A, const struct blacs_grid *g, int jl)
     return bc_local_to_global(jl, A->nb, g->mycol, g->npcol);
 }
 
+/* On a 1x1 grid the local array is the whole matrix: the wrappers call BLAS directly, which PBLAS
+ * would do too but through panels of nb columns (measured 2x slower for the N x N x 768 Gram, see
+ * docs/benchmarks.md). */
+static int single_process(const struct bc_matrix *A)
+{
+    int nprow, npcol, myrow, mycol;
+    Cblacs_gridinfo(A->desc[1], &nprow, &npcol, &myrow, &mycol);
+    return nprow == 1 && npcol == 1;
+}
+
+static enum CBLAS_TRANSPOSE cblas_trans(char t)
+{
+    return t == 'N' ? CblasNoTrans : CblasTrans;
+}
+
 /* Shape of op(A). */
 static void op_shape(char trans, const struct bc_matrix *A, int *rows, int *cols)
 {
@@ -148,6 +164,11 @@ int pblas_sgemm(char transa, char transb, float alpha, const struct bc_matrix *A
         return err_set(e, "pblas_sgemm: op(A) is %dx%d, op(B) %dx%d, C %dx%d", am, ak, bk, bn, C->m, C->n);
     if (am == 0 || bn == 0)
         return 0;
+    if (single_process(C)) {
+        cblas_sgemm(CblasColMajor, cblas_trans(transa), cblas_trans(transb), am, bn, ak, alpha, A->a, A->lld, B->a,
+                    B->lld, beta, C->a, C->lld);
+        return 0;
+    }
     int one = 1;
     psgemm_(&transa, &transb, &am, &bn, &ak, &alpha, A->a, &one, &one, A->desc, B->a, &one, &one, B->desc, &beta,
             C->a, &one, &one, C->desc, 1, 1);
@@ -167,6 +188,11 @@ int pblas_ssyrk(char uplo, char trans, float alpha, const struct bc_matrix *A, f
         return err_set(e, "pblas_ssyrk: op(A) is %dx%d, C %dx%d (must be %dx%d)", n, k, C->m, C->n, n, n);
     if (n == 0)
         return 0;
+    if (single_process(C)) {
+        cblas_ssyrk(CblasColMajor, uplo == 'U' ? CblasUpper : CblasLower, cblas_trans(trans), n, k, alpha, A->a,
+                    A->lld, beta, C->a, C->lld);
+        return 0;
+    }
     int one = 1;
     pssyrk_(&uplo, &trans, &n, &k, &alpha, A->a, &one, &one, A->desc, &beta, C->a, &one, &one, C->desc, 1, 1);
     return 0;
