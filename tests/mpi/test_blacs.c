@@ -31,6 +31,20 @@ static int grid_shapes(int size, int shapes[3][2])
     return n;
 }
 
+/* Runs fn on a grid of every shape the ranks allow, then releases BLACS. */
+static void on_every_grid(struct test_ctx *t, void (*fn)(struct test_ctx *t, const struct blacs_grid *g))
+{
+    int shapes[3][2], count = grid_shapes(t->size, shapes);
+    for (int s = 0; s < count; s++) {
+        struct blacs_grid g;
+        struct err e;
+        CHECK_INT(t, blacs_grid_init(&g, t->world->comm, shapes[s][0], shapes[s][1], &e), 0);
+        fn(t, &g);
+        blacs_grid_free(&g);
+    }
+    blacs_exit();
+}
+
 static void test_grid_layout(struct test_ctx *t)
 {
     int shapes[3][2], count = grid_shapes(t->size, shapes);
@@ -104,21 +118,18 @@ static void check_layout(struct test_ctx *t, const struct blacs_grid *g, int n, 
     free(x);
 }
 
-static void test_row_blocks_to_block_cyclic(struct test_ctx *t)
+static void layout_cases(struct test_ctx *t, const struct blacs_grid *g)
 {
     static const int cases[][3] = {{1, 1, 1}, {3, 2, 2}, {5, 7, 4}, {13, 10, 4}, {64, 33, 16}, {100, 17, 8}};
-    int shapes[3][2], count = grid_shapes(t->size, shapes);
-    for (int s = 0; s < count; s++) {
-        struct blacs_grid g;
-        struct err e;
-        CHECK_INT(t, blacs_grid_init(&g, t->world->comm, shapes[s][0], shapes[s][1], &e), 0);
-        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-            check_layout(t, &g, cases[c][0], cases[c][1], cases[c][2], SPLIT_EVEN);
-            check_layout(t, &g, cases[c][0], cases[c][1], cases[c][2], SPLIT_SKEWED);
-        }
-        blacs_grid_free(&g);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        check_layout(t, g, cases[c][0], cases[c][1], cases[c][2], SPLIT_EVEN);
+        check_layout(t, g, cases[c][0], cases[c][1], cases[c][2], SPLIT_SKEWED);
     }
-    blacs_exit();
+}
+
+static void test_row_blocks_to_block_cyclic(struct test_ctx *t)
+{
+    on_every_grid(t, layout_cases);
 }
 
 /* Random rows in row blocks, laid out as X^T [d, n]; the full X [n, d] in double for the reference. */
@@ -161,48 +172,46 @@ static double max_error(const struct blacs_grid *g, const struct bc_matrix *c, c
 
 /* Float products of length d of unit-variance numbers: relative error well below d * 2^-24 of
  * sqrt(d)-sized entries; 1e-5 of d is a generous bound for d <= 40. */
-static void test_pblas_products(struct test_ctx *t)
+static void pblas_cases(struct test_ctx *t, const struct blacs_grid *g)
 {
     static const int cases[][3] = {{3, 5, 2}, {29, 11, 4}, {70, 40, 16}};
-    int shapes[3][2], count = grid_shapes(t->size, shapes);
-    for (int s = 0; s < count; s++) {
-        struct blacs_grid g;
-        struct err e;
-        CHECK_INT(t, blacs_grid_init(&g, t->world->comm, shapes[s][0], shapes[s][1], &e), 0);
-        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-            int n = cases[c][0], d = cases[c][1], nb = cases[c][2];
-            double *x = xmalloc((size_t)n * d * sizeof *x), *y = xmalloc((size_t)n * d * sizeof *y);
-            struct bc_matrix xt, yt, gram, cross;
-            random_layout(t, &g, n, d, nb, 11 + c, x, &xt);
-            random_layout(t, &g, n, d, nb, 97 + c, y, &yt);
-            CHECK_INT(t, bc_matrix_alloc(&gram, &g, n, n, nb, nb, &e), 0);
-            CHECK_INT(t, bc_matrix_alloc(&cross, &g, n, n, nb, nb, &e), 0);
-            CHECK_INT(t, pblas_ssyrk('U', 'T', 1.0f, &xt, 0.0f, &gram, &e), 0);
-            CHECK_INT(t, pblas_sgemm('T', 'N', 1.0f, &xt, &yt, 0.0f, &cross, &e), 0);
-            double err_syrk = max_error(&g, &gram, x, x, d, 1, d), err_gemm = max_error(&g, &cross, x, y, d, 0, d);
-            CHECKF(t, err_syrk < 1e-5, "syrk n %d d %d: relative error %g", n, d, err_syrk);
-            CHECKF(t, err_gemm < 1e-5, "gemm n %d d %d: relative error %g", n, d, err_gemm);
-            /* SYRK leaves the lower triangle alone (still the zeros it was allocated with) */
-            int touched = 0;
-            for (int jl = 0; jl < gram.nloc; jl++)
-                for (int il = 0; il < gram.mloc; il++)
-                    touched += bc_matrix_row(&gram, &g, il) > bc_matrix_col(&gram, &g, jl) &&
-                               gram.a[(size_t)jl * gram.lld + il] != 0.0f;
-            CHECK_INT(t, touched, 0);
-            /* shapes that do not fit are refused before PBLAS sees them */
-            CHECK_INT(t, pblas_sgemm('N', 'N', 1.0f, &xt, &yt, 0.0f, &cross, &e), -1);
-            CHECK_CONTAINS(t, e.msg, "op(A)");
-            CHECK_INT(t, pblas_ssyrk('U', 'N', 1.0f, &xt, 0.0f, &gram, &e), d == n ? 0 : -1);
-            bc_matrix_free(&xt);
-            bc_matrix_free(&yt);
-            bc_matrix_free(&gram);
-            bc_matrix_free(&cross);
-            free(x);
-            free(y);
-        }
-        blacs_grid_free(&g);
+    struct err e;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        int n = cases[c][0], d = cases[c][1], nb = cases[c][2];
+        double *x = xmalloc((size_t)n * d * sizeof *x), *y = xmalloc((size_t)n * d * sizeof *y);
+        struct bc_matrix xt, yt, gram, cross;
+        random_layout(t, g, n, d, nb, 11 + c, x, &xt);
+        random_layout(t, g, n, d, nb, 97 + c, y, &yt);
+        CHECK_INT(t, bc_matrix_alloc(&gram, g, n, n, nb, nb, &e), 0);
+        CHECK_INT(t, bc_matrix_alloc(&cross, g, n, n, nb, nb, &e), 0);
+        CHECK_INT(t, pblas_ssyrk('U', 'T', 1.0f, &xt, 0.0f, &gram, &e), 0);
+        CHECK_INT(t, pblas_sgemm('T', 'N', 1.0f, &xt, &yt, 0.0f, &cross, &e), 0);
+        double err_syrk = max_error(g, &gram, x, x, d, 1, d), err_gemm = max_error(g, &cross, x, y, d, 0, d);
+        CHECKF(t, err_syrk < 1e-5, "syrk n %d d %d: relative error %g", n, d, err_syrk);
+        CHECKF(t, err_gemm < 1e-5, "gemm n %d d %d: relative error %g", n, d, err_gemm);
+        /* SYRK leaves the lower triangle alone (still the zeros it was allocated with) */
+        int touched = 0;
+        for (int jl = 0; jl < gram.nloc; jl++)
+            for (int il = 0; il < gram.mloc; il++)
+                touched += bc_matrix_row(&gram, g, il) > bc_matrix_col(&gram, g, jl) &&
+                           gram.a[(size_t)jl * gram.lld + il] != 0.0f;
+        CHECK_INT(t, touched, 0);
+        /* shapes that do not fit are refused before PBLAS sees them */
+        CHECK_INT(t, pblas_sgemm('N', 'N', 1.0f, &xt, &yt, 0.0f, &cross, &e), -1);
+        CHECK_CONTAINS(t, e.msg, "op(A)");
+        CHECK_INT(t, pblas_ssyrk('U', 'N', 1.0f, &xt, 0.0f, &gram, &e), d == n ? 0 : -1);
+        bc_matrix_free(&xt);
+        bc_matrix_free(&yt);
+        bc_matrix_free(&gram);
+        bc_matrix_free(&cross);
+        free(x);
+        free(y);
     }
-    blacs_exit();
+}
+
+static void test_pblas_products(struct test_ctx *t)
+{
+    on_every_grid(t, pblas_cases);
 }
 
 static void test_row_counts_checked(struct test_ctx *t)
