@@ -230,7 +230,7 @@ int redundancy_rep_init(struct redundancy_rep *r, const struct blacs_grid *g, co
 
     float *xc = xmalloc((size_t)(rb.count ? rb.count : 1) * (size_t)d * sizeof *xc); /* [count, d] */
     double *all3 = centre_rows(r, &rb, x, xc);                                      /* [n][3] */
-    struct bc_matrix xt; /* Xc^T [d, n] */
+    struct bc_matrix xt = {0}; /* Xc^T [d, n] */
     int rc = bc_from_row_blocks(g, &rb, xc, d, nb, &xt, e);
     free(xc);
     row_blocks_free(&rb);
@@ -279,7 +279,7 @@ void redundancy_rep_free(struct redundancy_rep *r)
 int redundancy_pair(const struct redundancy_rep *x, const struct redundancy_rep *y, struct redundancy_stats *s,
                     struct err *e)
 {
-    if (x->grid != y->grid || x->n != y->n || x->gram.nb != y->gram.nb)
+    if (x->grid->ctxt != y->grid->ctxt || x->n != y->n || x->gram.nb != y->gram.nb)
         return fail_all(e, "cannot pair representations of %d and %d samples laid out differently", x->n, y->n);
     struct gram_block bx, by;
     rep_block(x, &bx);

@@ -52,6 +52,7 @@ static int owned_in_range(int lo, int hi, int nb, int p, int nprocs)
 int bc_from_row_blocks(const struct blacs_grid *g, const struct row_blocks *rb, const float *x, int d, int nb,
                        struct bc_matrix *xt, struct err *e)
 {
+    xt->a = NULL; /* bc_matrix_free is safe on every return */
     if (rb->size != g->size) {
         e->collective = 1;
         return err_set(e, "the rows are split over %d ranks, the grid has %d", rb->size, g->size);
