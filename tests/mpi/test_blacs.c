@@ -31,16 +31,32 @@ static int grid_shapes(int size, int shapes[3][2])
     return n;
 }
 
-/* Runs fn on a grid of every shape the ranks allow, then releases BLACS. */
-static void on_every_grid(struct test_ctx *t, void (*fn)(struct test_ctx *t, const struct blacs_grid *g))
+/* Runs fn on a grid of every shape the ranks of comm allow. */
+static void on_every_grid_of(struct test_ctx *t, MPI_Comm comm, void (*fn)(struct test_ctx *t, const struct blacs_grid *g))
 {
-    int shapes[3][2], count = grid_shapes(t->size, shapes);
+    int size, shapes[3][2];
+    MPI_Comm_size(comm, &size);
+    int count = grid_shapes(size, shapes);
     for (int s = 0; s < count; s++) {
         struct blacs_grid g;
         struct err e;
-        CHECK_INT(t, blacs_grid_init(&g, t->world->comm, shapes[s][0], shapes[s][1], &e), 0);
+        CHECK_INT(t, blacs_grid_init(&g, comm, shapes[s][0], shapes[s][1], &e), 0);
         fn(t, &g);
         blacs_grid_free(&g);
+    }
+}
+
+/* ... on all ranks, and with 4 ranks also on the first 3 (1x3 and 3x1 grids), then releases BLACS. */
+static void on_every_grid(struct test_ctx *t, void (*fn)(struct test_ctx *t, const struct blacs_grid *g))
+{
+    on_every_grid_of(t, t->world->comm, fn);
+    if (t->size == 4) {
+        MPI_Comm three;
+        MPI_Comm_split(t->world->comm, t->rank < 3 ? 0 : MPI_UNDEFINED, t->rank, &three);
+        if (three != MPI_COMM_NULL) {
+            on_every_grid_of(t, three, fn);
+            MPI_Comm_free(&three);
+        }
     }
     blacs_exit();
 }
