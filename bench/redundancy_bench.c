@@ -4,8 +4,9 @@
  *
  * Two representations X, Y [N, D] (random, rows split evenly over the ranks as the analyze stage
  * holds them) are prepared and paired once.  Prints the wall time of each phase (slowest rank, after a
- * barrier), the time of the bare Gram product (row blocks to block-cyclic + PSSYRK) and its GFLOP/s,
- * and the peak resident memory of each rank (getrusage ru_maxrss). */
+ * barrier), the CPU time of those phases per rank, the time of the bare Gram product (row blocks to
+ * block-cyclic + PSSYRK) and its GFLOP/s, and the peak resident memory of each rank (getrusage
+ * ru_maxrss). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,14 @@ static float value(unsigned seed, int i, int k)
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     z ^= z >> 31;
     return (float)((double)(z >> 11) * 0x1.0p-53 * 2.0 - 1.0) + (k % 5 == 0 ? 3.0f : 0.0f);
+}
+
+/* CPU seconds (user + system) of this process so far. */
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1e-6 * (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
 static double elapsed_max(MPI_Comm comm, double t0)
@@ -86,7 +95,7 @@ int main(int argc, char **argv)
     struct redundancy_rep rx, ry;
     struct redundancy_stats s;
     MPI_Barrier(w.comm);
-    double t0 = MPI_Wtime();
+    double cpu0 = cpu_seconds(), t0 = MPI_Wtime();
     if (redundancy_rep_init(&rx, &g, x, count, d, nb, &e) != 0)
         world_fail(&w, &e);
     double t_x = elapsed_max(w.comm, t0);
@@ -98,6 +107,11 @@ int main(int argc, char **argv)
     if (redundancy_pair(&rx, &ry, &s, &e) != 0)
         world_fail(&w, &e);
     double t_pair = elapsed_max(w.comm, t0);
+    /* CPU time of the three phases: wall time on a machine shared with other work counts the waits for
+     * a core, CPU time does not (it does count MPI's busy polling while a rank waits for another). */
+    double cpu = cpu_seconds() - cpu0, cpu_max = 0, cpu_sum = 0;
+    MPI_Reduce(&cpu, &cpu_max, 1, MPI_DOUBLE, MPI_MAX, 0, w.comm);
+    MPI_Reduce(&cpu, &cpu_sum, 1, MPI_DOUBLE, MPI_SUM, 0, w.comm);
     redundancy_rep_free(&rx);
     redundancy_rep_free(&ry);
     blacs_grid_free(&g);
@@ -113,7 +127,8 @@ int main(int argc, char **argv)
         printf("N %d d %d ranks %d grid %dx%d block %d (BLAS %s, %d thread(s) per rank)\n", n, d, w.size, g.nprow,
                g.npcol, nb, blas_core_name(), blas_threads());
         printf("  gram (layout + PSSYRK) %.2f s = %.1f GFLOP/s\n", t_gram, flops / t_gram * 1e-9);
-        printf("  prepare X %.2f s, prepare Y %.2f s, pair %.2f s, total %.2f s\n", t_x, t_y, t_pair, t_x + t_y + t_pair);
+        printf("  prepare X %.2f s, prepare Y %.2f s, pair %.2f s, total %.2f s; CPU %.2f s per rank (max), %.2f s in all\n",
+               t_x, t_y, t_pair, t_x + t_y + t_pair, cpu_max, cpu_sum);
         printf("  peak RSS per rank (MiB):");
         long most = 0;
         for (int r = 0; r < w.size; r++) {
@@ -125,9 +140,9 @@ int main(int argc, char **argv)
         printf("  RSA %.4f, linear CKA %.4f, RBF CKA %.4f, sigma_x %.3f, sigma_y %.3f\n", s.rsa, s.cka_linear,
                s.cka_rbf, s.sigma_x, s.sigma_y);
         /* one line per run for the summary of bench/redundancy_bench.sh:
-         * result N ranks grid gram prepare_x prepare_y pair total peak_rss_mib */
-        printf("result %d %d %dx%d %.2f %.2f %.2f %.2f %.2f %.0f\n", n,
-               w.size, g.nprow, g.npcol, t_gram, t_x, t_y, t_pair, t_x + t_y + t_pair, most / 1024.0);
+         * result N ranks grid gram prepare_x prepare_y pair total cpu_max peak_rss_mib */
+        printf("result %d %d %dx%d %.2f %.2f %.2f %.2f %.2f %.2f %.0f\n", n, w.size, g.nprow, g.npcol, t_gram, t_x,
+               t_y, t_pair, t_x + t_y + t_pair, cpu_max, most / 1024.0);
         fflush(stdout);
         free(all);
     }

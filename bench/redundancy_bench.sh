@@ -22,23 +22,23 @@ for rep in $(seq "${BENCH_REPEAT:-1}"); do
 done
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| N | ranks | grid | Gram (layout + SYRK) s | prepare X s | prepare Y s | pair s | total s | peak RSS per rank MiB |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| N | ranks | grid | Gram (layout + SYRK) s | prepare X s | prepare Y s | pair s | total s | CPU s per rank | peak RSS per rank MiB |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 # fastest-slowest over the repetitions; RSS is the largest seen.
-# A result line: result N ranks grid gram prepare_x prepare_y pair total peak_rss_mib
+# A result line: result N ranks grid gram prepare_x prepare_y pair total cpu_max peak_rss_mib
 awk '$1 == "result" {
     k = sprintf("%08d %03d %s", $2, $3, $4)
-    for (i = 5; i <= 9; i++) {
+    for (i = 5; i <= 10; i++) {
         if (!((k, i) in lo) || $i + 0 < lo[k, i]) lo[k, i] = $i + 0
         if ($i + 0 > hi[k, i]) hi[k, i] = $i + 0
     }
-    if ($10 + 0 > rss[k]) rss[k] = $10 + 0
+    if ($11 + 0 > rss[k]) rss[k] = $11 + 0
     keys[k] = 1
 } END {
     for (k in keys) {
         split(k, f, " ")
         line = sprintf("| %d | %d | %s |", f[1], f[2], f[3])
-        for (i = 5; i <= 9; i++)
+        for (i = 5; i <= 10; i++)
             line = line (lo[k, i] == hi[k, i] ? sprintf(" %.2f |", lo[k, i]) : sprintf(" %.2f-%.2f |", lo[k, i], hi[k, i]))
         print k "\t" line sprintf(" %d |", rss[k])
     }
