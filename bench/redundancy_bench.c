@@ -76,7 +76,8 @@ int main(int argc, char **argv)
         return 2;
     }
     int n = atoi(argv[1]), d = atoi(argv[2]), nb = argc > 3 ? atoi(argv[3]) : REDUNDANCY_DEFAULT_BLOCK;
-    int count = n / w.size + (w.rank < n % w.size), first = w.rank * (n / w.size) + (w.rank < n % w.size ? w.rank : n % w.size);
+    int count = n / w.size + (w.rank < n % w.size);
+    int first = w.rank * (n / w.size) + (w.rank < n % w.size ? w.rank : n % w.size);
     float *x = xmalloc((size_t)(count ? count : 1) * (size_t)d * sizeof *x); /* [count, d] */
     float *y = xmalloc((size_t)(count ? count : 1) * (size_t)d * sizeof *y);
     for (int i = 0; i < count; i++)
@@ -127,7 +128,8 @@ int main(int argc, char **argv)
         printf("N %d d %d ranks %d grid %dx%d block %d (BLAS %s, %d thread(s) per rank)\n", n, d, w.size, g.nprow,
                g.npcol, nb, blas_core_name(), blas_threads());
         printf("  gram (layout + PSSYRK) %.2f s = %.1f GFLOP/s\n", t_gram, flops / t_gram * 1e-9);
-        printf("  prepare X %.2f s, prepare Y %.2f s, pair %.2f s, total %.2f s; CPU %.2f s per rank (max), %.2f s in all\n",
+        printf("  prepare X %.2f s, prepare Y %.2f s, pair %.2f s, total %.2f s; "
+               "CPU %.2f s per rank (max), %.2f s in all\n",
                t_x, t_y, t_pair, t_x + t_y + t_pair, cpu_max, cpu_sum);
         printf("  peak RSS per rank (MiB):");
         long most = 0;

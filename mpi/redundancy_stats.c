@@ -205,7 +205,8 @@ static int median_bandwidth(struct redundancy_rep *r, struct err *e)
         v2 = gram_distance_min_above(&b, v1);
         MPI_Allreduce(MPI_IN_PLACE, &v2, 1, MPI_UINT64_T, MPI_MIN, r->grid->comm);
         if (v2 == UINT64_MAX)
-            return fail_all(e, "internal error: no distance above the lower median (%llu pairs)", (unsigned long long)m);
+            return fail_all(e, "internal error: no distance above the lower median (%llu pairs)",
+                            (unsigned long long)m);
     }
     r->sigma = 0.5 * (sqrt(radix_value_of(v1)) + sqrt(radix_value_of(v2)));
     r->has_rbf = r->sigma > 0.0;

@@ -64,7 +64,8 @@ void gram_rowsums_linear(const struct gram_block *b, double *rowsum /* [N] */);
 void gram_rowsums_rbf(const struct gram_block *b, double *rowsum /* [N] */);
 
 /* Counts the radix keys of the squared distances D_ij, i < j, into hist. */
-void gram_distance_histogram(const struct gram_block *b, const struct radix_select *s, uint64_t *hist /* [RADIX_BINS] */);
+void gram_distance_histogram(const struct gram_block *b, const struct radix_select *s,
+                             uint64_t *hist /* [RADIX_BINS] */);
 
 /* The smallest key of a squared distance D_ij (i < j) larger than `key`, or UINT64_MAX. */
 uint64_t gram_distance_min_above(const struct gram_block *b, uint64_t key);

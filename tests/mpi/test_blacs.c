@@ -32,7 +32,8 @@ static int grid_shapes(int size, int shapes[3][2])
 }
 
 /* Runs fn on a grid of every shape the ranks of comm allow. */
-static void on_every_grid_of(struct test_ctx *t, MPI_Comm comm, void (*fn)(struct test_ctx *t, const struct blacs_grid *g))
+static void on_every_grid_of(struct test_ctx *t, MPI_Comm comm,
+                             void (*fn)(struct test_ctx *t, const struct blacs_grid *g))
 {
     int size, shapes[3][2];
     MPI_Comm_size(comm, &size);

@@ -267,7 +267,8 @@ static void test_independent_inputs(struct test_ctx *t)
     CHECKF(t, fabs(so.cka_linear) < 0.05, "linear CKA of independent offset inputs %g", so.cka_linear);
     CHECKF(t, fabs(so.cka_rbf) < 0.05, "RBF CKA of independent offset inputs %g", so.cka_rbf);
     if (t->rank == 0)
-        printf("    independent inputs, N 400, d 3: RSA %.4f, linear CKA %.4f (offset %.4f), RBF CKA %.4f (offset %.4f)\n",
+        printf("    independent inputs, N 400, d 3: RSA %.4f, linear CKA %.4f (offset %.4f), "
+               "RBF CKA %.4f (offset %.4f)\n",
                s.rsa, s.cka_linear, so.cka_linear, s.cka_rbf, so.cka_rbf);
     blacs_grid_free(&g);
     blacs_exit();

@@ -97,7 +97,8 @@ static void test_ties_and_shared_prefixes(struct test_ctx *t)
     uint64_t *keys = xmalloc((size_t)n * sizeof *keys);
     /* a few values repeated many times, and many keys differing only in the last digit */
     for (int i = 0; i < n; i++)
-        keys[i] = i % 3 == 0 ? 0x4000000000000000ULL + rng_next(&rng) % 4 : 0x3ff0000000000000ULL + rng_next(&rng) % 200;
+        keys[i] = i % 3 == 0 ? 0x4000000000000000ULL + rng_next(&rng) % 4
+                             : 0x3ff0000000000000ULL + rng_next(&rng) % 200;
     run_keys(t, keys, n);
     for (int i = 0; i < n; i++) /* all equal */
         keys[i] = 42;
