@@ -79,47 +79,41 @@ static void run_keys(struct test_ctx *t, uint64_t *keys, int n)
     free(sorted);
 }
 
+static uint64_t keys_buf[1000]; /* the keys of one test */
+
 static void test_random_keys(struct test_ctx *t)
 {
     struct test_rng rng = {5};
-    int n = 1000;
-    uint64_t *keys = xmalloc((size_t)n * sizeof *keys);
-    for (int i = 0; i < n; i++)
-        keys[i] = rng_next(&rng);
-    run_keys(t, keys, n);
-    free(keys);
+    for (int i = 0; i < 1000; i++)
+        keys_buf[i] = rng_next(&rng);
+    run_keys(t, keys_buf, 1000);
 }
 
 static void test_ties_and_shared_prefixes(struct test_ctx *t)
 {
     struct test_rng rng = {9};
-    int n = 600;
-    uint64_t *keys = xmalloc((size_t)n * sizeof *keys);
     /* a few values repeated many times, and many keys differing only in the last digit */
-    for (int i = 0; i < n; i++)
-        keys[i] = i % 3 == 0 ? 0x4000000000000000ULL + rng_next(&rng) % 4
-                             : 0x3ff0000000000000ULL + rng_next(&rng) % 200;
-    run_keys(t, keys, n);
-    for (int i = 0; i < n; i++) /* all equal */
-        keys[i] = 42;
-    run_keys(t, keys, n);
-    free(keys);
+    for (int i = 0; i < 600; i++)
+        keys_buf[i] = i % 3 == 0 ? 0x4000000000000000ULL + rng_next(&rng) % 4
+                                 : 0x3ff0000000000000ULL + rng_next(&rng) % 200;
+    run_keys(t, keys_buf, 600);
+    for (int i = 0; i < 600; i++) /* all equal */
+        keys_buf[i] = 42;
+    run_keys(t, keys_buf, 600);
 }
 
 static void test_doubles_order_like_keys(struct test_ctx *t)
 {
     struct test_rng rng = {13};
     int n = 500;
-    uint64_t *keys = xmalloc((size_t)n * sizeof *keys);
     for (int i = 0; i < n; i++)
-        keys[i] = radix_key_of(i % 7 == 0 ? 0.0 : rng_uniform(&rng) * (i % 2 ? 1e-3 : 1e3));
+        keys_buf[i] = radix_key_of(i % 7 == 0 ? 0.0 : rng_uniform(&rng) * (i % 2 ? 1e-3 : 1e3));
     for (int i = 1; i < n; i++) {
-        double a = radix_value_of(keys[i - 1]), b = radix_value_of(keys[i]);
-        CHECK(t, (a < b) == (keys[i - 1] < keys[i]));
-        CHECK(t, radix_value_of(radix_key_of(a)) == a);
+        double x = radix_value_of(keys_buf[i - 1]), y = radix_value_of(keys_buf[i]);
+        CHECK(t, (x < y) == (keys_buf[i - 1] < keys_buf[i]));
+        CHECK(t, radix_value_of(radix_key_of(x)) == x);
     }
-    run_keys(t, keys, n);
-    free(keys);
+    run_keys(t, keys_buf, n);
 }
 
 static void test_rank_beyond_the_keys_is_refused(struct test_ctx *t)
