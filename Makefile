@@ -125,7 +125,7 @@ MPIRUN_ENV := OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA
 MPIRUN ?= mpirun
 
 # ---- build ----------------------------------------------------------------------------------
-.PHONY: all debug test demo bench bench-features fuzz deps check-deps install clean show-env
+.PHONY: all debug test demo bench bench-features bench-analysis fuzz deps check-deps install clean show-env
 all: check-deps mixphm
 
 debug:
@@ -266,8 +266,18 @@ show-env:
 	@echo "OPENBLAS_CORETYPE=$(OPENBLAS_CORETYPE)"
 	@echo "MPIRUN=$(MPIRUN_ENV) $(MPIRUN)"
 
-bench: all
-	@echo "mixphm: no benchmarks are built yet"; exit 1
+# Each benchmark is a target of its own, listed in BENCH_TARGETS; figures go to docs/benchmarks.md.
+BENCH_TARGETS := bench-features bench-analysis
+bench: all $(BENCH_TARGETS)
+
+# Redundancy statistics on ScaLAPACK (docs/benchmarks.md, "Redundancy statistics (ScaLAPACK)").
+#   make bench-analysis BENCH_N="4000 8000 16000" BENCH_NP="1 2 4" BENCH_D=768 BENCH_BLOCK=64
+$(BUILD)/bench/redundancy_bench: bench/redundancy_bench.c $(LIBMIXPHM)
+	@mkdir -p $(dir $@)
+	@echo "CC $<"
+	$(Q)$(CC) $(WARN) $(OPT) $(DEFS) $(LIB_CFLAGS) -o $@ $< $(LIBMIXPHM) $(LIBS)
+bench-analysis: check-deps $(BUILD)/bench/redundancy_bench
+	env $(MPIRUN_ENV) OPENBLAS_NUM_THREADS=1 MPIRUN=$(MPIRUN) bench/redundancy_bench.sh $(BUILD)/bench/redundancy_bench
 
 # The features stage: images/s and write bandwidth next to dd (docs/benchmarks.md, "## Features stage").
 bench-features: all
