@@ -4,6 +4,15 @@
 #include <stdio.h>
 #include <string.h>
 
+/* json_load_callback's reader: whole buffers through fread (json_loadf reads one byte at a time, which
+ * makes the 170 MB of VQA v2's val2014 annotations several times slower to load). */
+static size_t read_chunk(void *buffer, size_t size, void *data)
+{
+    FILE *f = data;
+    size_t got = fread(buffer, 1, size, f);
+    return got == 0 && ferror(f) ? (size_t)-1 : got;
+}
+
 json_t *json_in_load(const char *path, struct err *e)
 {
     FILE *f = fopen(path, "rb");
@@ -12,10 +21,13 @@ json_t *json_in_load(const char *path, struct err *e)
         return NULL;
     }
     json_error_t je;
-    json_t *root = json_loadf(f, 0, &je);
+    json_t *root = json_load_callback(read_chunk, f, 0, &je);
+    int read_error = ferror(f);
     fclose(f);
     if (!root) {
-        if (je.line > 0)
+        if (read_error)
+            err_set(e, "cannot read '%s': read error", path);
+        else if (je.line > 0)
             err_set(e, "%s:%d:%d: malformed JSON: %s", path, je.line, je.column, je.text);
         else
             err_set(e, "%s: malformed JSON: %s", path, je.text);

@@ -1,156 +1,97 @@
-/* Official VQA-format annotation and question files (formats.md 1.1, 1.2 and 8.2). */
+/* Official VQA-format annotation and question files (formats.md 1.1, 1.2 and 8.2), merged into a
+ * dataset.  The files are read and validated by data/vqa_files.c (the readers `mixphm score` uses);
+ * this file checks them against the questions the split files gave and keeps what prepare stores. */
 #include <stdio.h>
 #include <string.h>
 
-#include "data/json_in.h"
 #include "data/readers.h"
+#include "data/vqa_files.h"
 
-/* The array `key` of the file's top-level object. */
-static json_t *top_array(json_t *root, const char *path, const char *key, struct err *e)
+/* The question of an official record, or -1 when the dataset does not hold it (not an error). */
+static long dataset_row(struct vqa_data *ds, long long question_id, char *id_text, size_t n)
 {
-    if (!json_is_object(root)) {
-        err_set(e, "%s: expected an object with '%s' at the top level, got %s", path, key, json_in_kind(root));
-        return NULL;
-    }
-    json_t *a = json_object_get(root, key);
-    if (!a) {
-        err_set(e, "%s: the top-level field '%s' is missing (is this the right kind of file?)", path, key);
-        return NULL;
-    }
-    return json_in_expect_array(a, path, key, e);
-}
-
-/* Finds the question of record `r`; -1 when ds does not hold it (not an error), -2 on a bad record. */
-static long record_question(struct vqa_data *ds, json_t *r, const char *path, const char *kind, size_t i,
-                            struct err *e)
-{
-    char item[64];
-    snprintf(item, sizeof item, "%s %zu", kind, i);
-    json_t *qid = json_in_field(r, "question_id", JSON_INTEGER, 1, path, item, e);
-    if (!qid)
-        return -2;
-    char id_text[32];
-    snprintf(id_text, sizeof id_text, "%lld", (long long)json_integer_value(qid));
+    snprintf(id_text, n, "%lld", question_id);
     return dataset_find(ds, id_text);
 }
 
 /* The record's image_id must be the number inside the question's img_id (when it has one). */
-static int check_image(const struct vqa_data *ds, long row, json_t *r, const char *path, const char *item,
+static int check_image(const struct vqa_data *ds, long row, long long image_id, const char *path, const char *item,
                        struct err *e)
 {
-    json_t *img = json_in_field(r, "image_id", JSON_INTEGER, 1, path, item, e);
-    if (!img)
-        return -1;
+    if (image_id == VQA_NO_IMAGE_ID)
+        return err_set(e, "%s: %s: the field 'image_id' is missing", path, item);
     const char *img_id = strtab_get(&ds->image_id, ds->q[row].image);
     long long want = image_number(img_id);
-    if (want >= 0 && want != (long long)json_integer_value(img))
-        return err_set(e, "%s: %s: image_id %lld, but %s gives img_id '%s'", path, item,
-                       (long long)json_integer_value(img), strtab_get(&ds->where, row), img_id);
+    if (want >= 0 && want != image_id)
+        return err_set(e, "%s: %s: image_id %lld, but %s gives img_id '%s'", path, item, image_id,
+                       strtab_get(&ds->where, row), img_id);
     return 0;
 }
 
-static int read_answers(struct vqa_data *ds, long row, json_t *answers, const char *path, const char *item,
-                        struct err *e)
+static int add_answers(struct vqa_data *ds, long row, const struct vqa_gt *g, const char *path, const char *item,
+                       struct err *e)
 {
-    size_t j;
-    json_t *a;
     dataset_begin_raw(ds, row);
-    json_array_foreach(answers, j, a)
-    {
-        char sub[400];
-        snprintf(sub, sizeof sub, "%s answer %zu", item, j);
-        json_t *text = json_in_field(a, "answer", JSON_STRING, 1, path, sub, e);
-        json_t *conf = text ? json_in_field(a, "answer_confidence", JSON_STRING, 1, path, sub, e) : NULL;
-        json_t *aid = conf ? json_in_field(a, "answer_id", JSON_INTEGER, 1, path, sub, e) : NULL;
-        if (!aid)
-            return -1;
-        const char *c = json_string_value(conf);
-        int confidence = strcmp(c, "yes") == 0 ? CONF_YES : strcmp(c, "maybe") == 0 ? CONF_MAYBE
-                         : strcmp(c, "no") == 0 ? CONF_NO : -1;
+    for (int j = 0; j < g->n_answers; j++) {
+        const struct vqa_answer *a = &g->answers[j];
+        const char *c = a->confidence;
+        int confidence = !c ? -2 : strcmp(c, "yes") == 0 ? CONF_YES : strcmp(c, "maybe") == 0 ? CONF_MAYBE
+                                 : strcmp(c, "no") == 0 ? CONF_NO : -1;
+        if (confidence == -2)
+            return err_set(e, "%s: %s answer %d: the field 'answer_confidence' is missing", path, item, j);
         if (confidence < 0)
-            return err_set(e, "%s: %s: answer_confidence '%s' is not yes, maybe or no", path, sub, c);
-        int32_t id = (int32_t)json_integer_value(aid);
-        const struct question *q = &ds->q[row];
-        for (long k = q->raw0; k < q->raw0 + q->n_raw; k++)
-            if (ds->raw_answer_id[k] == id)
-                return err_set(e, "%s: %s: answer_id %d appears twice in this question", path, sub, id);
-        dataset_add_raw(ds, row, json_string_value(text), confidence, id);
+            return err_set(e, "%s: %s answer %d: answer_confidence '%s' is not yes, maybe or no", path, item, j, c);
+        dataset_add_raw(ds, row, a->answer, confidence, (int32_t)a->answer_id);
     }
     return 0;
 }
 
-/* What to do with one record whose question is in ds ("annotation 3 (question_id 42)" is `item`). */
-typedef int (*record_fn)(struct vqa_data *ds, long row, json_t *r, const char *path, const char *item, void *ctx,
-                         struct err *e);
-
-/* Calls fn for every record of the top-level array `key` whose question ds holds. */
-static int for_each_record(struct vqa_data *ds, const char *path, const char *key, const char *kind, record_fn fn,
-                           void *ctx, struct err *e)
-{
-    json_t *root = json_in_load(path, e);
-    if (!root)
-        return -1;
-    json_t *records = top_array(root, path, key, e);
-    int rc = records ? 0 : -1;
-    size_t i;
-    json_t *r;
-    if (records)
-        json_array_foreach(records, i, r)
-        {
-            long row = record_question(ds, r, path, kind, i, e);
-            if (row == -1)
-                continue;
-            char item[96];
-            snprintf(item, sizeof item, "%s %zu (question_id %s)", kind, i, row >= 0 ? strtab_get(&ds->qid, row) : "?");
-            if (row < 0 || check_image(ds, row, r, path, item, e) != 0 || fn(ds, row, r, path, item, ctx, e) != 0) {
-                rc = -1;
-                break;
-            }
-        }
-    json_decref(root);
-    return rc;
-}
-
-static int annotation_record(struct vqa_data *ds, long row, json_t *r, const char *path, const char *item, void *ctx,
-                             struct err *e)
-{
-    (void)ctx;
-    json_t *qt = json_in_field(r, "question_type", JSON_STRING, 1, path, item, e);
-    json_t *at = qt ? json_in_field(r, "answer_type", JSON_STRING, 1, path, item, e) : NULL;
-    json_t *answers = at ? json_in_field(r, "answers", JSON_ARRAY, 1, path, item, e) : NULL;
-    if (!answers)
-        return -1;
-    if (ds->q[row].n_raw > 0)
-        return err_set(e, "%s: %s: the question has a second annotation record", path, item);
-    if (json_array_size(answers) == 0)
-        return err_set(e, "%s: %s: 'answers' is empty", path, item);
-    dataset_set_types(ds, row, json_string_value(qt), json_string_value(at));
-    return read_answers(ds, row, answers, path, item, e);
-}
-
 int read_annotations_file(struct vqa_data *ds, const char *path, struct err *e)
 {
-    return for_each_record(ds, path, "annotations", "annotation", annotation_record, NULL, e);
-}
-
-static int question_record(struct vqa_data *ds, long row, json_t *r, const char *path, const char *item, void *ctx,
-                           struct err *e)
-{
-    json_t *text = json_in_field(r, "question", JSON_STRING, 1, path, item, e);
-    if (!text)
+    struct vqa_annotations a;
+    if (vqa_read_annotations(path, &a, e) != 0)
         return -1;
-    if (strcmp(json_string_value(text), strtab_get(&ds->text, row)) != 0)
-        return err_set(e, "%s: %s: the text \"%s\" differs from \"%s\" in %s", path, item, json_string_value(text),
-                       strtab_get(&ds->text, row), strtab_get(&ds->where, row));
-    if (ds->q[row].source == SRC_TEST)
-        (*(long *)ctx)++;
-    return 0;
+    int rc = 0;
+    for (size_t i = 0; i < a.n && rc == 0; i++) {
+        char id_text[32], item[96];
+        long row = dataset_row(ds, a.gt[i].id.num, id_text, sizeof id_text);
+        if (row < 0)
+            continue;
+        snprintf(item, sizeof item, "annotation %zu (question_id %s)", i, id_text);
+        if (ds->q[row].n_raw > 0)
+            rc = err_set(e, "%s: %s: the question has a second annotation record", path, item);
+        else if ((rc = check_image(ds, row, a.image_ids[i], path, item, e)) == 0) {
+            dataset_set_types(ds, row, a.gt[i].question_type, a.gt[i].answer_type);
+            rc = add_answers(ds, row, &a.gt[i], path, item, e);
+        }
+    }
+    vqa_annotations_free(&a);
+    return rc;
 }
 
 int read_questions_file(struct vqa_data *ds, const char *path, long *n_test_found, struct err *e)
 {
+    struct vqa_questions q;
     *n_test_found = 0;
-    return for_each_record(ds, path, "questions", "question", question_record, n_test_found, e);
+    if (vqa_read_questions(path, &q, e) != 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < q.n && rc == 0; i++) {
+        char id_text[32], item[96];
+        long row = dataset_row(ds, q.ids[i].num, id_text, sizeof id_text);
+        if (row < 0)
+            continue;
+        snprintf(item, sizeof item, "question %zu (question_id %s)", i, id_text);
+        if ((rc = check_image(ds, row, q.image_ids[i], path, item, e)) != 0)
+            break;
+        if (strcmp(q.text[i], strtab_get(&ds->text, row)) != 0)
+            rc = err_set(e, "%s: %s: the text \"%s\" differs from \"%s\" in %s", path, item, q.text[i],
+                         strtab_get(&ds->text, row), strtab_get(&ds->where, row));
+        else if (ds->q[row].source == SRC_TEST)
+            (*n_test_found)++;
+    }
+    vqa_questions_free(&q);
+    return rc;
 }
 
 int check_test_answers(const struct vqa_data *ds, const char *files, struct err *e)

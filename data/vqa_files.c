@@ -1,6 +1,5 @@
 #include "data/vqa_files.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -8,33 +7,7 @@
 #include <string.h>
 
 #include "base/mem.h"
-
-/* json_load_callback's reader: whole buffers through fread (json_loadf reads one byte at a time). */
-static size_t read_chunk(void *buffer, size_t size, void *data)
-{
-    FILE *f = data;
-    size_t got = fread(buffer, 1, size, f);
-    return got == 0 && ferror(f) ? (size_t)-1 : got;
-}
-
-/* Loads a JSON file whose top level is an object or an array. */
-static json_t *load_json(const char *path, struct err *e)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        err_errno(e, errno, "cannot read '%s'", path);
-        return NULL;
-    }
-    json_error_t je;
-    json_t *root = json_load_callback(read_chunk, f, 0, &je);
-    int read_error = ferror(f);
-    fclose(f);
-    if (!root && read_error)
-        err_set(e, "cannot read '%s': read error", path);
-    else if (!root)
-        err_set(e, "%s:%d:%d: malformed JSON: %s", path, je.line, je.column, je.text);
-    return root;
-}
+#include "data/json_in.h"
 
 /* The array under `key` of a top-level object. */
 static json_t *top_array(json_t *root, const char *path, const char *key, struct err *e)
@@ -147,7 +120,7 @@ static int read_annotation(json_t *item, size_t i, struct vqa_annotations *a, si
 int vqa_read_annotations(const char *path, struct vqa_annotations *a, struct err *e)
 {
     memset(a, 0, sizeof *a);
-    a->root = load_json(path, e);
+    a->root = json_in_load(path, e);
     if (!a->root)
         return -1;
     json_t *list = top_array(a->root, path, "annotations", e);
@@ -194,52 +167,77 @@ void vqa_annotations_free(struct vqa_annotations *a)
 
 /* ---- questions -------------------------------------------------------------------------------- */
 
-int vqa_check_questions(const char *path, const struct vqa_annotations *a, struct err *e)
+int vqa_read_questions(const char *path, struct vqa_questions *q, struct err *e)
 {
-    json_t *root = load_json(path, e);
-    if (!root)
+    memset(q, 0, sizeof *q);
+    q->root = json_in_load(path, e);
+    if (!q->root)
         return -1;
-    int rc = -1;
-    json_t *list = top_array(root, path, "questions", e);
-    size_t n = list ? json_array_size(list) : 0, i;
-    struct vqa_id *ids = xcalloc(n ? n : 1, sizeof *ids);            /* [n] */
-    long long *image_ids = xcalloc(n ? n : 1, sizeof *image_ids);    /* [n] */
-    struct vqa_id_index ix = {0};
+    json_t *list = top_array(q->root, path, "questions", e);
     if (!list)
-        goto done;
+        goto fail;
+    q->n = json_array_size(list);
+    q->ids = xcalloc(q->n ? q->n : 1, sizeof *q->ids);
+    q->image_ids = xcalloc(q->n ? q->n : 1, sizeof *q->image_ids);
+    q->text = xcalloc(q->n ? q->n : 1, sizeof *q->text);
+    size_t i;
     json_t *item;
     json_array_foreach(list, i, item) {
         struct where w = {path, "questions", i, item, -1};
-        image_ids[i] = VQA_NO_IMAGE_ID;
+        q->image_ids[i] = VQA_NO_IMAGE_ID;
         if (!json_is_object(item)) {
             fail_at(&w, e, "must be an object");
-            goto done;
+            goto fail;
         }
-        if (get_int(item, "question_id", &ids[i].num, &w, e) != 0 ||
-            get_opt_int(item, "image_id", &image_ids[i], &w, e) != 0)
-            goto done;
+        if (get_int(item, "question_id", &q->ids[i].num, &w, e) != 0 ||
+            get_opt_int(item, "image_id", &q->image_ids[i], &w, e) != 0 ||
+            get_str(item, "question", &q->text[i], &w, e) != 0)
+            goto fail;
     }
-    size_t earlier, dup = vqa_id_index_build(&ix, n ? &ids[0] : NULL, n, sizeof *ids, &earlier);
+    size_t earlier, dup = vqa_id_index_build(&q->index, q->n ? &q->ids[0] : NULL, q->n, sizeof *q->ids, &earlier);
     if (dup != VQA_ID_NONE) {
-        err_set(e, "%s: question_id %lld appears twice (questions[%zu] and questions[%zu])", path, ids[dup].num,
+        err_set(e, "%s: question_id %lld appears twice (questions[%zu] and questions[%zu])", path, q->ids[dup].num,
                 earlier, dup);
-        goto done;
+        goto fail;
     }
-    size_t missing = 0;
+    return 0;
+fail:
+    vqa_questions_free(q);
+    return -1;
+}
+
+void vqa_questions_free(struct vqa_questions *q)
+{
+    vqa_id_index_free(&q->index);
+    free(q->ids);
+    free(q->image_ids);
+    free(q->text);
+    if (q->root)
+        json_decref(q->root);
+    memset(q, 0, sizeof *q);
+}
+
+int vqa_check_questions(const char *path, const struct vqa_annotations *a, struct err *e)
+{
+    struct vqa_questions qs;
+    if (vqa_read_questions(path, &qs, e) != 0)
+        return -1;
+    int rc = -1;
+    size_t missing = 0, i;
     char list_text[512] = "";
     for (i = 0; i < a->n; i++) {
-        size_t q = vqa_id_index_get(&ix, &a->gt[i].id);
+        size_t q = vqa_id_index_get(&qs.index, &a->gt[i].id);
         if (q == VQA_ID_NONE) {
             if (++missing <= 5) {
                 size_t used = strlen(list_text);
                 snprintf(list_text + used, sizeof list_text - used, "%s%lld", missing > 1 ? ", " : "",
                          a->gt[i].id.num);
             }
-        } else if (a->image_ids[i] != VQA_NO_IMAGE_ID && image_ids[q] != VQA_NO_IMAGE_ID &&
-                   a->image_ids[i] != image_ids[q]) {
+        } else if (a->image_ids[i] != VQA_NO_IMAGE_ID && qs.image_ids[q] != VQA_NO_IMAGE_ID &&
+                   a->image_ids[i] != qs.image_ids[q]) {
             err_set(e, "%s: question_id %lld has image_id %lld, but its annotation says image_id %lld "
                     "(are the questions and annotations files of the same split?)", path, a->gt[i].id.num,
-                    image_ids[q], a->image_ids[i]);
+                    qs.image_ids[q], a->image_ids[i]);
             goto done;
         }
     }
@@ -250,10 +248,7 @@ int vqa_check_questions(const char *path, const struct vqa_annotations *a, struc
     }
     rc = 0;
 done:
-    vqa_id_index_free(&ix);
-    free(ids);
-    free(image_ids);
-    json_decref(root);
+    vqa_questions_free(&qs);
     return rc;
 }
 
@@ -262,7 +257,7 @@ done:
 int vqa_read_results(const char *path, struct vqa_results *r, struct err *e)
 {
     memset(r, 0, sizeof *r);
-    r->root = load_json(path, e);
+    r->root = json_in_load(path, e);
     if (!r->root)
         return -1;
     if (!json_is_array(r->root)) {

@@ -28,8 +28,22 @@ struct vqa_annotations {
 int vqa_read_annotations(const char *path, struct vqa_annotations *a, struct err *e);
 void vqa_annotations_free(struct vqa_annotations *a);
 
-/* {"questions": [{"question_id": int, "image_id": int, "question": str}, ...]}: checks that every
- * annotated question is there (with the same image_id); questions without annotations are allowed. */
+/* A questions file: {"questions": [{"question_id": int, "image_id": int, "question": str}, ...]}, in file
+ * order; question ids must be unique.  The strings live in `root`. */
+struct vqa_questions {
+    struct json_t *root;
+    struct vqa_id *ids;     /* [n] */
+    long long *image_ids;   /* [n], VQA_NO_IMAGE_ID where the record has none */
+    const char **text;      /* [n] the question as typed */
+    struct vqa_id_index index; /* id -> position */
+    size_t n;
+};
+
+int vqa_read_questions(const char *path, struct vqa_questions *q, struct err *e);
+void vqa_questions_free(struct vqa_questions *q);
+
+/* Checks that every annotated question is in the questions file (with the same image_id); questions
+ * without annotations are allowed. */
 int vqa_check_questions(const char *path, const struct vqa_annotations *a, struct err *e);
 
 /* A results file: [{"question_id": int, "answer": str}, ...] (other keys ignored). */

@@ -379,7 +379,7 @@ static void test_bad_input(struct test_ctx *t)
     expect_load_error(t, NULL, NULL, "../bad/annotations_missing_question.json", NULL, "test question 42000",
                       "has no record in the annotation file(s) tests/data/vqa/../bad/annotations_missing_question.json");
     expect_load_error(t, NULL, NULL, "../bad/annotations_no_list.json", NULL, "annotations_no_list.json",
-                      "annotations should be an array");
+                      "expected a JSON object with an array \"annotations\"");
     expect_load_error(t, NULL, NULL, "../bad/annotations_bad_confidence.json", NULL, "answer 3",
                       "answer_confidence 'perhaps' is not yes, maybe or no");
     expect_load_error(t, NULL, NULL, "", "../bad/questions_other_text.json", "questions_other_text.json: question 1",
