@@ -30,7 +30,7 @@ t_fail() {
     echo "FAIL - $1"
     echo "    $2" >&2
     echo "    output of the last command (exit $RC):" >&2
-    printf '%s\n' "$OUT" | head -30 | sed 's/^/      | /' >&2
+    printf '%s\n' "$OUT" | head -60 | sed 's/^/      | /' >&2
     T_FAILED=$((T_FAILED + 1))
 }
 
