@@ -205,12 +205,12 @@ $(TEST_HARNESS): tests/harness.c tests/harness.h
 $(BUILD)/tests/unit/%: tests/unit/%.c $(TEST_HARNESS) $(LIBMIXPHM)
 	@mkdir -p $(dir $@)
 	@echo "CC $<"
-	$(Q)$(CC) $(WARN) $(OPT) $(DEFS) $(LIB_CFLAGS) -o $@ $< $(TEST_HARNESS) $(LIBMIXPHM) $(LIBS)
+	$(Q)$(CC) $(WARN) $(OPT) $(DEFS) $(LIB_CFLAGS) -MMD -MP -o $@ $< $(TEST_HARNESS) $(LIBMIXPHM) $(LIBS)
 
 $(BUILD)/tests/mpi/%: tests/mpi/%.c $(TEST_HARNESS) $(LIBMIXPHM)
 	@mkdir -p $(dir $@)
 	@echo "CC $<"
-	$(Q)$(CC) $(WARN) $(OPT) $(DEFS) $(LIB_CFLAGS) -o $@ $< $(TEST_HARNESS) $(LIBMIXPHM) $(LIBS)
+	$(Q)$(CC) $(WARN) $(OPT) $(DEFS) $(LIB_CFLAGS) -MMD -MP -o $@ $< $(TEST_HARNESS) $(LIBMIXPHM) $(LIBS)
 
 $(BUILD)/tests/probes/%: tests/probes/%.c $(LIBMIXPHM)
 	@mkdir -p $(dir $@)
