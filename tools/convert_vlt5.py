@@ -47,7 +47,10 @@ def canonical(key):
 
 
 def load_state_dict(path):
-    obj = torch.load(path, map_location="cpu")
+    try:
+        obj = torch.load(path, map_location="cpu")
+    except Exception as e:  # unpickling raises many kinds
+        raise Refused(f"{path}: cannot read it as a PyTorch checkpoint ({type(e).__name__}: {e})")
     if isinstance(obj, dict) and not all(torch.is_tensor(v) for v in obj.values()):
         for k in ("state_dict", "model"):
             if isinstance(obj.get(k), dict):
