@@ -3,7 +3,8 @@
 #   make               build ./mixphm
 #   make test          build and run every test (unit, MPI under -np 1/2/4, command line, fuzz corpus)
 #   make demo          install missing Debian packages (as root), build, run the synthetic pipeline
-#   make bench         benchmarks (results go to docs/benchmarks.md by hand, with the command)
+#   make bench         benchmarks: SGEMM peak, VL-T5 training step and decoding in C and PyTorch
+#                      (results go to docs/benchmarks.md by hand, with the command)
 #   make debug         ./mixphm with -g -O0 -fsanitize=address,undefined (objects in build/debug)
 #   make fuzz          fuzz the config loader with afl++ for FUZZ_SECONDS
 #   make deps          install the Debian packages (as root), or print the list
@@ -250,8 +251,15 @@ show-env:
 	@echo "OPENBLAS_CORETYPE=$(OPENBLAS_CORETYPE)"
 	@echo "MPIRUN=$(MPIRUN_ENV) $(MPIRUN)"
 
-bench: all
-	@echo "mixphm: no benchmarks are built yet"; exit 1
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+$(BUILD)/bench/%: bench/%.c $(LIBMIXPHM)
+	@mkdir -p $(dir $@)
+	@echo "CC $<"
+	$(Q)$(CC) $(WARN) $(OPT) $(DEFS) $(LIB_CFLAGS) -MMD -MP -o $@ $< $(LIBMIXPHM) $(LIBS)
+
+# BENCH_SIZE, BENCH_ARGS ("batch text answer repeats"), BENCH_THREADS: see bench/run.sh.
+bench: all $(BENCH_BINS)
+	BUILD=$(BUILD) bench/run.sh
 
 # ---- install --------------------------------------------------------------------------------
 install: all

@@ -228,8 +228,10 @@ int h5u_attr_write_string(hid_t f, const char *path, const char *name, const cha
     return rc;
 }
 
-static int attr_read(hid_t f, const char *path, const char *name, hid_t memtype, H5T_class_t want, void *v,
-                     struct err *e)
+/* Reads scalar attribute `name` as `memtype` after checking its class (and, for strings, that it is a
+ * fixed-length one that fits `size` bytes with its terminator). */
+static int attr_read(hid_t f, const char *path, const char *name, hid_t memtype, H5T_class_t want, size_t size,
+                     void *v, struct err *e)
 {
     int rc = 0;
     H5E_BEGIN_TRY
@@ -238,7 +240,8 @@ static int attr_read(hid_t f, const char *path, const char *name, hid_t memtype,
         hid_t ty = a >= 0 ? H5Aget_type(a) : -1;
         if (a < 0)
             rc = -1;
-        else if (ty < 0 || H5Tget_class(ty) != want)
+        else if (ty < 0 || H5Tget_class(ty) != want ||
+                 (want == H5T_STRING && (H5Tis_variable_str(ty) > 0 || H5Tget_size(ty) >= size)))
             rc = -2;
         else if (H5Aread(a, memtype, v) < 0)
             rc = -3;
@@ -250,6 +253,8 @@ static int attr_read(hid_t f, const char *path, const char *name, hid_t memtype,
     H5E_END_TRY;
     if (rc == -1)
         return err_set(e, "%s: missing attribute '%s'", path, name);
+    if (rc == -2 && want == H5T_STRING)
+        return err_set(e, "%s: attribute '%s' is not a fixed-length string of fewer than %zu bytes", path, name, size);
     if (rc)
         return err_set(e, "%s: attribute '%s' has the wrong type", path, name);
     return 0;
@@ -258,7 +263,7 @@ static int attr_read(hid_t f, const char *path, const char *name, hid_t memtype,
 int h5u_attr_read_long(hid_t f, const char *path, const char *name, long *v, struct err *e)
 {
     int64_t x = 0;
-    if (attr_read(f, path, name, H5T_NATIVE_INT64, H5T_INTEGER, &x, e))
+    if (attr_read(f, path, name, H5T_NATIVE_INT64, H5T_INTEGER, sizeof x, &x, e))
         return -1;
     *v = (long)x;
     return 0;
@@ -266,40 +271,18 @@ int h5u_attr_read_long(hid_t f, const char *path, const char *name, long *v, str
 
 int h5u_attr_read_double(hid_t f, const char *path, const char *name, double *v, struct err *e)
 {
-    return attr_read(f, path, name, H5T_NATIVE_DOUBLE, H5T_FLOAT, v, e);
+    return attr_read(f, path, name, H5T_NATIVE_DOUBLE, H5T_FLOAT, sizeof *v, v, e);
 }
 
 int h5u_attr_read_string(hid_t f, const char *path, const char *name, char *v, size_t n, struct err *e)
 {
-    int rc = 0;
-    H5E_BEGIN_TRY
-    {
-        hid_t a = H5Aexists(f, name) > 0 ? H5Aopen(f, name, H5P_DEFAULT) : -1;
-        hid_t ty = a >= 0 ? H5Aget_type(a) : -1;
-        if (a < 0)
-            rc = -1;
-        else if (ty < 0 || H5Tget_class(ty) != H5T_STRING || H5Tis_variable_str(ty) > 0 || H5Tget_size(ty) >= n)
-            rc = -2;
-        else {
-            hid_t mt = H5Tcopy(H5T_C_S1);
-            H5Tset_size(mt, n);
-            H5Tset_strpad(mt, H5T_STR_NULLTERM);
-            memset(v, 0, n);
-            if (H5Aread(a, mt, v) < 0)
-                rc = -3;
-            H5Tclose(mt);
-        }
-        if (ty >= 0)
-            H5Tclose(ty);
-        if (a >= 0)
-            H5Aclose(a);
-    }
-    H5E_END_TRY;
-    if (rc == -1)
-        return err_set(e, "%s: missing attribute '%s'", path, name);
-    if (rc)
-        return err_set(e, "%s: attribute '%s' is not a fixed-length string of fewer than %zu bytes", path, name, n);
-    return 0;
+    hid_t mt = H5Tcopy(H5T_C_S1);
+    H5Tset_size(mt, n);
+    H5Tset_strpad(mt, H5T_STR_NULLTERM);
+    memset(v, 0, n);
+    int rc = attr_read(f, path, name, mt, H5T_STRING, n, v, e);
+    H5Tclose(mt);
+    return rc;
 }
 
 struct list_ctx {

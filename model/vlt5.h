@@ -181,6 +181,9 @@ int vlt5_register(struct vlt5 *m, struct params *p, const struct vlt5_dims *d, c
                   struct err *e);
 /* After params_alloc: resolves the tensor views and allocates the activation buffers. */
 void vlt5_bind(struct vlt5 *m);
+/* The backbone alone (no PEFT method): params_init, vlt5_register, params_alloc, vlt5_bind. */
+int vlt5_build(struct vlt5 *m, struct params *p, const struct vlt5_dims *d, const struct vlt5_options *o,
+               struct err *e);
 void vlt5_free(struct vlt5 *m);
 
 /* Attaching hooks (before or after bind). */
@@ -210,7 +213,7 @@ float *vlt5_final_hidden(struct vlt5 *m, int stack);
 float *vlt5_final_grad(struct vlt5 *m, int stack);
 
 /* The visual tokens [B, R, d] of region features [B, R, F] and boxes [B, R, 4] (frozen, no dropout):
- * what the features stage may store. */
+ * what the features stage may store.  Uses the model's visual buffers: not between forward and backward. */
 int vlt5_visual_embed(struct vlt5 *m, const float *feats, const float *boxes, int B, float *out, struct err *e);
 
 /* Greedy decoding with a key/value cache: starts from token 0, appends the arg-max token, stops per

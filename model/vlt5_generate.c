@@ -65,6 +65,20 @@ void vlt5_free_generate(struct vlt5 *m)
     m->gen = NULL;
 }
 
+/* x += hook_out(O ctx): the end of an attention sub-layer in a decoding step. */
+static void attn_output_step(struct vlt5 *m, const struct vlt5_hook_batch *hb, struct vlt5_site *s,
+                             const struct vlt5_attn_w *w)
+{
+    struct vlt5_generate_bufs *g = m->gen;
+    const int B = m->B, d = m->dims.d_model, in = vlt5_inner(&m->dims);
+    s->linear = VLT5_O;
+    vlt5_linear_forward(m, s, hb, &w->o, &w->bo, g->ctx, g->out, B, in, d);
+    s->linear = -1;
+    vlt5_output_forward(m, s, hb, g->out, B, d);
+    for (long i = 0; i < (long)B * d; i++)
+        g->x[i] += g->out[i];
+}
+
 /* One self-attention sub-layer for the token at position t, with the cache of layer l. */
 static void self_attn_step(struct vlt5 *m, const struct vlt5_hook_batch *hb, int l, int t)
 {
@@ -89,12 +103,7 @@ static void self_attn_step(struct vlt5 *m, const struct vlt5_hook_batch *hb, int
     struct attention_dims ad = {.B = B, .H = H, .Tq = 1, .Tk = t + 1, .dk = dm->d_kv, .k_stride = g->cap};
     struct attention_mask am = {.key_valid = NULL, .causal = 1, .q0 = t, .bias = g->bias};
     attention_forward(g->ctx, g->probs, m->attn_tmp, g->q, kc, vc, &ad, &am, NULL);
-    s.linear = VLT5_O;
-    vlt5_linear_forward(m, &s, hb, &w->o, &w->bo, g->ctx, g->out, B, in, d);
-    s.linear = -1;
-    vlt5_output_forward(m, &s, hb, g->out, B, d);
-    for (long i = 0; i < (long)B * d; i++)
-        g->x[i] += g->out[i];
+    attn_output_step(m, hb, &s, w);
 }
 
 /* One cross-attention sub-layer over the cached encoder keys and values of layer l. */
@@ -111,12 +120,7 @@ static void cross_attn_step(struct vlt5 *m, const struct vlt5_hook_batch *hb, in
     struct attention_dims ad = {.B = B, .H = dm->n_heads, .Tq = 1, .Tk = T, .dk = dm->d_kv, .k_stride = T};
     struct attention_mask am = {.key_valid = m->enc_valid};
     attention_forward(g->ctx, g->probs, m->attn_tmp, g->q, a->k, a->v, &ad, &am, NULL);
-    s.linear = VLT5_O;
-    vlt5_linear_forward(m, &s, hb, &w->o, &w->bo, g->ctx, g->out, B, in, d);
-    s.linear = -1;
-    vlt5_output_forward(m, &s, hb, g->out, B, d);
-    for (long i = 0; i < (long)B * d; i++)
-        g->x[i] += g->out[i];
+    attn_output_step(m, hb, &s, w);
 }
 
 /* The cross-attention keys and values of every decoder layer, from the encoder output. */

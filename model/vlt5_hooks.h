@@ -58,7 +58,8 @@ struct vlt5_hook_batch {
     int B;                      /* local examples; the rows of a call are example-major */
     int T;                      /* rows per example in this call (1 in a decoding step) */
     int pos0;                   /* position of row 0 of each example (the step when decoding, else 0) */
-    const unsigned char *valid; /* [B, T]: 1 real token, 0 padding; NULL: all real */
+    const unsigned char *valid; /* [B, T]: encoder 1 for text and regions, 0 for text padding; decoder 1
+                                   where the position predicts an answer token; NULL: all */
     const float *cond;          /* [B, d_model]: x_R, the mean visual embedding of each example */
     uint64_t ex0;               /* global index of local example 0 */
     long global_batch;          /* examples in the global batch */

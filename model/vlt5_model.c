@@ -18,6 +18,8 @@ static int check_batch(const struct vlt5 *m, const struct vlt5_batch *b, struct 
         return err_set(e, "text length %d: the model was built for 1 to %d", b->text_len, o->max_text);
     if (b->labels && (b->target_len < 1 || b->target_len > o->max_target))
         return err_set(e, "answer length %d: the model was built for 1 to %d", b->target_len, o->max_target);
+    if (b->labels && !b->weights)
+        return err_set(e, "batch: answer labels without their scores (the loss weights)");
     if (!b->visual && (!b->feats || !b->boxes))
         return err_set(e, "batch: region features and boxes, or embedded visual tokens, are needed");
     if (b->visual && o->train_backbone)

@@ -107,33 +107,53 @@ static void add_attn(struct reg *r, const struct vlt5 *m, struct vlt5_attn_w *w,
     struct tensor_ref *lin[4] = {&w->q, &w->k, &w->v, &w->o};
     struct tensor_ref *bias[4] = {&w->bq, &w->bk, &w->bv, &w->bo};
     const char *names = "qkvo";
-    char name[PARAM_NAME_MAX];
     for (int i = 0; i < 4; i++) {
-        snprintf(name, sizeof name, "%s.%s.%c.weight", prefix, module, names[i]);
-        *lin[i] = i < 3 ? add_backbone(r, 2, in, d, name) : add_backbone(r, 2, d, in, name);
+        *lin[i] = add(r, PARAM_BACKBONE, r->trainable, 2, i < 3 ? in : d, i < 3 ? d : in, "%s.%s.%c.weight", prefix,
+                      module, names[i]);
         *bias[i] = (struct tensor_ref){-1, NULL, NULL};
         if (m->opts.linear_bias)
             *bias[i] = add(r, PARAM_PEFT, 1, 1, i < 3 ? in : d, 0, "%s.%s.%c.bias", prefix, module, names[i]);
     }
-    snprintf(name, sizeof name, "%s.layer_norm.weight", prefix);
-    w->ln = add_backbone(r, 1, d, 0, name);
+    w->ln = add(r, PARAM_BACKBONE, r->trainable, 1, d, 0, "%s.layer_norm.weight", prefix);
 }
 
 static void add_ffn(struct reg *r, const struct vlt5 *m, struct vlt5_ffn_w *w, const char *prefix)
 {
     const int d = m->dims.d_model, ff = m->dims.d_ff;
-    char name[PARAM_NAME_MAX];
-    snprintf(name, sizeof name, "%s.DenseReluDense.wi.weight", prefix);
-    w->wi = add_backbone(r, 2, ff, d, name);
-    snprintf(name, sizeof name, "%s.DenseReluDense.wo.weight", prefix);
-    w->wo = add_backbone(r, 2, d, ff, name);
+    w->wi = add(r, PARAM_BACKBONE, r->trainable, 2, ff, d, "%s.DenseReluDense.wi.weight", prefix);
+    w->wo = add(r, PARAM_BACKBONE, r->trainable, 2, d, ff, "%s.DenseReluDense.wo.weight", prefix);
     w->bi = w->bo = (struct tensor_ref){-1, NULL, NULL};
     if (m->opts.linear_bias) {
         w->bi = add(r, PARAM_PEFT, 1, 1, ff, 0, "%s.DenseReluDense.wi.bias", prefix);
         w->bo = add(r, PARAM_PEFT, 1, 1, d, 0, "%s.DenseReluDense.wo.bias", prefix);
     }
-    snprintf(name, sizeof name, "%s.layer_norm.weight", prefix);
-    w->ln = add_backbone(r, 1, d, 0, name);
+    w->ln = add(r, PARAM_BACKBONE, r->trainable, 1, d, 0, "%s.layer_norm.weight", prefix);
+}
+
+/* The blocks of one stack in state-dict order: block.{l}.layer.{0: self-attention, [1: cross-attention,]
+ * last: FFN}; block 0's self-attention owns the relative position bias; then the final norm. */
+static void add_stack(struct reg *r, struct vlt5 *m, int stack)
+{
+    const char *name = stack == VLT5_ENCODER ? "encoder" : "decoder";
+    const int dm = m->dims.d_model, L = vlt5_n_layers(m, stack);
+    struct vlt5_layer_w *w = stack == VLT5_ENCODER ? m->enc_w : m->dec_w;
+    char prefix[PARAM_NAME_MAX];
+    for (int l = 0; l < L; l++) {
+        if (l == 0)
+            *(stack == VLT5_ENCODER ? &m->enc_rel : &m->dec_rel) =
+                add(r, PARAM_BACKBONE, r->trainable, 2, m->dims.rel_buckets, m->dims.n_heads,
+                    "%s.block.0.layer.0.SelfAttention.relative_attention_bias.weight", name);
+        snprintf(prefix, sizeof prefix, "%s.block.%d.layer.0", name, l);
+        add_attn(r, m, &w[l].self, prefix, "SelfAttention");
+        if (stack == VLT5_DECODER) {
+            snprintf(prefix, sizeof prefix, "%s.block.%d.layer.1", name, l);
+            add_attn(r, m, &w[l].cross, prefix, "EncDecAttention");
+        }
+        snprintf(prefix, sizeof prefix, "%s.block.%d.layer.%d", name, l, stack == VLT5_ENCODER ? 1 : 2);
+        add_ffn(r, m, &w[l].ffn, prefix);
+    }
+    *(stack == VLT5_ENCODER ? &m->enc_final_ln : &m->dec_final_ln) =
+        add(r, PARAM_BACKBONE, r->trainable, 1, dm, 0, "%s.final_layer_norm.weight", name);
 }
 
 int vlt5_register(struct vlt5 *m, struct params *p, const struct vlt5_dims *d, const struct vlt5_options *o,
@@ -152,7 +172,7 @@ int vlt5_register(struct vlt5 *m, struct params *p, const struct vlt5_dims *d, c
     m->opts = *o;
     m->params = p;
     struct reg r = {p, o->train_backbone ? 1 : 0, e, 0};
-    const int dm = d->d_model, H = d->n_heads;
+    const int dm = d->d_model;
     m->shared = add_backbone(&r, 2, d->vocab, dm, "shared.weight");
     m->feat_w = add_backbone(&r, 2, dm, d->feat_dim, "encoder.visual_embedding.feat_embedding.0.weight");
     m->feat_b = m->pos_b = (struct tensor_ref){-1, NULL, NULL};
@@ -166,29 +186,8 @@ int vlt5_register(struct vlt5 *m, struct params *p, const struct vlt5_dims *d, c
     m->img_order = add_backbone(&r, 2, 2, dm, "encoder.visual_embedding.img_order_embedding.weight");
     m->enc_w = xcalloc((size_t)d->n_enc_layers, sizeof *m->enc_w);
     m->dec_w = xcalloc((size_t)d->n_dec_layers, sizeof *m->dec_w);
-    char prefix[PARAM_NAME_MAX];
-    for (int l = 0; l < d->n_enc_layers; l++) {
-        if (l == 0)
-            m->enc_rel = add_backbone(&r, 2, d->rel_buckets, H,
-                                      "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight");
-        snprintf(prefix, sizeof prefix, "encoder.block.%d.layer.0", l);
-        add_attn(&r, m, &m->enc_w[l].self, prefix, "SelfAttention");
-        snprintf(prefix, sizeof prefix, "encoder.block.%d.layer.1", l);
-        add_ffn(&r, m, &m->enc_w[l].ffn, prefix);
-    }
-    m->enc_final_ln = add_backbone(&r, 1, dm, 0, "encoder.final_layer_norm.weight");
-    for (int l = 0; l < d->n_dec_layers; l++) {
-        if (l == 0)
-            m->dec_rel = add_backbone(&r, 2, d->rel_buckets, H,
-                                      "decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight");
-        snprintf(prefix, sizeof prefix, "decoder.block.%d.layer.0", l);
-        add_attn(&r, m, &m->dec_w[l].self, prefix, "SelfAttention");
-        snprintf(prefix, sizeof prefix, "decoder.block.%d.layer.1", l);
-        add_attn(&r, m, &m->dec_w[l].cross, prefix, "EncDecAttention");
-        snprintf(prefix, sizeof prefix, "decoder.block.%d.layer.2", l);
-        add_ffn(&r, m, &m->dec_w[l].ffn, prefix);
-    }
-    m->dec_final_ln = add_backbone(&r, 1, dm, 0, "decoder.final_layer_norm.weight");
+    add_stack(&r, m, VLT5_ENCODER);
+    add_stack(&r, m, VLT5_DECODER);
     const size_t n_hooks = 2 * VLT5_MAX_LAYERS * VLT5_N_SUBLAYERS;
     m->linear_hooks = xcalloc(n_hooks * VLT5_N_LINEARS, sizeof *m->linear_hooks);
     m->output_hooks = xcalloc(n_hooks, sizeof *m->output_hooks);
@@ -196,6 +195,17 @@ int vlt5_register(struct vlt5 *m, struct params *p, const struct vlt5_dims *d, c
         vlt5_free(m);
         return err_prefix(e, "VL-T5 backbone");
     }
+    return 0;
+}
+
+int vlt5_build(struct vlt5 *m, struct params *p, const struct vlt5_dims *d, const struct vlt5_options *o,
+               struct err *e)
+{
+    params_init(p);
+    if (vlt5_register(m, p, d, o, e))
+        return -1;
+    params_alloc(p);
+    vlt5_bind(m);
     return 0;
 }
 

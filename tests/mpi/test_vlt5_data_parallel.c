@@ -10,47 +10,18 @@
 #include "model/vlt5.h"
 #include "mpi/world.h"
 #include "tests/fd.h"
+#include "tests/vlt5_toy.h"
 #include "tests/harness.h"
 
-#define N_EX 8
-static const int TEXT_LEN[N_EX] = {3, 7, 2, 5, 4, 6, 1, 7}, ANSWER_LEN[N_EX] = {2, 4, 1, 3, 3, 1, 2, 4};
-
-struct data {
-    int32_t text[N_EX * 7], labels[N_EX * 4];
-    float feats[N_EX * 36 * 8], boxes[N_EX * 36 * 4], weights[N_EX];
-};
-
-static void make_data(struct data *x)
-{
-    for (int b = 0; b < N_EX; b++) {
-        for (int i = 0; i < 7; i++)
-            x->text[b * 7 + i] = i < TEXT_LEN[b] - 1 ? 3 + (b * 7 + i * 3) % 11 : i == TEXT_LEN[b] - 1 ? 1 : 0;
-        for (int i = 0; i < 4; i++)
-            x->labels[b * 4 + i] = i < ANSWER_LEN[b] - 1 ? 3 + (b * 5 + i) % 9 : i == ANSWER_LEN[b] - 1 ? 1 : -100;
-        x->weights[b] = b == 5 ? 0.0f : 0.2f * (float)(b + 1); /* a zero score still counts in the mean */
-    }
-    fd_fill(x->feats, N_EX * 36 * 8, 9, 0, 2);
-    fd_fill(x->boxes, N_EX * 36 * 4, 10, 0, 1);
-}
+#define N_EX TOY_MAX
 
 /* Loss and gradients of examples [first, first + n) on this process. */
-static double run(struct test_ctx *t, struct params *p, struct vlt5 *m, const struct data *x, int first, int n)
+static double run(struct test_ctx *t, struct params *p, struct vlt5 *m, const struct toy_data *x, int first, int n)
 {
     struct err e;
-    int32_t text[N_EX * 7], labels[N_EX * 4];
-    int Lt = 1, Ld = 1;
-    for (int b = first; b < first + n; b++)
-        Lt = TEXT_LEN[b] > Lt ? TEXT_LEN[b] : Lt, Ld = ANSWER_LEN[b] > Ld ? ANSWER_LEN[b] : Ld;
-    for (int b = 0; b < n; b++) {
-        for (int i = 0; i < Lt; i++)
-            text[b * Lt + i] = x->text[(first + b) * 7 + i];
-        for (int i = 0; i < Ld; i++)
-            labels[b * Ld + i] = x->labels[(first + b) * 4 + i];
-    }
-    struct vlt5_batch b = {.B = n, .text_len = Lt, .text = text, .feats = x->feats + (long)first * 36 * 8,
-                           .boxes = x->boxes + (long)first * 36 * 4, .target_len = Ld, .labels = labels,
-                           .weights = x->weights + first, .ex0 = (uint64_t)first, .global_batch = N_EX,
-                           .seed = 21, .step = 8, .train = 1};
+    int32_t text[TOY_MAX * TOY_TEXT], labels[TOY_MAX * TOY_ANSWER];
+    struct vlt5_batch b = toy_batch(x, first, n, N_EX, text, labels);
+    b.seed = 21, b.step = 8;
     params_zero_grad(p);
     if (vlt5_forward(m, &b, &e)) {
         CHECKF(t, 0, "%s", e.msg);
@@ -65,23 +36,19 @@ static void test_allreduced_gradients(struct test_ctx *t)
 {
     struct world *w = t->world;
     struct vlt5_dims d;
-    vlt5_preset("tiny", &d);
-    d.d_model = 32, d.n_heads = 2, d.d_kv = 8, d.d_ff = 48, d.vocab = 50, d.feat_dim = 8;
-    struct vlt5_options o = {.train_backbone = 1, .dropout = 0.1f, .max_batch = N_EX, .max_text = 7,
-                             .max_target = 4, .max_generate = 1};
+    toy_dims(&d);
+    struct vlt5_options o = {.train_backbone = 1, .dropout = 0.1f, .max_batch = N_EX, .max_text = TOY_TEXT,
+                             .max_target = TOY_ANSWER, .max_generate = 1};
     struct params p;
     struct vlt5 m;
     struct err e;
-    params_init(&p);
-    if (vlt5_register(&m, &p, &d, &o, &e)) {
+    if (vlt5_build(&m, &p, &d, &o, &e)) {
         CHECKF(t, 0, "%s", e.msg);
         return;
     }
-    params_alloc(&p);
-    vlt5_bind(&m);
     vlt5_init_random(&m, 4);
-    struct data *x = xmalloc(sizeof *x);
-    make_data(x);
+    struct toy_data *x = xmalloc(sizeof *x);
+    toy_data_fill(x);
     /* reference: the whole batch here */
     const double L_ref = run(t, &p, &m, x, 0, N_EX);
     float *g_ref = xmalloc(sizeof(float) * p.n_train);

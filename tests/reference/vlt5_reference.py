@@ -7,6 +7,7 @@ side's float32 rounding.  Dropout is off.
     /usr/bin/python3 tests/reference/vlt5_reference.py fixtures     # writes tests/reference/fixtures/*.h5
     /usr/bin/python3 tests/reference/vlt5_reference.py make-pth OUT.pth [--broken KIND]
                                                                     # a synthetic FewVLM-style checkpoint
+    /usr/bin/python3 tests/reference/vlt5_reference.py make-pths DIR   # good.pth and one per broken KIND
 
 Fixtures (weights are not stored: fixture_weights.py defines them):
   vlt5_a.h5   d 64, 4 heads, 2+2 layers: inputs with padding and different lengths, encoder and decoder
@@ -375,6 +376,7 @@ def fixture_adamw(path):
 
 
 # ---- a synthetic FewVLM checkpoint for the converter -------------------------------------------------
+BROKEN = ["missing", "shape", "untied", "unexpected"]
 TIED = ["encoder.embed_tokens.weight", "decoder.embed_tokens.weight", "lm_head.weight",
         "encoder.visual_embedding.obj_order_embedding.weight"]
 
@@ -410,10 +412,16 @@ def main():
     fx.add_argument("--out", default=os.path.join(HERE, "fixtures"))
     mp = sub.add_parser("make-pth")
     mp.add_argument("out")
-    mp.add_argument("--broken", choices=["missing", "shape", "untied", "unexpected"])
+    mp.add_argument("--broken", choices=BROKEN)
+    sub.add_parser("make-pths").add_argument("dir")
     args = ap.parse_args()
     if args.cmd == "make-pth":
         make_pth(args.out, args.broken)
+        return
+    if args.cmd == "make-pths":
+        make_pth(os.path.join(args.dir, "good.pth"))
+        for kind in BROKEN:
+            make_pth(os.path.join(args.dir, kind + ".pth"), kind)
         return
     os.makedirs(args.out, exist_ok=True)
     fixture_a(os.path.join(args.out, "vlt5_a.h5"))

@@ -192,10 +192,7 @@ static void test_vlt5_weights_file(struct test_ctx *t)
     struct vlt5 m[2];
     for (int i = 0; i < 2; i++) {
         struct vlt5_options o = {.visual_bias = 1 - i, .max_batch = 1, .max_text = 2, .max_target = 2, .max_generate = 2};
-        params_init(&p[i]);
-        CHECKF(t, vlt5_register(&m[i], &p[i], &d, &o, &e) == 0, "%s", e.msg);
-        params_alloc(&p[i]);
-        vlt5_bind(&m[i]);
+        CHECKF(t, vlt5_build(&m[i], &p[i], &d, &o, &e) == 0, "%s", e.msg);
     }
     vlt5_init_random(&m[0], 5);
     CHECKF(t, vlt5_save(&m[0], path, &e) == 0, "%s", e.msg);

@@ -10,44 +10,29 @@
 #include "model/vlt5.h"
 #include "model/vqa_target.h"
 #include "tests/fd.h"
+#include "tests/vlt5_toy.h"
 #include "tests/harness.h"
 
 struct toy {
     struct params p;
     struct vlt5 m;
     struct vlt5_dims dims;
-    int32_t text[4 * 7], labels[4 * 4];
-    float feats[4 * 36 * 8], boxes[4 * 36 * 4], weights[4];
+    struct toy_data x;
 };
-
-static const int TEXT_LEN[4] = {3, 7, 2, 5}, ANSWER_LEN[4] = {2, 4, 1, 3};
 
 static int toy_init(struct test_ctx *t, struct toy *z, int full)
 {
     struct err e;
     memset(z, 0, sizeof *z);
-    vlt5_preset("tiny", &z->dims);
-    z->dims.d_model = 32, z->dims.n_heads = 2, z->dims.d_kv = 8, z->dims.d_ff = 48, z->dims.vocab = 50;
-    z->dims.feat_dim = 8;
-    struct vlt5_options o = {.train_backbone = full, .dropout = 0.1f, .max_batch = 4, .max_text = 7,
-                             .max_target = 4, .max_generate = 4};
-    params_init(&z->p);
-    if (vlt5_register(&z->m, &z->p, &z->dims, &o, &e)) {
+    toy_dims(&z->dims);
+    struct vlt5_options o = {.train_backbone = full, .dropout = 0.1f, .max_batch = 4, .max_text = TOY_TEXT,
+                             .max_target = TOY_ANSWER, .max_generate = 4};
+    if (vlt5_build(&z->m, &z->p, &z->dims, &o, &e)) {
         CHECKF(t, 0, "%s", e.msg);
         return -1;
     }
-    params_alloc(&z->p);
-    vlt5_bind(&z->m);
     vlt5_init_random(&z->m, 99);
-    for (int b = 0; b < 4; b++) {
-        for (int i = 0; i < 7; i++)
-            z->text[b * 7 + i] = i < TEXT_LEN[b] - 1 ? 3 + (b * 7 + i * 3) % 11 : i == TEXT_LEN[b] - 1 ? 1 : 0;
-        for (int i = 0; i < 4; i++)
-            z->labels[b * 4 + i] = i < ANSWER_LEN[b] - 1 ? 3 + (b * 5 + i) % 9 : i == ANSWER_LEN[b] - 1 ? 1 : -100;
-        z->weights[b] = 0.3f * (float)(b + 1);
-    }
-    fd_fill(z->feats, 4 * 36 * 8, 9, 0, 2);
-    fd_fill(z->boxes, 4 * 36 * 4, 10, 0, 1);
+    toy_data_fill(&z->x);
     return 0;
 }
 
@@ -55,24 +40,6 @@ static void toy_free(struct toy *z)
 {
     vlt5_free(&z->m);
     params_free(&z->p);
-}
-
-/* Examples [first, first + n), padded to their own longest text and answer. */
-static struct vlt5_batch toy_batch(struct toy *z, int first, int n, int32_t *text, int32_t *labels)
-{
-    int Lt = 1, Ld = 1;
-    for (int b = first; b < first + n; b++)
-        Lt = TEXT_LEN[b] > Lt ? TEXT_LEN[b] : Lt, Ld = ANSWER_LEN[b] > Ld ? ANSWER_LEN[b] : Ld;
-    for (int b = 0; b < n; b++) {
-        for (int i = 0; i < Lt; i++)
-            text[b * Lt + i] = z->text[(first + b) * 7 + i];
-        for (int i = 0; i < Ld; i++)
-            labels[b * Ld + i] = z->labels[(first + b) * 4 + i];
-    }
-    return (struct vlt5_batch){.B = n, .text_len = Lt, .text = text, .feats = z->feats + (long)first * 36 * 8,
-                               .boxes = z->boxes + (long)first * 36 * 4, .target_len = Ld, .labels = labels,
-                               .weights = z->weights + first, .ex0 = (uint64_t)first, .global_batch = 4,
-                               .seed = 5, .step = 3, .train = 1};
 }
 
 static double step(struct toy *z, const struct vlt5_batch *b)
@@ -92,17 +59,17 @@ static void test_split_batch_sums(struct test_ctx *t)
     struct toy *z = xmalloc(sizeof *z);
     if (toy_init(t, z, 1))
         return;
-    int32_t text[28], labels[16];
+    int32_t text[TOY_MAX * TOY_TEXT], labels[TOY_MAX * TOY_ANSWER];
     params_zero_grad(&z->p);
-    struct vlt5_batch all = toy_batch(z, 0, 4, text, labels);
+    struct vlt5_batch all = toy_batch(&z->x, 0, 4, 4, text, labels);
     const double L_all = step(z, &all);
     float *g_all = xmalloc(sizeof(float) * z->p.n_train);
     memcpy(g_all, z->p.grad, sizeof(float) * z->p.n_train);
     params_zero_grad(&z->p);
-    struct vlt5_batch first = toy_batch(z, 0, 2, text, labels);
+    struct vlt5_batch first = toy_batch(&z->x, 0, 2, 4, text, labels);
     double L_split = step(z, &first);
     CHECK_INT(t, first.text_len, 7);
-    struct vlt5_batch second = toy_batch(z, 2, 2, text, labels);
+    struct vlt5_batch second = toy_batch(&z->x, 2, 2, 4, text, labels);
     CHECK_INT(t, second.text_len, 5); /* padded differently than in the whole batch */
     L_split += step(z, &second);
     CHECK_NEAR(t, L_split, L_all, 0, 1e-5);
@@ -113,7 +80,7 @@ static void test_split_batch_sums(struct test_ctx *t)
     }
     CHECKF(t, max_g > 0 && max_err <= 1e-5 * max_g, "gradients differ by %g (max |g| %g)", max_err, max_g);
     /* dropout is live: another step draws other masks and another loss */
-    struct vlt5_batch other = toy_batch(z, 0, 4, text, labels);
+    struct vlt5_batch other = toy_batch(&z->x, 0, 4, 4, text, labels);
     other.step = 4;
     CHECK(t, fabs(step(z, &other) - L_all) > 1e-4);
     other.step = 3;
@@ -144,8 +111,8 @@ static void test_full_gradients_with_dropout(struct test_ctx *t)
     struct toy *z = xmalloc(sizeof *z);
     if (toy_init(t, z, 1))
         return;
-    int32_t text[28], labels[16];
-    struct fd_ctx c = {z, toy_batch(z, 0, 4, text, labels)};
+    int32_t text[TOY_MAX * TOY_TEXT], labels[TOY_MAX * TOY_ANSWER];
+    struct fd_ctx c = {z, toy_batch(&z->x, 0, 4, 4, text, labels)};
     params_zero_grad(&z->p);
     step(z, &c.b);
     float *g = xmalloc(sizeof(float) * z->p.n_train);
@@ -174,13 +141,10 @@ static void test_init_statistics(struct test_ctx *t)
     struct vlt5 m;
     struct err e;
     struct vlt5_options o = {.visual_bias = 1, .max_batch = 1, .max_text = 1, .max_target = 1, .max_generate = 1};
-    params_init(&p);
-    if (vlt5_register(&m, &p, &d, &o, &e)) {
+    if (vlt5_build(&m, &p, &d, &o, &e)) {
         CHECKF(t, 0, "%s", e.msg);
         return;
     }
-    params_alloc(&p);
-    vlt5_bind(&m);
     vlt5_init_random(&m, 1);
     struct {
         const float *w;
@@ -245,8 +209,8 @@ static void test_batch_errors(struct test_ctx *t)
     struct err e;
     if (toy_init(t, z, 0))
         return;
-    int32_t text[28], labels[16];
-    struct vlt5_batch b = toy_batch(z, 0, 4, text, labels);
+    int32_t text[TOY_MAX * TOY_TEXT], labels[TOY_MAX * TOY_ANSWER];
+    struct vlt5_batch b = toy_batch(&z->x, 0, 4, 4, text, labels);
     text[5] = 50;
     CHECK_INT(t, vlt5_forward(&z->m, &b, &e), -1);
     CHECK_CONTAINS(t, e.msg, "example 0, text position 5: token id 50 is outside the vocabulary of 50");
@@ -264,7 +228,7 @@ static void test_batch_errors(struct test_ctx *t)
     CHECK_CONTAINS(t, e.msg, "region features and boxes, or embedded visual tokens");
     int32_t out[4 * 5];
     int len[4];
-    b.feats = z->feats;
+    b.feats = z->x.feats;
     CHECK_INT(t, vlt5_generate(&z->m, &b, 5, out, len, &e), -1);
     CHECK_CONTAINS(t, e.msg, "5 new tokens asked, the model was built for 1 to 4");
     toy_free(z);

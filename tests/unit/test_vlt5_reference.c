@@ -114,15 +114,29 @@ static int build(struct test_ctx *t, struct fixture *fx, struct params *p, struc
     struct err e;
     struct vlt5_options o = {.train_backbone = full, .visual_bias = (int)fx->visual_bias, .dropout = 0.1f,
                              .max_batch = 4, .max_text = 16, .max_target = 8, .max_generate = 19};
-    params_init(p);
-    if (vlt5_register(m, p, &fx->dims, &o, &e)) {
+    if (vlt5_build(m, p, &fx->dims, &o, &e)) {
         CHECKF(t, 0, "%s", e.msg);
         return -1;
     }
-    params_alloc(p);
-    vlt5_bind(m);
     fixture_fill(p, &fx->dims, (uint64_t)fx->seed);
     return 0;
+}
+
+/* A fixture with its model built and filled. */
+struct ref_case {
+    struct fixture fx;
+    struct params p;
+    struct vlt5 m;
+    struct vlt5_batch b;
+};
+
+static int case_open(struct test_ctx *t, const char *name, int full, struct ref_case *c);
+
+static void case_close(struct ref_case *c)
+{
+    vlt5_free(&c->m);
+    params_free(&c->p);
+    fixture_close(&c->fx);
 }
 
 static struct vlt5_batch batch_of(const struct fixture *fx)
@@ -131,6 +145,14 @@ static struct vlt5_batch batch_of(const struct fixture *fx)
                                .boxes = fx->boxes, .target_len = fx->Ld, .labels = fx->labels,
                                .weights = fx->weights, .ex0 = 0, .global_batch = fx->global_batch,
                                .seed = 1, .step = 1, .train = 0};
+}
+
+static int case_open(struct test_ctx *t, const char *name, int full, struct ref_case *c)
+{
+    if (fixture_open(t, name, &c->fx) || build(t, &c->fx, &c->p, &c->m, full))
+        return -1;
+    c->b = batch_of(&c->fx);
+    return 0;
 }
 
 /* max |c - ref| <= REL_TOL * max |ref| */
@@ -177,110 +199,94 @@ static void test_relpos_buckets(struct test_ctx *t)
 
 static void test_forward(struct test_ctx *t)
 {
-    struct fixture fx;
-    struct params p;
-    struct vlt5 m;
+    struct ref_case *c = xmalloc(sizeof *c);
     struct err e;
-    if (fixture_open(t, "vlt5_a.h5", &fx) || build(t, &fx, &p, &m, 0))
-        return;
-    struct vlt5_batch b = batch_of(&fx);
-    CHECKF(t, vlt5_forward(&m, &b, &e) == 0, "%s", e.msg);
-    const long d = fx.dims.d_model, T = fx.Lt + fx.dims.n_regions;
-    compare_dataset(t, &fx, "enc_out", vlt5_final_hidden(&m, VLT5_ENCODER), fx.B * T * d);
-    compare_dataset(t, &fx, "dec_out", vlt5_final_hidden(&m, VLT5_DECODER), (long)fx.B * fx.Ld * d);
-    compare_dataset(t, &fx, "logits", m.logits, (long)fx.B * fx.Ld * fx.dims.vocab);
-    float ex[4];
-    const double loss = vlt5_loss(&m, ex);
-    float *ref = read_floats(t, &fx, "loss", 1);
-    if (ref)
-        CHECK_NEAR(t, loss, ref[0], 0, 1e-5);
-    free(ref);
-    compare_dataset(t, &fx, "example_loss", ex, fx.B);
-    vlt5_free(&m);
-    params_free(&p);
-    fixture_close(&fx);
+    if (case_open(t, "vlt5_a.h5", 0, c) == 0) {
+        CHECKF(t, vlt5_forward(&c->m, &c->b, &e) == 0, "%s", e.msg);
+        const long d = c->fx.dims.d_model, T = c->fx.Lt + c->fx.dims.n_regions;
+        compare_dataset(t, &c->fx, "enc_out", vlt5_final_hidden(&c->m, VLT5_ENCODER), c->fx.B * T * d);
+        compare_dataset(t, &c->fx, "dec_out", vlt5_final_hidden(&c->m, VLT5_DECODER), (long)c->fx.B * c->fx.Ld * d);
+        compare_dataset(t, &c->fx, "logits", c->m.logits, (long)c->fx.B * c->fx.Ld * c->fx.dims.vocab);
+        float ex[4];
+        const double loss = vlt5_loss(&c->m, ex);
+        float *ref = read_floats(t, &c->fx, "loss", 1);
+        if (ref)
+            CHECK_NEAR(t, loss, ref[0], 0, 1e-5);
+        free(ref);
+        compare_dataset(t, &c->fx, "example_loss", ex, c->fx.B);
+        case_close(c);
+    }
+    free(c);
 }
 
 /* Frozen backbone: no gradient buffers at all, yet input gradients flow through every frozen weight. */
 static void test_frozen_input_gradients(struct test_ctx *t)
 {
-    struct fixture fx;
-    struct params p;
-    struct vlt5 m;
+    struct ref_case *c = xmalloc(sizeof *c);
     struct err e;
-    if (fixture_open(t, "vlt5_a.h5", &fx) || build(t, &fx, &p, &m, 0))
-        return;
-    CHECK_INT(t, p.n_train, 0);
-    CHECK(t, p.grad == NULL && p.adam_m == NULL && p.adam_v == NULL);
-    CHECK(t, m.shared.g == NULL && m.enc_w[0].self.q.g == NULL && m.dec_w[1].ffn.wo.g == NULL);
-    m.input_grad = 1;
-    struct vlt5_batch b = batch_of(&fx);
-    CHECKF(t, vlt5_forward(&m, &b, &e) == 0, "%s", e.msg);
-    vlt5_loss(&m, NULL);
-    vlt5_backward(&m);
-    const long d = fx.dims.d_model, T = fx.Lt + fx.dims.n_regions;
-    compare_dataset(t, &fx, "d_enc_emb", m.enc.d_emb, fx.B * T * d);
-    compare_dataset(t, &fx, "d_dec_emb", m.dec.d_emb, (long)fx.B * fx.Ld * d);
-    vlt5_free(&m);
-    params_free(&p);
-    fixture_close(&fx);
+    if (case_open(t, "vlt5_a.h5", 0, c) == 0) {
+        CHECK_INT(t, c->p.n_train, 0);
+        CHECK(t, c->p.grad == NULL && c->p.adam_m == NULL && c->p.adam_v == NULL);
+        CHECK(t, c->m.shared.g == NULL && c->m.enc_w[0].self.q.g == NULL && c->m.dec_w[1].ffn.wo.g == NULL);
+        c->m.input_grad = 1;
+        CHECKF(t, vlt5_forward(&c->m, &c->b, &e) == 0, "%s", e.msg);
+        vlt5_loss(&c->m, NULL);
+        vlt5_backward(&c->m);
+        const long d = c->fx.dims.d_model, T = c->fx.Lt + c->fx.dims.n_regions;
+        compare_dataset(t, &c->fx, "d_enc_emb", c->m.enc.d_emb, c->fx.B * T * d);
+        compare_dataset(t, &c->fx, "d_dec_emb", c->m.dec.d_emb, (long)c->fx.B * c->fx.Ld * d);
+        case_close(c);
+    }
+    free(c);
 }
 
 static void test_greedy(struct test_ctx *t)
 {
-    struct fixture fx;
-    struct params p;
-    struct vlt5 m;
+    struct ref_case *c = xmalloc(sizeof *c);
     struct err e;
-    if (fixture_open(t, "vlt5_a.h5", &fx) || build(t, &fx, &p, &m, 0))
-        return;
-    struct vlt5_batch b = batch_of(&fx);
-    int32_t out[4 * 19];
-    int len[4];
-    CHECKF(t, vlt5_generate(&m, &b, 19, out, len, &e) == 0, "%s", e.msg);
-    int32_t *ref = read_ints(t, &fx, "greedy", (long)fx.B * 19), *ref_len = read_ints(t, &fx, "greedy_len", fx.B);
-    for (int i = 0; ref && ref_len && i < fx.B; i++) {
-        CHECKF(t, len[i] == ref_len[i], "example %d: length %d, reference %d", i, len[i], ref_len[i]);
-        for (int k = 0; k < 19; k++)
-            CHECKF(t, out[i * 19 + k] == ref[i * 19 + k], "example %d token %d: %d, reference %d", i, k,
-                   out[i * 19 + k], ref[i * 19 + k]);
+    if (case_open(t, "vlt5_a.h5", 0, c) == 0) {
+        int32_t out[4 * 19];
+        int len[4];
+        CHECKF(t, vlt5_generate(&c->m, &c->b, 19, out, len, &e) == 0, "%s", e.msg);
+        int32_t *ref = read_ints(t, &c->fx, "greedy", (long)c->fx.B * 19), *ref_len = read_ints(t, &c->fx, "greedy_len", c->fx.B);
+        for (int i = 0; ref && ref_len && i < c->fx.B; i++) {
+            CHECKF(t, len[i] == ref_len[i], "example %d: length %d, reference %d", i, len[i], ref_len[i]);
+            for (int k = 0; k < 19; k++)
+                CHECKF(t, out[i * 19 + k] == ref[i * 19 + k], "example %d token %d: %d, reference %d", i, k,
+                       out[i * 19 + k], ref[i * 19 + k]);
+        }
+        free(ref), free(ref_len);
+        case_close(c);
     }
-    free(ref), free(ref_len);
-    vlt5_free(&m);
-    params_free(&p);
-    fixture_close(&fx);
+    free(c);
 }
 
 static void test_full_gradients(struct test_ctx *t)
 {
-    struct fixture fx;
-    struct params p;
-    struct vlt5 m;
+    struct ref_case *c = xmalloc(sizeof *c);
     struct err e;
-    if (fixture_open(t, "vlt5_b.h5", &fx) || build(t, &fx, &p, &m, 1))
-        return;
-    CHECK_INT(t, params_count(&p, 0, PARAM_ANY), 0); /* everything trains */
-    struct vlt5_batch b = batch_of(&fx);
-    CHECKF(t, vlt5_forward(&m, &b, &e) == 0, "%s", e.msg);
-    const double loss = vlt5_loss(&m, NULL);
-    float *ref = read_floats(t, &fx, "loss", 1);
-    if (ref)
-        CHECK_NEAR(t, loss, ref[0], 0, 1e-5);
-    free(ref);
-    params_zero_grad(&p);
-    vlt5_backward(&m);
-    int compared = 0;
-    for (int i = 0; i < p.n; i++) {
-        char name[PARAM_NAME_MAX + 8];
-        snprintf(name, sizeof name, "grad.%s", p.t[i].name);
-        CHECKF(t, params_grad(&p, i) != NULL, "%s has no gradient", p.t[i].name);
-        if (params_grad(&p, i))
-            compare_dataset(t, &fx, name, params_grad(&p, i), (long)p.t[i].numel), compared++;
+    if (case_open(t, "vlt5_b.h5", 1, c) == 0) {
+        CHECK_INT(t, params_count(&c->p, 0, PARAM_ANY), 0); /* everything trains */
+        CHECKF(t, vlt5_forward(&c->m, &c->b, &e) == 0, "%s", e.msg);
+        const double loss = vlt5_loss(&c->m, NULL);
+        float *ref = read_floats(t, &c->fx, "loss", 1);
+        if (ref)
+            CHECK_NEAR(t, loss, ref[0], 0, 1e-5);
+        free(ref);
+        params_zero_grad(&c->p);
+        vlt5_backward(&c->m);
+        int compared = 0;
+        for (int i = 0; i < c->p.n; i++) {
+            char name[PARAM_NAME_MAX + 8];
+            snprintf(name, sizeof name, "grad.%s", c->p.t[i].name);
+            CHECKF(t, params_grad(&c->p, i) != NULL, "%s has no gradient", c->p.t[i].name);
+            if (params_grad(&c->p, i))
+                compare_dataset(t, &c->fx, name, params_grad(&c->p, i), (long)c->p.t[i].numel), compared++;
+        }
+        CHECK_INT(t, compared, 54);
+        case_close(c);
     }
-    CHECK_INT(t, compared, 54);
-    vlt5_free(&m);
-    params_free(&p);
-    fixture_close(&fx);
+    free(c);
 }
 
 /* tools/convert_vlt5.py's output for a FewVLM-style checkpoint loads with every value in place. */
@@ -294,13 +300,10 @@ static void test_converted_checkpoint(struct test_ctx *t)
         struct vlt5 m;
         struct err e;
         struct vlt5_options o = {.visual_bias = vb, .max_batch = 1, .max_text = 4, .max_target = 2, .max_generate = 2};
-        params_init(&p);
-        if (vlt5_register(&m, &p, &fx.dims, &o, &e)) {
+        if (vlt5_build(&m, &p, &fx.dims, &o, &e)) {
             CHECKF(t, 0, "%s", e.msg);
             return;
         }
-        params_alloc(&p);
-        vlt5_bind(&m);
         CHECKF(t, vlt5_load(&m, fx.path, &e) == 0, "visual_bias %d: %s", vb, e.msg);
         for (int i = 0; i < p.n; i++) {
             float *want = xmalloc(sizeof(float) * p.t[i].numel);
