@@ -257,7 +257,7 @@ $(BUILD)/bench/%: bench/%.c $(LIBMIXPHM)
 	@echo "CC $<"
 	$(Q)$(CC) $(WARN) $(OPT) $(DEFS) $(LIB_CFLAGS) -MMD -MP -o $@ $< $(LIBMIXPHM) $(LIBS)
 
-# BENCH_SIZE, BENCH_ARGS ("batch text answer repeats"), BENCH_THREADS: see bench/run.sh.
+# BENCH_SIZE, BENCH_ARGS ("batch text answer repeats"), BENCH_THREADS, BENCH_ROUNDS: see bench/run.sh.
 bench: all $(BENCH_BINS)
 	BUILD=$(BUILD) bench/run.sh
 
