@@ -26,10 +26,10 @@ void dropout_row(float *x, int n, const struct dropout *d, uint64_t row_key, con
             x[0] = rng_bits32(row_key, col0) < threshold ? 0.0f : x[0] * scale;
         c = 1;
     }
-    for (; c + 1 < n; c += 2) {
+    for (; c + 1 < n; c += 2) { /* branch-free: a drop is a coin flip the predictor cannot learn */
         uint64_t z = rng_bits64(row_key, (col0 + (uint32_t)c) >> 1);
-        x[c] = (uint32_t)z < threshold ? 0.0f : x[c] * scale;
-        x[c + 1] = (z >> 32) < threshold ? 0.0f : x[c + 1] * scale;
+        x[c] *= (float)((uint32_t)z >= threshold) * scale;
+        x[c + 1] *= (float)((z >> 32) >= threshold) * scale;
     }
     if (c < n)
         x[c] = rng_bits32(row_key, col0 + (uint32_t)c) < threshold ? 0.0f : x[c] * scale;
