@@ -108,6 +108,7 @@ struct vlt5_attn_acts {
     float *q;     /* [B, Tq, inner] */
     float *k, *v; /* [B, Tk, inner] (cross-attention: from the encoder output) */
     float *probs; /* [B, H, Tq, Tk] attention weights before dropout */
+    float *probs_drop; /* [B, H, Tq, Tk] after dropout (training with dropout only) */
     float *ctx;   /* [B, Tq, inner] weighted values, the input of o */
 };
 struct vlt5_ffn_acts {

@@ -113,7 +113,7 @@ void vlt5_attn_forward(struct vlt5 *m, const struct vlt5_pass *ps, int layer, in
     struct attention_mask am;
     struct attention_dropout dr;
     attn_setup(m, ps, layer, cross, &ad, &am, &dr);
-    attention_forward(a->ctx, a->probs, m->attn_tmp, a->q, a->k, a->v, &ad, &am, &dr);
+    attention_forward(a->ctx, a->probs, a->probs_drop, m->attn_tmp, a->q, a->k, a->v, &ad, &am, &dr);
     float *out = m->tmp_out; /* [N, d] */
     s.linear = VLT5_O;
     vlt5_linear_forward(m, &s, &ps->hb, &w->o, &w->bo, a->ctx, out, N, in, d);
@@ -148,8 +148,8 @@ void vlt5_attn_backward(struct vlt5 *m, const struct vlt5_pass *ps, int layer, i
     /* The position bias is shared by all layers: its gradient is summed here, reduced once per pass. */
     const struct tensor_ref *rel = ps->stack == VLT5_ENCODER ? &m->enc_rel : &m->dec_rel;
     float *dbias = (!cross && rel->g) ? bw->dbias : NULL;
-    attention_backward(bw->dq, bw->dk, bw->dv, dbias, bw->attn_scratch, bw->dctx, a->q, a->k, a->v, a->probs, &ad,
-                       &dr);
+    attention_backward(bw->dq, bw->dk, bw->dv, dbias, bw->attn_scratch, bw->dctx, a->q, a->k, a->v, a->probs,
+                       a->probs_drop, &ad, &dr);
     s.linear = VLT5_Q;
     lin_backward(m, &s, &ps->hb, &w->q, &w->bq, a->ln, bw->dq, bw->d_ln, N, d, in, 0);
     if (cross) {

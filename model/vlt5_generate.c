@@ -102,7 +102,7 @@ static void self_attn_step(struct vlt5 *m, const struct vlt5_hook_batch *hb, int
     relpos_bias_forward(g->bias, m->dec_rel.w, H, 1, t + 1, 1, t + 1, t, 0, dm->rel_buckets, dm->rel_max_distance);
     struct attention_dims ad = {.B = B, .H = H, .Tq = 1, .Tk = t + 1, .dk = dm->d_kv, .k_stride = g->cap};
     struct attention_mask am = {.key_valid = NULL, .causal = 1, .q0 = t, .bias = g->bias};
-    attention_forward(g->ctx, g->probs, m->attn_tmp, g->q, kc, vc, &ad, &am, NULL);
+    attention_forward(g->ctx, g->probs, NULL, m->attn_tmp, g->q, kc, vc, &ad, &am, NULL);
     attn_output_step(m, hb, &s, w);
 }
 
@@ -119,7 +119,7 @@ static void cross_attn_step(struct vlt5 *m, const struct vlt5_hook_batch *hb, in
     vlt5_linear_forward(m, &s, hb, &w->q, &w->bq, g->ln, g->q, B, d, in);
     struct attention_dims ad = {.B = B, .H = dm->n_heads, .Tq = 1, .Tk = T, .dk = dm->d_kv, .k_stride = T};
     struct attention_mask am = {.key_valid = m->enc_valid};
-    attention_forward(g->ctx, g->probs, m->attn_tmp, g->q, a->k, a->v, &ad, &am, NULL);
+    attention_forward(g->ctx, g->probs, NULL, m->attn_tmp, g->q, a->k, a->v, &ad, &am, NULL);
     attn_output_step(m, hb, &s, w);
 }
 

@@ -244,12 +244,13 @@ static void alloc_attn(struct vlt5_attn_acts *a, long rows, long kv_rows, long p
     a->x = fbuf(rows * d), a->rstd = fbuf(rows), a->ln = fbuf(rows * d);
     a->q = fbuf(rows * inner), a->ctx = fbuf(rows * inner);
     a->k = fbuf(kv_rows * inner), a->v = fbuf(kv_rows * inner);
-    a->probs = fbuf(probs);
+    a->probs = fbuf(probs), a->probs_drop = fbuf(probs);
 }
 
 static void free_attn(struct vlt5_attn_acts *a)
 {
     free(a->x), free(a->rstd), free(a->ln), free(a->q), free(a->ctx), free(a->k), free(a->v), free(a->probs);
+    free(a->probs_drop);
 }
 
 static void alloc_stack(struct vlt5 *m, struct vlt5_stack_acts *s, int stack, int T_max, int T_enc_max)
@@ -347,7 +348,7 @@ void vlt5_alloc_backward(struct vlt5 *m)
     b->dx = fbuf(rows * d->d_model), b->d_sub = fbuf(rows * d->d_model), b->d_ln = fbuf(rows * d->d_model);
     b->dq = fbuf(rows * in), b->dk = fbuf(rows * in), b->dv = fbuf(rows * in), b->dctx = fbuf(rows * in);
     b->dh = fbuf(rows * d->d_ff), b->d_kv_src = fbuf(B * T * d->d_model);
-    b->attn_scratch = fbuf(2 * Tmax * Tmax), b->dbias = fbuf((long)d->n_heads * Tmax * Tmax);
+    b->attn_scratch = fbuf(Tmax * Tmax), b->dbias = fbuf((long)d->n_heads * Tmax * Tmax);
     b->lm_scratch = fbuf(B * m->opts.max_target * d->d_model);
     m->bwd = b;
 }

@@ -6,7 +6,7 @@
 
 long attention_scratch_floats(const struct attention_dims *a)
 {
-    return 2L * a->Tq * a->Tk;
+    return (long)a->Tq * a->Tk;
 }
 
 static int dropout_active(const struct attention_dropout *dr)
@@ -15,63 +15,60 @@ static int dropout_active(const struct attention_dropout *dr)
 }
 
 /* Pd = dropout(P) for one (example, head) block [Tq, Tk], in place. */
-static void drop_block(float *p, const struct attention_dims *a, const struct attention_dropout *dr, int b, int h)
+static void drop_block(float *p, const struct attention_dims *a, const struct attention_dropout *dr, uint64_t site_key,
+                       int b, int h)
 {
     for (int i = 0; i < a->Tq; i++) {
         uint64_t row = ((uint64_t)(uint32_t)h << 32) | (uint32_t)dr->q_ids[i];
-        uint64_t key = dropout_row_key(dr->d, dr->site, dr->ex0 + (uint64_t)b, row);
+        uint64_t key = dropout_row_key_at(site_key, dr->ex0 + (uint64_t)b, row);
         dropout_row(p + (long)i * a->Tk, a->Tk, dr->d, key, dr->k_ids, 0);
     }
 }
 
-static int visible(const struct attention_mask *m, const unsigned char *valid, int i, int j)
-{
-    if (valid && !valid[j])
-        return 0;
-    return !(m->causal && j > m->q0 + i);
-}
-
-/* Row-wise masked softmax of S (+ bias) into P, in place. */
+/* Row-wise masked softmax of S (+ bias) into P, in place.  Hidden keys get -inf before the exponential,
+ * so they come out exactly 0. */
 static void softmax_block(float *s, const struct attention_dims *a, const struct attention_mask *m, int b, int h)
 {
     const unsigned char *valid = m->key_valid ? m->key_valid + (long)b * a->k_stride : NULL;
     const float *bias = m->bias ? m->bias + (long)h * a->Tq * a->Tk : NULL;
     for (int i = 0; i < a->Tq; i++) {
         float *row = s + (long)i * a->Tk;
-        float mx = -INFINITY;
-        for (int j = 0; j < a->Tk; j++) {
-            if (!visible(m, valid, i, j))
-                continue;
-            if (bias)
+        int end = a->Tk; /* keys at or after `end` are hidden by the causal mask */
+        if (m->causal && m->q0 + i + 1 < end)
+            end = m->q0 + i + 1 > 0 ? m->q0 + i + 1 : 0;
+        if (bias)
+            for (int j = 0; j < end; j++)
                 row[j] += bias[(long)i * a->Tk + j];
-            if (row[j] > mx)
-                mx = row[j];
-        }
-        if (mx == -INFINITY) {
+        if (valid)
+            for (int j = 0; j < end; j++)
+                row[j] = valid[j] ? row[j] : -INFINITY;
+        float mx = -INFINITY;
+        for (int j = 0; j < end; j++)
+            mx = row[j] > mx ? row[j] : mx;
+        if (mx == -INFINITY) { /* no visible key */
             memset(row, 0, sizeof(float) * (size_t)a->Tk);
             continue;
         }
-        double sum = 0.0;
-        for (int j = 0; j < a->Tk; j++) {
-            if (visible(m, valid, i, j)) {
-                row[j] = expf(row[j] - mx);
-                sum += row[j];
-            } else {
-                row[j] = 0.0f;
-            }
+        float sum = 0.0f;
+        for (int j = 0; j < end; j++) {
+            row[j] = expf(row[j] - mx);
+            sum += row[j];
         }
-        const float inv = (float)(1.0 / sum);
-        for (int j = 0; j < a->Tk; j++)
+        const float inv = 1.0f / sum;
+        for (int j = 0; j < end; j++)
             row[j] *= inv;
+        for (int j = end; j < a->Tk; j++)
+            row[j] = 0.0f;
     }
 }
 
-void attention_forward(float *out, float *probs, float *scratch, const float *q, const float *k, const float *v,
-                       const struct attention_dims *a, const struct attention_mask *m,
+void attention_forward(float *out, float *probs, float *probs_drop, float *scratch, const float *q, const float *k,
+                       const float *v, const struct attention_dims *a, const struct attention_mask *m,
                        const struct attention_dropout *dr)
 {
     const int ld = a->H * a->dk;
     const long blk = (long)a->Tq * a->Tk;
+    const uint64_t site_key = dropout_active(dr) ? dropout_site_key(dr->d, dr->site) : 0;
     for (int b = 0; b < a->B; b++)
         for (int h = 0; h < a->H; h++) {
             const float *qb = q + (long)b * a->Tq * ld + (long)h * a->dk;
@@ -85,9 +82,10 @@ void attention_forward(float *out, float *probs, float *scratch, const float *q,
             softmax_block(p, a, m, b, h);
             const float *pd = p;
             if (dropout_active(dr)) {
-                memcpy(scratch, p, sizeof(float) * (size_t)blk);
-                drop_block(scratch, a, dr, b, h);
-                pd = scratch;
+                float *pdb = probs_drop ? probs_drop + ((long)b * a->H + h) * blk : scratch;
+                memcpy(pdb, p, sizeof(float) * (size_t)blk);
+                drop_block(pdb, a, dr, site_key, b, h);
+                pd = pdb;
             }
             /* O_bh[Tq, dk] = Pd[Tq, Tk] V_bh[Tk, dk] */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, a->Tq, a->dk, a->Tk, 1.0f, pd, a->Tk, vb, ld, 0.0f,
@@ -96,24 +94,20 @@ void attention_forward(float *out, float *probs, float *scratch, const float *q,
 }
 
 void attention_backward(float *dq, float *dk, float *dv, float *dbias, float *scratch, const float *dout,
-                        const float *q, const float *k, const float *v, const float *probs,
+                        const float *q, const float *k, const float *v, const float *probs, const float *probs_drop,
                         const struct attention_dims *a, const struct attention_dropout *dr)
 {
     const int ld = a->H * a->dk;
     const long blk = (long)a->Tq * a->Tk;
-    float *dp = scratch;       /* [Tq, Tk] */
-    float *pd = scratch + blk; /* [Tq, Tk] dropped weights */
+    const int dropped = dropout_active(dr);
+    const float scale = dropped ? 1.0f / (1.0f - dr->d->p) : 1.0f;
+    float *dp = scratch; /* [Tq, Tk] */
     for (int b = 0; b < a->B; b++)
         for (int h = 0; h < a->H; h++) {
             const long qo = (long)b * a->Tq * ld + (long)h * a->dk;
             const long ko = (long)b * a->k_stride * ld + (long)h * a->dk;
             const float *p = probs + ((long)b * a->H + h) * blk;
-            const float *pw = p;
-            if (dropout_active(dr)) {
-                memcpy(pd, p, sizeof(float) * (size_t)blk);
-                drop_block(pd, a, dr, b, h);
-                pw = pd;
-            }
+            const float *pw = dropped ? probs_drop + ((long)b * a->H + h) * blk : p;
             /* dPd[Tq, Tk] = dO_bh V_bh^T */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, a->Tq, a->Tk, a->dk, 1.0f, dout + qo, ld, v + ko, ld,
                         0.0f, dp, a->Tk);
@@ -121,8 +115,9 @@ void attention_backward(float *dq, float *dk, float *dv, float *dbias, float *sc
             if (dv)
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, a->Tk, a->dk, a->Tq, 1.0f, pw, a->Tk, dout + qo, ld,
                             0.0f, dv + ko, ld);
-            if (dropout_active(dr))
-                drop_block(dp, a, dr, b, h);
+            if (dropped) /* dP = dPd * mask / (1 - p); the mask is where Pd is nonzero */
+                for (long e = 0; e < blk; e++)
+                    dp[e] = pw[e] != 0.0f ? dp[e] * scale : 0.0f;
             /* dS = P * (dP - rowsum(dP * P)) */
             for (int i = 0; i < a->Tq; i++) {
                 float *dr_ = dp + (long)i * a->Tk;

@@ -41,16 +41,19 @@ struct attention_dropout {
 /* Scratch floats attention_forward/backward need. */
 long attention_scratch_floats(const struct attention_dims *a);
 
-/* q [B, Tq, H*dk]; k, v [B, k_stride, H*dk]; out [B, Tq, H*dk]; probs [B, H, Tq, Tk] (written). */
-void attention_forward(float *out, float *probs, float *scratch, const float *q, const float *k, const float *v,
-                       const struct attention_dims *a, const struct attention_mask *m,
+/* q [B, Tq, H*dk]; k, v [B, k_stride, H*dk]; out [B, Tq, H*dk]; probs [B, H, Tq, Tk] (written).
+ * With dropout on, probs_drop [B, H, Tq, Tk] receives the dropped weights (kept for backward, which
+ * then needs no random numbers); it may be NULL in a forward without backward. */
+void attention_forward(float *out, float *probs, float *probs_drop, float *scratch, const float *q, const float *k,
+                       const float *v, const struct attention_dims *a, const struct attention_mask *m,
                        const struct attention_dropout *dr);
 
 /* dq [B, Tq, H*dk], dk and dv [B, k_stride, H*dk] (rows < Tk written, not accumulated); dbias
  * [H, Tq, Tk] accumulated; any of dq, dk, dv, dbias may be NULL.  Masked entries have P = 0 and so get
- * no gradient: the mask is not needed again. */
+ * no gradient: the mask is not needed again.  With dropout on, probs_drop is the forward's; a kept weight
+ * is nonzero there (P > 0), a dropped one is 0, so it also gives the dropout mask. */
 void attention_backward(float *dq, float *dk, float *dv, float *dbias, float *scratch, const float *dout,
-                        const float *q, const float *k, const float *v, const float *probs,
+                        const float *q, const float *k, const float *v, const float *probs, const float *probs_drop,
                         const struct attention_dims *a, const struct attention_dropout *dr);
 
 #endif

@@ -26,6 +26,10 @@ static inline int dropout_on(const struct dropout *d)
 }
 
 uint64_t dropout_row_key(const struct dropout *d, uint32_t site, uint64_t example, uint64_t row);
+/* The same in two steps, for loops over many rows of one site: dropout_row_key(d, s, e, r) ==
+ * dropout_row_key_at(dropout_site_key(d, s), e, r). */
+uint64_t dropout_site_key(const struct dropout *d, uint32_t site);
+uint64_t dropout_row_key_at(uint64_t site_key, uint64_t example, uint64_t row);
 
 /* x[n] *= mask / (1 - p); column c has id col_ids[c], or col0 + c when col_ids is NULL. */
 void dropout_row(float *x, int n, const struct dropout *d, uint64_t row_key, const int32_t *col_ids,

@@ -19,14 +19,14 @@ struct attn_ctx {
     struct attention_dims a;
     struct attention_mask m;
     struct attention_dropout dr;
-    float *q, *k, *v, *out, *probs, *scratch, *r, *bias;
+    float *q, *k, *v, *out, *probs, *probs_drop, *scratch, *r, *bias;
 };
 
 static double attn_loss(void *p)
 {
     struct attn_ctx *c = p;
     c->m.bias = c->bias;
-    attention_forward(c->out, c->probs, c->scratch, c->q, c->k, c->v, &c->a, &c->m, &c->dr);
+    attention_forward(c->out, c->probs, c->probs_drop, c->scratch, c->q, c->k, c->v, &c->a, &c->m, &c->dr);
     return fd_dot(c->out, c->r, (long)c->a.B * c->a.Tq * c->a.H * c->a.dk);
 }
 
@@ -44,6 +44,7 @@ static void check_attention(struct test_ctx *t, int causal, float p_drop)
     c.k = xmalloc(sizeof(float) * nk), c.v = xmalloc(sizeof(float) * nk);
     c.bias = xmalloc(sizeof(float) * nb);
     c.probs = xmalloc(sizeof(float) * nb * c.a.B);
+    c.probs_drop = xmalloc(sizeof(float) * nb * c.a.B);
     c.scratch = xmalloc(sizeof(float) * attention_scratch_floats(&c.a));
     fd_fill(c.q, nq, 41, -1, 1), fd_fill(c.k, nk, 42, -1, 1), fd_fill(c.v, nk, 43, -1, 1);
     fd_fill(c.r, nq, 44, -1, 1), fd_fill(c.bias, nb, 45, -0.5f, 0.5f);
@@ -74,7 +75,7 @@ static void check_attention(struct test_ctx *t, int causal, float p_drop)
 
     float *dq = xmalloc(sizeof(float) * nq), *dk = xmalloc(sizeof(float) * nk), *dv = xmalloc(sizeof(float) * nk);
     float *dbias = xcalloc((size_t)nb, sizeof(float));
-    attention_backward(dq, dk, dv, dbias, c.scratch, c.r, c.q, c.k, c.v, c.probs, &c.a, &c.dr);
+    attention_backward(dq, dk, dv, dbias, c.scratch, c.r, c.q, c.k, c.v, c.probs, c.probs_drop, &c.a, &c.dr);
     long wi;
     double e;
     const char *what = causal ? "causal" : "padded";
@@ -87,7 +88,7 @@ static void check_attention(struct test_ctx *t, int causal, float p_drop)
     e = fd_check(attn_loss, &c, c.bias, dbias, nb, 1e-2f, 200, &wi);
     CHECKF(t, e < FD_TOL, "%s p=%g dbias: relative error %g at %ld", what, p_drop, e, wi);
     free(dq), free(dk), free(dv), free(dbias);
-    free(c.q), free(c.k), free(c.v), free(c.out), free(c.r), free(c.bias), free(c.probs), free(c.scratch);
+    free(c.q), free(c.k), free(c.v), free(c.out), free(c.r), free(c.bias), free(c.probs), free(c.probs_drop), free(c.scratch);
 }
 
 static void test_attention_padding_mask(struct test_ctx *t)
@@ -115,7 +116,7 @@ static void test_attention_cached_query(struct test_ctx *t)
     fd_fill(bias, H * T * T, 54, -1, 1);
     struct attention_dims a = {.B = B, .H = H, .Tq = T, .Tk = T, .dk = dk, .k_stride = T};
     struct attention_mask m = {.causal = 1, .bias = bias};
-    attention_forward(out, probs, scratch, q, k, v, &a, &m, NULL);
+    attention_forward(out, probs, NULL, scratch, q, k, v, &a, &m, NULL);
     float kc[2 * 9 * 6], vc[2 * 9 * 6]; /* caches with room for S positions */
     memset(kc, 0, sizeof kc), memset(vc, 0, sizeof vc);
     for (int b = 0; b < B; b++)
@@ -132,7 +133,7 @@ static void test_attention_cached_query(struct test_ctx *t)
             memcpy(bi + h * (i + 1), bias + (h * T + i) * T, sizeof(float) * (i + 1));
         struct attention_dims ai = {.B = B, .H = H, .Tq = 1, .Tk = i + 1, .dk = dk, .k_stride = S};
         struct attention_mask mi = {.causal = 1, .q0 = i, .bias = bi};
-        attention_forward(oi, pi, sc, qi, kc, vc, &ai, &mi, NULL);
+        attention_forward(oi, pi, NULL, sc, qi, kc, vc, &ai, &mi, NULL);
         for (int b = 0; b < B; b++)
             for (int c = 0; c < ld; c++)
                 CHECK_NEAR(t, oi[b * ld + c], out[(b * T + i) * ld + c], 1e-6, 1e-5);
