@@ -3,8 +3,9 @@
 #   make               build ./mixphm
 #   make test          build and run every test (unit, MPI under -np 1/2/4, command line, fuzz corpus)
 #   make demo          install missing Debian packages (as root), build, run the synthetic pipeline
-#   make bench         benchmarks (results go to docs/benchmarks.md by hand, with the command)
-#   make bench-features  the features stage's images/s and write bandwidth next to dd
+#   make bench         every benchmark (BENCH_TARGETS): SGEMM peak and VL-T5 step/decoding in C and
+#                      PyTorch, the features stage, the redundancy statistics (results go to
+#                      docs/benchmarks.md by hand, with the command)
 #   make debug         ./mixphm with -g -O0 -fsanitize=address,undefined (objects in build/debug)
 #   make fuzz          fuzz the config loader with afl++ for FUZZ_SECONDS
 #   make deps          install the Debian packages (as root), or print the list
@@ -221,12 +222,12 @@ $(TEST_HARNESS): tests/harness.c tests/harness.h
 $(BUILD)/tests/unit/%: tests/unit/%.c $(TEST_HARNESS) $(LIBMIXPHM)
 	@mkdir -p $(dir $@)
 	@echo "CC $<"
-	$(Q)$(CC) $(WARN) $(OPT) $(DEFS) $(LIB_CFLAGS) -o $@ $< $(TEST_HARNESS) $(LIBMIXPHM) $(LIBS)
+	$(Q)$(CC) $(WARN) $(OPT) $(DEFS) $(LIB_CFLAGS) -MMD -MP -o $@ $< $(TEST_HARNESS) $(LIBMIXPHM) $(LIBS)
 
 $(BUILD)/tests/mpi/%: tests/mpi/%.c $(TEST_HARNESS) $(LIBMIXPHM)
 	@mkdir -p $(dir $@)
 	@echo "CC $<"
-	$(Q)$(CC) $(WARN) $(OPT) $(DEFS) $(LIB_CFLAGS) -o $@ $< $(TEST_HARNESS) $(LIBMIXPHM) $(LIBS)
+	$(Q)$(CC) $(WARN) $(OPT) $(DEFS) $(LIB_CFLAGS) -MMD -MP -o $@ $< $(TEST_HARNESS) $(LIBMIXPHM) $(LIBS)
 
 $(BUILD)/tests/probes/%: tests/probes/%.c $(LIBMIXPHM)
 	@mkdir -p $(dir $@)
@@ -267,15 +268,22 @@ show-env:
 	@echo "MPIRUN=$(MPIRUN_ENV) $(MPIRUN)"
 
 # Each benchmark is a target of its own, listed in BENCH_TARGETS; figures go to docs/benchmarks.md.
-BENCH_TARGETS := bench-features bench-analysis
+BENCH_TARGETS := bench-vlt5 bench-features bench-analysis
 bench: all $(BENCH_TARGETS)
+
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+$(BUILD)/bench/%: bench/%.c $(LIBMIXPHM)
+	@mkdir -p $(dir $@)
+	@echo "CC $<"
+	$(Q)$(CC) $(WARN) $(OPT) $(DEFS) $(LIB_CFLAGS) -MMD -MP -o $@ $< $(LIBMIXPHM) $(LIBS)
+
+# SGEMM peak, VL-T5 training step and greedy decoding in C and PyTorch (docs/benchmarks.md, "VL-T5").
+# BENCH_SIZE, BENCH_ARGS ("batch text answer repeats"), BENCH_THREADS, BENCH_ROUNDS: see bench/run.sh.
+bench-vlt5: all $(BUILD)/bench/sgemm_peak $(BUILD)/bench/bench_vlt5
+	BUILD=$(BUILD) bench/run.sh
 
 # Redundancy statistics on ScaLAPACK (docs/benchmarks.md, "Redundancy statistics (ScaLAPACK)").
 #   make bench-analysis BENCH_N="4000 8000 16000" BENCH_NP="1 2 4" BENCH_D=768 BENCH_BLOCK=64
-$(BUILD)/bench/redundancy_bench: bench/redundancy_bench.c $(LIBMIXPHM)
-	@mkdir -p $(dir $@)
-	@echo "CC $<"
-	$(Q)$(CC) $(WARN) $(OPT) $(DEFS) $(LIB_CFLAGS) -o $@ $< $(LIBMIXPHM) $(LIBS)
 bench-analysis: check-deps $(BUILD)/bench/redundancy_bench
 	env $(MPIRUN_ENV) OPENBLAS_NUM_THREADS=1 MPIRUN=$(MPIRUN) bench/redundancy_bench.sh $(BUILD)/bench/redundancy_bench
 

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
-#include "data/rng.h"
+#include "data/synth_rng.h"
 
 #define SYNTH_COLORS 8
 #define SYNTH_SHAPES 4

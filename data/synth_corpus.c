@@ -41,7 +41,7 @@ static int by_x(const void *a, const void *b)
 
 /* "from left to right : a large red metal cube , a small blue rubber sphere , ... . the ... is above the
  * ... ." in words separated by single spaces. */
-static void describe(const struct synth_scene *s, struct rng *r, char *out, size_t n)
+static void describe(const struct synth_scene *s, struct synth_rng *r, char *out, size_t n)
 {
     const struct synth_object *order[SYNTH_MAX_OBJECTS];
     for (int i = 0; i < s->n; i++)
@@ -58,7 +58,7 @@ static void describe(const struct synth_scene *s, struct rng *r, char *out, size
         append(out, n, obj);
     }
     /* One vertical relation between two objects whose centres are clearly apart. */
-    int i = (int)rng_below(r, s->n), j = (int)rng_below(r, s->n);
+    int i = (int)synth_rng_below(r, s->n), j = (int)synth_rng_below(r, s->n);
     const struct synth_object *a = &s->obj[i], *b = &s->obj[j];
     if (i != j && (a->cy - b->cy) * (a->cy - b->cy) > 0.01f * (float)s->height * (float)s->height) {
         char rel[128];
@@ -71,7 +71,7 @@ static void describe(const struct synth_scene *s, struct rng *r, char *out, size
 
 /* T5 span corruption: about 15% of the words, in spans of 1-3 words, become <extra_id_k> in the input;
  * the target lists each span after its sentinel and ends with one more sentinel. */
-static void corrupt(const char *text, struct rng *r, char *input, char *target, size_t n)
+static void corrupt(const char *text, struct synth_rng *r, char *input, char *target, size_t n)
 {
     char buf[1024], *w[256];
     int nw = 0;
@@ -83,7 +83,7 @@ static void corrupt(const char *text, struct rng *r, char *input, char *target, 
     if (want < 1)
         want = 1;
     for (int tries = 0; done < want && tries < 200; tries++) {
-        int len = (int)rng_between(r, 1, 3), start = (int)rng_below(r, nw);
+        int len = (int)synth_rng_between(r, 1, 3), start = (int)synth_rng_below(r, nw);
         if (start + len > nw || done + len > want + 1)
             continue;
         int free_run = 1; /* spans do not touch, so each one gets its own sentinel */
@@ -118,9 +118,9 @@ static void corrupt(const char *text, struct rng *r, char *input, char *target, 
 
 void synth_pair(const struct synth_config *c, long index, struct synth_pair *p)
 {
-    struct rng r;
-    rng_seed(&r, c->seed, RNG_PRETRAIN, (uint64_t)index);
-    p->image = rng_below(&r, c->train_images);
+    struct synth_rng r;
+    synth_rng_seed(&r, c->seed, RNG_PRETRAIN, (uint64_t)index);
+    p->image = synth_rng_below(&r, c->train_images);
     struct synth_scene s;
     synth_scene(c, p->image, &s);
     char text[1024];

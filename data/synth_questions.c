@@ -54,7 +54,7 @@ static void render(const struct desc *d, int plural, char *out, size_t n)
 
 /* The shortest description (of the attributes other than `exclude`) that only object `t` matches, trying
  * subsets of equal size in random order.  0, or -1 when another object is identical to it. */
-static int unique_desc(const struct synth_scene *s, int t, int exclude, struct rng *r, struct desc *out)
+static int unique_desc(const struct synth_scene *s, int t, int exclude, struct synth_rng *r, struct desc *out)
 {
     int subsets[16], n = 0;
     for (int size = 1; size <= SYNTH_N_ATTR; size++) {
@@ -62,7 +62,7 @@ static int unique_desc(const struct synth_scene *s, int t, int exclude, struct r
         for (int m = 1; m < 16; m++)
             if (__builtin_popcount((unsigned)m) == size && !(exclude >= 0 && (m & (1 << exclude))))
                 subsets[n++] = m;
-        rng_shuffle(r, subsets, n);
+        synth_rng_shuffle(r, subsets, n);
         for (int i = 0; i < n; i++) {
             for (int a = 0; a < SYNTH_N_ATTR; a++)
                 out->value[a] = (subsets[i] & (1 << a)) ? s->obj[t].attr[a] : -1;
@@ -74,15 +74,15 @@ static int unique_desc(const struct synth_scene *s, int t, int exclude, struct r
 }
 
 /* A random description of 1..max_attrs attributes: of object t when t >= 0, else of random values. */
-static void random_desc(const struct synth_scene *s, int t, int max_attrs, struct rng *r, struct desc *d)
+static void random_desc(const struct synth_scene *s, int t, int max_attrs, struct synth_rng *r, struct desc *d)
 {
-    int order[SYNTH_N_ATTR] = {0, 1, 2, 3}, k = (int)rng_between(r, 1, max_attrs);
-    rng_shuffle(r, order, SYNTH_N_ATTR);
+    int order[SYNTH_N_ATTR] = {0, 1, 2, 3}, k = (int)synth_rng_between(r, 1, max_attrs);
+    synth_rng_shuffle(r, order, SYNTH_N_ATTR);
     for (int a = 0; a < SYNTH_N_ATTR; a++)
         d->value[a] = -1;
     for (int i = 0; i < k; i++) {
         int a = order[i];
-        d->value[a] = t >= 0 ? s->obj[t].attr[a] : (int)rng_below(r, attr_count[a]);
+        d->value[a] = t >= 0 ? s->obj[t].attr[a] : (int)synth_rng_below(r, attr_count[a]);
     }
 }
 
@@ -93,9 +93,9 @@ static const int kind_share[Q_KINDS] = {14, 10, 8, 8, 15, 15, 10, 20};
 static const int query_attr[] = {[Q_COLOR] = ATTR_COLOR, [Q_SHAPE] = ATTR_SHAPE, [Q_MATERIAL] = ATTR_MATERIAL,
                                  [Q_SIZE] = ATTR_SIZE};
 
-static int ask_attribute(const struct synth_scene *s, int kind, struct rng *r, struct synth_question *q)
+static int ask_attribute(const struct synth_scene *s, int kind, struct synth_rng *r, struct synth_question *q)
 {
-    int t = (int)rng_below(r, s->n), attr = query_attr[kind];
+    int t = (int)synth_rng_below(r, s->n), attr = query_attr[kind];
     struct desc d;
     if (unique_desc(s, t, attr, r, &d) != 0)
         return -1;
@@ -112,12 +112,12 @@ static int ask_attribute(const struct synth_scene *s, int kind, struct rng *r, s
     return 0;
 }
 
-static int ask_exists(const struct synth_scene *s, struct rng *r, struct synth_question *q)
+static int ask_exists(const struct synth_scene *s, struct synth_rng *r, struct synth_question *q)
 {
     struct desc d;
-    int want_yes = rng_below(r, 2) == 0;
+    int want_yes = synth_rng_below(r, 2) == 0;
     for (int tries = 0;; tries++) {
-        random_desc(s, want_yes ? (int)rng_below(r, s->n) : -1, 3, r, &d);
+        random_desc(s, want_yes ? (int)synth_rng_below(r, s->n) : -1, 3, r, &d);
         if ((count_matching(s, &d) > 0) == want_yes)
             break;
         if (tries > 50)
@@ -132,10 +132,10 @@ static int ask_exists(const struct synth_scene *s, struct rng *r, struct synth_q
     return 0;
 }
 
-static int ask_count(const struct synth_scene *s, struct rng *r, struct synth_question *q)
+static int ask_count(const struct synth_scene *s, struct synth_rng *r, struct synth_question *q)
 {
     struct desc d;
-    random_desc(s, rng_uniform(r) < 0.85 ? (int)rng_below(r, s->n) : -1, 2, r, &d);
+    random_desc(s, synth_rng_uniform(r) < 0.85 ? (int)synth_rng_below(r, s->n) : -1, 2, r, &d);
     char ref[96];
     render(&d, 1, ref, sizeof ref);
     snprintf(q->text, sizeof q->text, "how many %s are there?", ref);
@@ -145,19 +145,19 @@ static int ask_count(const struct synth_scene *s, struct rng *r, struct synth_qu
     return 0;
 }
 
-static int ask_compare(const struct synth_scene *s, struct rng *r, struct synth_question *q)
+static int ask_compare(const struct synth_scene *s, struct synth_rng *r, struct synth_question *q)
 {
     struct desc a, b;
     int na = 0, nb = 0;
     for (int tries = 0; tries < 20; tries++) {
-        int attr = rng_below(r, 2) ? ATTR_COLOR : ATTR_SHAPE;
+        int attr = synth_rng_below(r, 2) ? ATTR_COLOR : ATTR_SHAPE;
         for (int k = 0; k < SYNTH_N_ATTR; k++)
             a.value[k] = b.value[k] = -1;
-        a.value[attr] = s->obj[rng_below(r, s->n)].attr[attr];
+        a.value[attr] = s->obj[synth_rng_below(r, s->n)].attr[attr];
         do
-            b.value[attr] = (int)rng_below(r, attr_count[attr]);
+            b.value[attr] = (int)synth_rng_below(r, attr_count[attr]);
         while (b.value[attr] == a.value[attr]);
-        if (rng_below(r, 2)) { /* either side may be the larger */
+        if (synth_rng_below(r, 2)) { /* either side may be the larger */
             struct desc t = a;
             a = b;
             b = t;
@@ -190,11 +190,11 @@ static int relation_holds(const struct synth_object *a, const struct synth_objec
     }
 }
 
-static int ask_spatial(const struct synth_scene *s, struct rng *r, struct synth_question *q)
+static int ask_spatial(const struct synth_scene *s, struct synth_rng *r, struct synth_question *q)
 {
     for (int tries = 0; tries < 20; tries++) {
-        int i = (int)rng_below(r, s->n), j = (int)rng_below(r, s->n);
-        int rel = (int)rng_below(r, 4);
+        int i = (int)synth_rng_below(r, s->n), j = (int)synth_rng_below(r, s->n);
+        int rel = (int)synth_rng_below(r, 4);
         const struct synth_object *a = &s->obj[i], *b = &s->obj[j];
         /* Only clear relations: the centres must be apart along the relation's axis. */
         float gap = rel < 2 ? a->cx - b->cx : a->cy - b->cy, unit = rel < 2 ? (float)s->width : (float)s->height;
@@ -215,19 +215,19 @@ static int ask_spatial(const struct synth_scene *s, struct rng *r, struct synth_
 }
 
 /* A plausible wrong answer of the same kind. */
-static void wrong_answer(const struct synth_question *q, int kind, struct rng *r, char *out, size_t n)
+static void wrong_answer(const struct synth_question *q, int kind, struct synth_rng *r, char *out, size_t n)
 {
     if (kind == Q_COUNT) {
         int v = 0;
         sscanf(q->answer, "%d", &v);
-        int w = v + (rng_below(r, 2) ? 1 : -1) * (int)rng_between(r, 1, 2);
+        int w = v + (synth_rng_below(r, 2) ? 1 : -1) * (int)synth_rng_between(r, 1, 2);
         snprintf(out, n, "%d", w < 0 ? v + 1 : w > SYNTH_MAX_OBJECTS ? v - 1 : w);
     } else if (!strcmp(q->atype, "yes/no")) {
         snprintf(out, n, "%s", strcmp(q->answer, "yes") ? "yes" : "no");
     } else {
         int attr = query_attr[kind], v;
         do
-            v = (int)rng_below(r, attr_count[attr]);
+            v = (int)synth_rng_below(r, attr_count[attr]);
         while (!strcmp(attr_word(attr, v), q->answer));
         snprintf(out, n, "%s", attr_word(attr, v));
     }
@@ -239,17 +239,17 @@ static const char *const number_words[] = {"zero", "one", "two", "three", "four"
 /* How an annotator might type a canonical answer: "Two", "2", "a cube", "Red", "yes!", "none"... Every
  * variant becomes the canonical answer again under the VQA normalisation (punctuation, lower case,
  * number words, articles). */
-static void surface_variant(const char *canon, int kind, struct rng *r, char *out, size_t n)
+static void surface_variant(const char *canon, int kind, struct synth_rng *r, char *out, size_t n)
 {
     int v;
     if (kind == Q_COUNT && sscanf(canon, "%d", &v) == 1 && v >= 0 && v <= 10) {
-        const char *w = v == 0 && rng_below(r, 2) ? "none" : number_words[v];
+        const char *w = v == 0 && synth_rng_below(r, 2) ? "none" : number_words[v];
         snprintf(out, n, "%s", w);
-        if (rng_below(r, 3) == 0)
+        if (synth_rng_below(r, 3) == 0)
             out[0] = (char)toupper((unsigned char)out[0]);
         return;
     }
-    switch (rng_below(r, kind == Q_SHAPE ? 4 : 3)) {
+    switch (synth_rng_below(r, kind == Q_SHAPE ? 4 : 3)) {
     case 0: /* capitalised */
         snprintf(out, n, "%s", canon);
         out[0] = (char)toupper((unsigned char)out[0]);
@@ -271,19 +271,19 @@ long synth_question_image(const struct synth_config *c, int test, long index)
     return test ? c->train_images + index % c->test_images : index % c->train_images;
 }
 
-static void annotate(const struct synth_config *c, int kind, struct rng *r, struct synth_question *q)
+static void annotate(const struct synth_config *c, int kind, struct synth_rng *r, struct synth_question *q)
 {
     for (int i = 0; i < SYNTH_ANNOTATORS; i++) {
-        int wrong = rng_uniform(r) < c->annotator_error;
+        int wrong = synth_rng_uniform(r) < c->annotator_error;
         if (wrong)
             wrong_answer(q, kind, r, q->canonical[i], sizeof q->canonical[i]);
         else
             snprintf(q->canonical[i], sizeof q->canonical[i], "%s", q->answer);
-        if (rng_uniform(r) < c->variant_rate)
+        if (synth_rng_uniform(r) < c->variant_rate)
             surface_variant(q->canonical[i], kind, r, q->typed[i], sizeof q->typed[i]);
         else
             snprintf(q->typed[i], sizeof q->typed[i], "%s", q->canonical[i]);
-        double u = rng_uniform(r);
+        double u = synth_rng_uniform(r);
         q->confidence[i] = wrong ? (u < 0.4 ? CONF_YES : u < 0.8 ? CONF_MAYBE : CONF_NO)
                                  : (u < 0.9 ? CONF_YES : CONF_MAYBE);
     }
@@ -292,12 +292,12 @@ static void annotate(const struct synth_config *c, int kind, struct rng *r, stru
 void synth_question(const struct synth_config *c, int test, long index, const struct synth_scene *s,
                     struct synth_question *q)
 {
-    struct rng r;
-    rng_seed(&r, c->seed, test ? RNG_QUESTION_TEST : RNG_QUESTION_POOL, (uint64_t)index);
+    struct synth_rng r;
+    synth_rng_seed(&r, c->seed, test ? RNG_QUESTION_TEST : RNG_QUESTION_POOL, (uint64_t)index);
     memset(q, 0, sizeof *q);
     q->image = synth_question_image(c, test, index);
     for (;;) {
-        int pick = (int)rng_below(&r, 100), kind = 0;
+        int pick = (int)synth_rng_below(&r, 100), kind = 0;
         while (pick >= kind_share[kind])
             pick -= kind_share[kind++];
         int rc = kind <= Q_SIZE     ? ask_attribute(s, kind, &r, q)

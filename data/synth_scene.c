@@ -22,25 +22,25 @@ static float clampf(float v, float lo, float hi)
 
 void synth_scene(const struct synth_config *c, long image, struct synth_scene *s)
 {
-    struct rng r;
-    rng_seed(&r, c->seed, RNG_SCENE, (uint64_t)image);
+    struct synth_rng r;
+    synth_rng_seed(&r, c->seed, RNG_SCENE, (uint64_t)image);
     memset(s, 0, sizeof *s);
-    s->width = rng_below(&r, 2) ? 640 : 480;
-    s->height = rng_below(&r, 2) ? 480 : 360;
-    int want = (int)rng_between(&r, SYNTH_MIN_OBJECTS, SYNTH_MAX_OBJECTS);
+    s->width = synth_rng_below(&r, 2) ? 640 : 480;
+    s->height = synth_rng_below(&r, 2) ? 480 : 360;
+    int want = (int)synth_rng_between(&r, SYNTH_MIN_OBJECTS, SYNTH_MAX_OBJECTS);
     float unit = (float)(s->width < s->height ? s->width : s->height);
     /* Place objects without heavy overlap; an object that finds no room after many tries is dropped
      * (the scene keeps at least SYNTH_MIN_OBJECTS, which always fit). */
     for (int tries = 0; s->n < want && tries < 400; tries++) {
         struct synth_object o;
-        o.attr[ATTR_SIZE] = (int)rng_below(&r, SYNTH_SIZES);
-        o.attr[ATTR_COLOR] = (int)rng_below(&r, SYNTH_COLORS);
-        o.attr[ATTR_MATERIAL] = (int)rng_below(&r, SYNTH_MATERIALS);
-        o.attr[ATTR_SHAPE] = (int)rng_below(&r, SYNTH_SHAPES);
+        o.attr[ATTR_SIZE] = (int)synth_rng_below(&r, SYNTH_SIZES);
+        o.attr[ATTR_COLOR] = (int)synth_rng_below(&r, SYNTH_COLORS);
+        o.attr[ATTR_MATERIAL] = (int)synth_rng_below(&r, SYNTH_MATERIALS);
+        o.attr[ATTR_SHAPE] = (int)synth_rng_below(&r, SYNTH_SHAPES);
         float half = unit * (o.attr[ATTR_SIZE] ? 0.11f : 0.065f);
         float hw = half * shape_aspect[o.attr[ATTR_SHAPE]][0], hh = half * shape_aspect[o.attr[ATTR_SHAPE]][1];
-        o.cx = hw + (float)rng_uniform(&r) * ((float)s->width - 2 * hw);
-        o.cy = hh + (float)rng_uniform(&r) * ((float)s->height - 2 * hh);
+        o.cx = hw + (float)synth_rng_uniform(&r) * ((float)s->width - 2 * hw);
+        o.cy = hh + (float)synth_rng_uniform(&r) * ((float)s->height - 2 * hh);
         int ok = 1;
         for (int j = 0; j < s->n && ok; j++) {
             const struct synth_object *p = &s->obj[j];
@@ -81,8 +81,8 @@ static int by_confidence(const void *a, const void *b)
 void synth_regions(const struct synth_config *c, long image, const struct synth_scene *s,
                    struct synth_region r[SYNTH_REGIONS])
 {
-    struct rng g;
-    rng_seed(&g, c->seed, RNG_REGIONS, (uint64_t)image);
+    struct synth_rng g;
+    synth_rng_seed(&g, c->seed, RNG_REGIONS, (uint64_t)image);
     int n = 0;
     for (int i = 0; i < s->n; i++) {
         const float *ob = s->obj[i].box;
@@ -92,26 +92,26 @@ void synth_regions(const struct synth_config *c, long image, const struct synth_
         x->object = i;
         x->bg_class = 0;
         for (int k = 0; k < 4; k++) /* a tight box, a few percent off */
-            x->box[k] = ob[k] + (float)((rng_uniform(&g) - 0.5) * 0.06) * (k % 2 ? h : w);
-        x->conf = 0.85f + 0.14f * (float)rng_uniform(&g);
+            x->box[k] = ob[k] + (float)((synth_rng_uniform(&g) - 0.5) * 0.06) * (k % 2 ? h : w);
+        x->conf = 0.85f + 0.14f * (float)synth_rng_uniform(&g);
     }
     /* Duplicates (looser boxes of the same object) and partial boxes of about half the objects each. */
     for (int i = 0; i < s->n && n < SYNTH_REGIONS; i++) {
         const float *ob = s->obj[i].box;
         float w = ob[2] - ob[0], h = ob[3] - ob[1];
-        if (rng_uniform(&g) < 0.5) {
+        if (synth_rng_uniform(&g) < 0.5) {
             struct synth_region *x = &r[n++];
             x->kind = REGION_DUPLICATE;
             x->object = i;
             x->bg_class = 0;
             for (int k = 0; k < 4; k++)
-                x->box[k] = ob[k] + (float)((rng_uniform(&g) - 0.5) * 0.3) * (k % 2 ? h : w);
-            x->conf = 0.6f + 0.25f * (float)rng_uniform(&g);
+                x->box[k] = ob[k] + (float)((synth_rng_uniform(&g) - 0.5) * 0.3) * (k % 2 ? h : w);
+            x->conf = 0.6f + 0.25f * (float)synth_rng_uniform(&g);
         }
-        if (n < SYNTH_REGIONS && rng_uniform(&g) < 0.5) {
+        if (n < SYNTH_REGIONS && synth_rng_uniform(&g) < 0.5) {
             struct synth_region *x = &r[n++];
-            float fw = 0.4f + 0.3f * (float)rng_uniform(&g), fh = 0.4f + 0.3f * (float)rng_uniform(&g);
-            float x0 = ob[0] + (float)rng_uniform(&g) * (1 - fw) * w, y0 = ob[1] + (float)rng_uniform(&g) * (1 - fh) * h;
+            float fw = 0.4f + 0.3f * (float)synth_rng_uniform(&g), fh = 0.4f + 0.3f * (float)synth_rng_uniform(&g);
+            float x0 = ob[0] + (float)synth_rng_uniform(&g) * (1 - fw) * w, y0 = ob[1] + (float)synth_rng_uniform(&g) * (1 - fh) * h;
             x->kind = REGION_PARTIAL;
             x->object = i;
             x->bg_class = 0;
@@ -119,22 +119,22 @@ void synth_regions(const struct synth_config *c, long image, const struct synth_
             x->box[1] = y0;
             x->box[2] = x0 + fw * w;
             x->box[3] = y0 + fh * h;
-            x->conf = 0.4f + 0.3f * (float)rng_uniform(&g);
+            x->conf = 0.4f + 0.3f * (float)synth_rng_uniform(&g);
         }
     }
     /* Background boxes fill the rest, as a detector's low-scoring proposals do. */
     while (n < SYNTH_REGIONS) {
         struct synth_region *x = &r[n++];
-        float bw = (0.1f + 0.4f * (float)rng_uniform(&g)) * (float)s->width;
-        float bh = (0.1f + 0.4f * (float)rng_uniform(&g)) * (float)s->height;
+        float bw = (0.1f + 0.4f * (float)synth_rng_uniform(&g)) * (float)s->width;
+        float bh = (0.1f + 0.4f * (float)synth_rng_uniform(&g)) * (float)s->height;
         x->kind = REGION_BACKGROUND;
         x->object = -1;
-        x->bg_class = (int)rng_below(&g, 4);
-        x->box[0] = (float)rng_uniform(&g) * ((float)s->width - bw);
-        x->box[1] = (float)rng_uniform(&g) * ((float)s->height - bh);
+        x->bg_class = (int)synth_rng_below(&g, 4);
+        x->box[0] = (float)synth_rng_uniform(&g) * ((float)s->width - bw);
+        x->box[1] = (float)synth_rng_uniform(&g) * ((float)s->height - bh);
         x->box[2] = x->box[0] + bw;
         x->box[3] = x->box[1] + bh;
-        x->conf = 0.05f + 0.35f * (float)rng_uniform(&g);
+        x->conf = 0.05f + 0.35f * (float)synth_rng_uniform(&g);
     }
     for (int i = 0; i < SYNTH_REGIONS; i++)
         clip_box(r[i].box, s->width, s->height);
@@ -171,13 +171,13 @@ void synth_region_attributes(const struct synth_scene *s, const struct synth_reg
 
 void synth_detector_init(struct synth_detector *d, const struct synth_config *c)
 {
-    struct rng r;
-    rng_seed(&r, c->seed, RNG_DETECTOR, 0);
+    struct synth_rng r;
+    synth_rng_seed(&r, c->seed, RNG_DETECTOR, 0);
     d->dim = c->feature_dim;
     d->noise = c->feature_noise;
     d->w = xmalloc((size_t)d->dim * SYNTH_ATTRS * sizeof *d->w);
     for (long i = 0; i < (long)d->dim * SYNTH_ATTRS; i++)
-        d->w[i] = (float)rng_normal(&r);
+        d->w[i] = (float)synth_rng_normal(&r);
 }
 
 void synth_detector_free(struct synth_detector *d)
@@ -189,8 +189,8 @@ void synth_detector_free(struct synth_detector *d)
 void synth_detector_run(const struct synth_detector *d, const struct synth_config *c, long image,
                         const struct synth_scene *s, const struct synth_region r[SYNTH_REGIONS], float *out)
 {
-    struct rng noise;
-    rng_seed(&noise, c->seed, RNG_FEATURE_NOISE, (uint64_t)image);
+    struct synth_rng noise;
+    synth_rng_seed(&noise, c->seed, RNG_FEATURE_NOISE, (uint64_t)image);
     for (int i = 0; i < SYNTH_REGIONS; i++) {
         float a[SYNTH_ATTRS];
         synth_region_attributes(s, &r[i], a);
@@ -200,7 +200,7 @@ void synth_detector_run(const struct synth_detector *d, const struct synth_confi
             float v = 0;
             for (int k = 0; k < SYNTH_ATTRS; k++)
                 v += w[k] * a[k];
-            v += (float)(d->noise * rng_normal(&noise));
+            v += (float)(d->noise * synth_rng_normal(&noise));
             f[j] = v > 0 ? v : 0;
         }
     }

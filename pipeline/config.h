@@ -95,6 +95,10 @@ struct config {
     struct {
         int size;
         char checkpoint[CFG_STR_MAX];
+        /* dimensions: 0 keeps the size preset's value; model.size custom needs all of them */
+        long d_model, n_heads, d_kv, d_ff, n_layers; /* n_layers: encoder and decoder each */
+        double dropout;
+        int visual_bias;
     } model;
     struct {
         int method;  /* sweep */
@@ -104,6 +108,7 @@ struct config {
         long ranks_per_run;
         long batch_size;
         long epochs;
+        double lr, weight_decay, adam_eps, warmup_ratio, clip_norm;
     } train;
     struct {
         int project;

@@ -548,6 +548,20 @@ int config_validate(const struct config *cfg, struct err *e)
         config_origin(cfg, "run.dir", o, sizeof o);
         return err_set(e, "%s: run.dir: must name a folder, got an empty string", o);
     }
+    if (cfg->model.size == MODEL_CUSTOM) {
+        const struct {
+            const char *key;
+            long v;
+        } dims[] = {{"model.d_model", cfg->model.d_model}, {"model.n_heads", cfg->model.n_heads},
+                    {"model.d_kv", cfg->model.d_kv},       {"model.d_ff", cfg->model.d_ff},
+                    {"model.n_layers", cfg->model.n_layers}};
+        for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++)
+            if (dims[i].v == 0) {
+                char o[CFG_SOURCE_MAX + 32];
+                config_origin(cfg, "model.size", o, sizeof o);
+                return err_set(e, "%s: model.size: custom needs every dimension; %s is 0", o, dims[i].key);
+            }
+    }
     /* Routing needs a bottleneck.  Within a sweep such combinations are left out (sweep.c); a single
      * run asking for one is a mistake worth stopping for. */
     union cfg_value methods[CFG_MAX_SWEEP], routings[CFG_MAX_SWEEP];

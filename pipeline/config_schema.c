@@ -12,6 +12,8 @@
 #define ST(s) (1u << STAGE_##s)
 #define ALL_STAGES ((1u << STAGE_COUNT) - 1u)
 #define UNBOUNDED 1e300
+/* The stages that build the backbone (the visual embedding runs in features). */
+#define MODEL_STAGES (ST(FEATURES) | ST(TRAIN) | ST(EVAL) | ST(ANALYZE))
 
 static const char *const dataset_names[] = {"synthetic", "vqav2", "gqa", "okvqa", NULL};
 static const char *const model_size_names[] = {"tiny", "t5-small", "t5-base", "custom", NULL};
@@ -65,6 +67,13 @@ static const struct cfg_key schema[] = {
         ST(FEATURES) | ST(TRAIN) | ST(EVAL) | ST(ANALYZE)},
     {"model.checkpoint",    CFG_STRING, OFF(model.checkpoint),    0, 0, NULL, 0,
         ST(FEATURES) | ST(TRAIN) | ST(EVAL) | ST(ANALYZE)},
+    {"model.d_model",       CFG_INT,    OFF(model.d_model),       0, 65536, NULL, 0, MODEL_STAGES},
+    {"model.n_heads",       CFG_INT,    OFF(model.n_heads),       0, 1024, NULL, 0, MODEL_STAGES},
+    {"model.d_kv",          CFG_INT,    OFF(model.d_kv),          0, 65536, NULL, 0, MODEL_STAGES},
+    {"model.d_ff",          CFG_INT,    OFF(model.d_ff),          0, 1048576, NULL, 0, MODEL_STAGES},
+    {"model.n_layers",      CFG_INT,    OFF(model.n_layers),      0, 64, NULL, 0, MODEL_STAGES},
+    {"model.dropout",       CFG_FLOAT,  OFF(model.dropout),       0, 0.99, NULL, 0, ST(TRAIN)},
+    {"model.visual_bias",   CFG_BOOL,   OFF(model.visual_bias),   0, 1, NULL, 0, MODEL_STAGES},
 
     {"peft.method",         CFG_ENUM,   OFF(peft.method),         0, 0, method_names, 1,
         ST(TRAIN) | ST(EVAL) | ST(AGGREGATE) | ST(ANALYZE)},
@@ -74,6 +83,11 @@ static const struct cfg_key schema[] = {
     {"train.ranks_per_run", CFG_INT,    OFF(train.ranks_per_run), 1, 1000000, NULL, 0, 0},
     {"train.batch_size",    CFG_INT,    OFF(train.batch_size),    1, 65536, NULL, 0, ST(TRAIN)},
     {"train.epochs",        CFG_INT,    OFF(train.epochs),        1, 1000000, NULL, 0, ST(TRAIN)},
+    {"train.lr",            CFG_FLOAT,  OFF(train.lr),            0, 10, NULL, 0, ST(TRAIN)},
+    {"train.weight_decay",  CFG_FLOAT,  OFF(train.weight_decay),  0, 1, NULL, 0, ST(TRAIN)},
+    {"train.adam_eps",      CFG_FLOAT,  OFF(train.adam_eps),      1e-12, 1, NULL, 0, ST(TRAIN)},
+    {"train.warmup_ratio",  CFG_FLOAT,  OFF(train.warmup_ratio),  0, 1, NULL, 0, ST(TRAIN)},
+    {"train.clip_norm",     CFG_FLOAT,  OFF(train.clip_norm),     0, 1e6, NULL, 0, ST(TRAIN)},
 
     {"features.project",    CFG_BOOL,   OFF(features.project),    0, 1, NULL, 0, ST(FEATURES)},
     {"features.dtype",      CFG_ENUM,   OFF(features.dtype),      0, 0, dtype_names, 0, ST(FEATURES)},

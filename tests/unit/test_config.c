@@ -1,4 +1,5 @@
 /* The config loader: defaults, layering, every kind of bad input, the resolved config and its hashes. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 #include "base/fileio.h"
 #include "base/mem.h"
 #include "pipeline/config.h"
+#include "pipeline/config_model.h"
 #include "tests/harness.h"
 
 /* Loads YAML `text` (written to a file in the test folder) plus `sets`; returns the rc. */
@@ -297,6 +299,43 @@ static void test_stage_hashes_follow_readers(struct test_ctx *t)
     CHECK_INT(t, changed_stages(t, "data.dataset=gqa"), (1u << STAGE_COUNT) - 1);
 }
 
+static void test_model_and_optimizer_keys(struct test_ctx *t)
+{
+    struct config *cfg = xmalloc(sizeof *cfg);
+    struct err e;
+    CHECK_INT(t, config_load(cfg, NULL, NULL, 0, &e), 0);
+    CHECK_NEAR(t, cfg->train.lr, 5e-3, 0, 0);
+    CHECK_NEAR(t, cfg->train.weight_decay, 0.01, 0, 0);
+    CHECK_NEAR(t, cfg->train.adam_eps, 1e-6, 0, 0);
+    CHECK_NEAR(t, cfg->train.warmup_ratio, 0.05, 0, 0);
+    CHECK_NEAR(t, cfg->train.clip_norm, 5, 0, 0);
+    CHECK_NEAR(t, cfg->model.dropout, 0.1, 0, 0);
+    CHECK_INT(t, cfg->model.visual_bias, 0);
+    struct vlt5_dims d;
+    CHECKF(t, config_vlt5_dims(cfg, 32200, 2048, &d, &e) == 0, "%s", e.msg);
+    CHECK(t, d.d_model == 768 && d.n_heads == 12 && d.d_kv == 64 && d.d_ff == 3072 && d.n_enc_layers == 12 &&
+                 d.n_dec_layers == 12 && d.vocab == 32200 && d.feat_dim == 2048 && d.n_regions == 36);
+    struct vlt5_options o;
+    config_vlt5_options(cfg, &o);
+    CHECK(t, o.train_backbone == 0 && o.linear_bias == 0 && o.visual_bias == 0 && fabsf(o.dropout - 0.1f) < 1e-7f);
+    /* a preset with an override */
+    const char *sets[] = {"model.size=tiny", "model.n_layers=3", "peft.method=full", "model.visual_bias=true"};
+    CHECK_INT(t, config_load(cfg, NULL, sets, 4, &e), 0);
+    CHECKF(t, config_vlt5_dims(cfg, 300, 16, &d, &e) == 0, "%s", e.msg);
+    CHECK(t, d.d_model == 64 && d.n_heads == 4 && d.d_kv == 16 && d.d_ff == 128 && d.n_enc_layers == 3 &&
+                 d.n_dec_layers == 3 && d.vocab == 300);
+    config_vlt5_options(cfg, &o);
+    CHECK(t, o.train_backbone == 1 && o.visual_bias == 1);
+    CHECK_INT(t, config_vlt5_dims(cfg, 20, 16, &d, &e), -1); /* too small a vocabulary for 36 regions */
+    CHECK_CONTAINS(t, e.msg, "model.size tiny: model vocabulary of 20 tokens");
+    free(cfg);
+    /* custom needs every dimension */
+    expect_error(t, "model:\n  size: custom\n  d_model: 32\n", NULL, 0, "model.size: custom needs every dimension",
+                 "model.n_heads is 0", NULL);
+    expect_error(t, "train:\n  adam_eps: 0\n", NULL, 0, "train.adam_eps", "out of range", NULL);
+    expect_error(t, "model:\n  dropout: 1\n", NULL, 0, "model.dropout", "out of range", NULL);
+}
+
 int main(int argc, char **argv)
 {
     static const struct test tests[] = {
@@ -315,6 +354,7 @@ int main(int argc, char **argv)
         {"the resolved config loads back to the same config", test_emit_round_trip},
         {"unicode line breaks in strings survive the round trip", test_unicode_line_breaks_round_trip},
         {"stage hashes change only for stages that read the key", test_stage_hashes_follow_readers},
+        {"model dimensions and optimizer keys", test_model_and_optimizer_keys},
     };
     return test_main(tests, TEST_COUNT(tests), argc, argv);
 }

@@ -2,17 +2,17 @@
  * benchmark.  Every generator is derived from (seed, stream, index), so that image 17's scene does not
  * depend on how many images or questions came before it.  Not Python's random: the k-shot splits use
  * data/kshot.h. */
-#ifndef MIXPHM_DATA_RNG_H
-#define MIXPHM_DATA_RNG_H
+#ifndef MIXPHM_DATA_SYNTH_RNG_H
+#define MIXPHM_DATA_SYNTH_RNG_H
 
 #include <stdint.h>
 
-struct rng {
+struct synth_rng {
     uint64_t s[4];
 };
 
 /* Streams of the synthetic benchmark (one per kind of thing drawn). */
-enum rng_stream {
+enum synth_rng_stream {
     RNG_SCENE = 1,
     RNG_REGIONS,
     RNG_DETECTOR,
@@ -22,17 +22,17 @@ enum rng_stream {
     RNG_PRETRAIN,
 };
 
-void rng_seed(struct rng *r, uint64_t seed, uint64_t stream, uint64_t index);
-uint64_t rng_next(struct rng *r);
+void synth_rng_seed(struct synth_rng *r, uint64_t seed, uint64_t stream, uint64_t index);
+uint64_t synth_rng_next(struct synth_rng *r);
 /* Uniform on [0, 1). */
-double rng_uniform(struct rng *r);
+double synth_rng_uniform(struct synth_rng *r);
 /* Uniform on {0, ..., n-1}; n >= 1. */
-long rng_below(struct rng *r, long n);
+long synth_rng_below(struct synth_rng *r, long n);
 /* Uniform on {lo, ..., hi}. */
-long rng_between(struct rng *r, long lo, long hi);
+long synth_rng_between(struct synth_rng *r, long lo, long hi);
 /* Standard normal (Box-Muller; each call draws two uniforms). */
-double rng_normal(struct rng *r);
+double synth_rng_normal(struct synth_rng *r);
 /* Shuffles idx[0..n-1]. */
-void rng_shuffle(struct rng *r, int *idx, int n);
+void synth_rng_shuffle(struct synth_rng *r, int *idx, int n);
 
 #endif

@@ -1,4 +1,4 @@
-#include "data/rng.h"
+#include "data/synth_rng.h"
 
 #include <math.h>
 
@@ -10,7 +10,7 @@ static uint64_t splitmix64(uint64_t *x)
     return z ^ (z >> 31);
 }
 
-void rng_seed(struct rng *r, uint64_t seed, uint64_t stream, uint64_t index)
+void synth_rng_seed(struct synth_rng *r, uint64_t seed, uint64_t stream, uint64_t index)
 {
     uint64_t x = seed;
     x = splitmix64(&x) ^ (stream * 0xd1b54a32d192ed03ULL);
@@ -24,7 +24,7 @@ static uint64_t rotl(uint64_t x, int k)
     return (x << k) | (x >> (64 - k));
 }
 
-uint64_t rng_next(struct rng *r)
+uint64_t synth_rng_next(struct synth_rng *r)
 {
     uint64_t *s = r->s;
     uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
@@ -37,37 +37,37 @@ uint64_t rng_next(struct rng *r)
     return result;
 }
 
-double rng_uniform(struct rng *r)
+double synth_rng_uniform(struct synth_rng *r)
 {
-    return (double)(rng_next(r) >> 11) * 0x1.0p-53;
+    return (double)(synth_rng_next(r) >> 11) * 0x1.0p-53;
 }
 
-long rng_below(struct rng *r, long n)
+long synth_rng_below(struct synth_rng *r, long n)
 {
     /* Rejection keeps it exactly uniform. */
     uint64_t bound = (uint64_t)n, limit = UINT64_MAX - UINT64_MAX % bound;
     uint64_t x;
     do
-        x = rng_next(r);
+        x = synth_rng_next(r);
     while (x >= limit);
     return (long)(x % bound);
 }
 
-long rng_between(struct rng *r, long lo, long hi)
+long synth_rng_between(struct synth_rng *r, long lo, long hi)
 {
-    return lo + rng_below(r, hi - lo + 1);
+    return lo + synth_rng_below(r, hi - lo + 1);
 }
 
-double rng_normal(struct rng *r)
+double synth_rng_normal(struct synth_rng *r)
 {
-    double u = 1.0 - rng_uniform(r), v = rng_uniform(r);
+    double u = 1.0 - synth_rng_uniform(r), v = synth_rng_uniform(r);
     return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
 }
 
-void rng_shuffle(struct rng *r, int *idx, int n)
+void synth_rng_shuffle(struct synth_rng *r, int *idx, int n)
 {
     for (int i = n - 1; i > 0; i--) {
-        int j = (int)rng_below(r, i + 1), tmp = idx[i];
+        int j = (int)synth_rng_below(r, i + 1), tmp = idx[i];
         idx[i] = idx[j];
         idx[j] = tmp;
     }

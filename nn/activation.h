@@ -1,0 +1,21 @@
+/* Activations, forward and backward.
+ *   ReLU:               y = max(0, x);               dx = dy * [y > 0]
+ *   GELU, tanh form ("gelu_new" in HF transformers):
+ *     y = 0.5 x (1 + tanh(u)),  u = sqrt(2/pi) (x + 0.044715 x^3)
+ *     dy/dx = 0.5 (1 + tanh u) + 0.5 x (1 - tanh^2 u) sqrt(2/pi) (1 + 3 * 0.044715 x^2)
+ * ReLU's backward reads its output (the input is not kept); GELU's reads its input. */
+#ifndef MIXPHM_NN_ACTIVATION_H
+#define MIXPHM_NN_ACTIVATION_H
+
+#include <stddef.h>
+
+/* In place is fine (y == x). */
+void relu_forward(float *y, const float *x, size_t n);
+/* dx = dy where y > 0, else 0; dx may equal dy. */
+void relu_backward(float *dx, const float *dy, const float *y, size_t n);
+
+void gelu_forward(float *y, const float *x, size_t n);
+/* dx may equal dy; x is the forward input. */
+void gelu_backward(float *dx, const float *dy, const float *x, size_t n);
+
+#endif

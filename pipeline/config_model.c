@@ -1,0 +1,37 @@
+/* From the configuration to the backbone's dimensions and options (model/ knows nothing of YAML). */
+#include "pipeline/config_model.h"
+
+#include <string.h>
+
+int config_vlt5_dims(const struct config *cfg, int vocab, int feat_dim, struct vlt5_dims *d, struct err *e)
+{
+    static const char *const preset[] = {"tiny", "t5-small", "t5-base"};
+    if (cfg->model.size >= 0 && cfg->model.size < MODEL_CUSTOM)
+        vlt5_preset(preset[cfg->model.size], d);
+    else
+        vlt5_preset("t5-base", d); /* custom: every dimension below is set (config_validate checks it) */
+    if (cfg->model.d_model)
+        d->d_model = (int)cfg->model.d_model;
+    if (cfg->model.n_heads)
+        d->n_heads = (int)cfg->model.n_heads;
+    if (cfg->model.d_kv)
+        d->d_kv = (int)cfg->model.d_kv;
+    if (cfg->model.d_ff)
+        d->d_ff = (int)cfg->model.d_ff;
+    if (cfg->model.n_layers)
+        d->n_enc_layers = d->n_dec_layers = (int)cfg->model.n_layers;
+    d->vocab = vocab;
+    d->feat_dim = feat_dim;
+    if (vlt5_dims_check(d, e))
+        return err_prefix(e, "model.size %s", config_enum_name("model.size", cfg->model.size));
+    return 0;
+}
+
+void config_vlt5_options(const struct config *cfg, struct vlt5_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->train_backbone = cfg->peft.method == PEFT_FULL;
+    o->linear_bias = cfg->peft.method == PEFT_BITFIT;
+    o->visual_bias = cfg->model.visual_bias;
+    o->dropout = (float)cfg->model.dropout;
+}
