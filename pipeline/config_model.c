@@ -3,6 +3,18 @@
 
 #include <string.h>
 
+_Static_assert((int)PEFT_FULL == (int)PEFT_KIND_FULL && (int)PEFT_MIXPHM == (int)PEFT_KIND_MIXPHM &&
+                   (int)PEFT_METHOD_COUNT == (int)PEFT_KIND_COUNT && (int)ROUTING_EXPAND == (int)PEFT_ROUTE_EXPAND,
+               "peft.method / peft.routing and model/peft's enums must list the same values in the same order");
+
+void config_peft_options(const struct config *cfg, struct peft_options *o)
+{
+    memset(o, 0, sizeof *o);
+    /* The config's enums and model/peft's are declared in the same order. */
+    o->method = cfg->peft.method;
+    o->routing = cfg->peft.routing;
+}
+
 int config_vlt5_dims(const struct config *cfg, int vocab, int feat_dim, struct vlt5_dims *d, struct err *e)
 {
     static const char *const preset[] = {"tiny", "t5-small", "t5-base"};
@@ -30,8 +42,9 @@ int config_vlt5_dims(const struct config *cfg, int vocab, int feat_dim, struct v
 void config_vlt5_options(const struct config *cfg, struct vlt5_options *o)
 {
     memset(o, 0, sizeof *o);
-    o->train_backbone = cfg->peft.method == PEFT_FULL;
-    o->linear_bias = cfg->peft.method == PEFT_BITFIT;
+    struct peft_options po;
+    config_peft_options(cfg, &po);
+    peft_backbone_options(&po, o); /* full fine-tuning and BitFit are backbone options */
     o->visual_bias = cfg->model.visual_bias;
     o->dropout = (float)cfg->model.dropout;
 }

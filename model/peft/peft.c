@@ -1,0 +1,137 @@
+#include "model/peft/peft.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/mem.h"
+#include "model/peft/peft_method.h"
+
+static const char *const kind_names[PEFT_KIND_COUNT] = {"full",      "bitfit",      "lora",   "houlsby", "pfeiffer",
+                                                        "compacter", "compacter++", "adamix", "mixphm"};
+
+/* Full fine-tuning and BitFit are options of the backbone (peft_backbone_options): nothing to add. */
+static const struct peft_method_ops backbone_only = {0};
+
+/* The methods built so far; NULL: not built yet. */
+static const struct peft_method_ops *method_ops(int method)
+{
+    switch (method) {
+    case PEFT_KIND_FULL:
+    case PEFT_KIND_BITFIT: return &backbone_only;
+    default: return NULL;
+    }
+}
+
+const char *peft_kind_name(int method)
+{
+    return method >= 0 && method < PEFT_KIND_COUNT ? kind_names[method] : "?";
+}
+
+void peft_backbone_options(const struct peft_options *o, struct vlt5_options *vo)
+{
+    vo->train_backbone = o->method == PEFT_KIND_FULL;
+    vo->linear_bias = o->method == PEFT_KIND_BITFIT;
+}
+
+int peft_create(struct peft **out, const struct peft_options *o, struct vlt5 *m, struct params *p, struct err *e)
+{
+    *out = NULL;
+    const struct peft_method_ops *ops = method_ops(o->method);
+    if (!ops)
+        return err_set(e, "peft.method: %s is not built yet in this version of mixphm", peft_kind_name(o->method));
+    if (o->routing != PEFT_ROUTE_NONE && (o->method == PEFT_KIND_FULL || o->method == PEFT_KIND_BITFIT))
+        return err_set(e, "peft.routing: %s has no low-rank bottleneck for a routing function", peft_kind_name(o->method));
+    struct peft *pf = xcalloc(1, sizeof *pf);
+    pf->opts = *o;
+    pf->model = m;
+    pf->params = p;
+    if (ops->create && ops->create(pf, e) != 0) {
+        free(pf);
+        return -1;
+    }
+    *out = pf;
+    return 0;
+}
+
+void peft_bind(struct peft *pf)
+{
+    const struct peft_method_ops *ops = method_ops(pf->opts.method);
+    if (ops->bind)
+        ops->bind(pf);
+}
+
+void peft_init(struct peft *pf, uint64_t seed)
+{
+    const struct peft_method_ops *ops = method_ops(pf->opts.method);
+    if (ops->init)
+        ops->init(pf, seed);
+}
+
+void peft_eval_prepare(struct peft *pf)
+{
+    const struct peft_method_ops *ops = method_ops(pf->opts.method);
+    if (ops->eval_prepare)
+        ops->eval_prepare(pf);
+}
+
+void peft_free(struct peft *pf)
+{
+    if (!pf)
+        return;
+    const struct peft_method_ops *ops = method_ops(pf->opts.method);
+    if (ops->destroy)
+        ops->destroy(pf);
+    free(pf);
+}
+
+void peft_reg_sizes(const struct peft *pf, size_t *stats_len, size_t *pooled_width)
+{
+    const struct peft_method_ops *ops = method_ops(pf->opts.method);
+    *stats_len = *pooled_width = 0;
+    if (ops->reg_sizes)
+        ops->reg_sizes(pf, stats_len, pooled_width);
+}
+
+void peft_reg_local(struct peft *pf, const struct vlt5 *m, float *stats, float *pooled)
+{
+    const struct peft_method_ops *ops = method_ops(pf->opts.method);
+    if (ops->reg_local)
+        ops->reg_local(pf, m, stats, pooled);
+}
+
+double peft_reg_backward(struct peft *pf, const struct vlt5 *m, const float *stats_sum, const float *pooled_all,
+                         long global_batch, uint64_t ex0, float *dpooled_all, double *loss_partial)
+{
+    const struct peft_method_ops *ops = method_ops(pf->opts.method);
+    *loss_partial = 0;
+    return ops->reg_backward ? ops->reg_backward(pf, m, stats_sum, pooled_all, global_batch, ex0, dpooled_all,
+                                                 loss_partial)
+                             : 0.0;
+}
+
+void peft_reg_pooled_grad(struct peft *pf, struct vlt5 *m, const float *dpooled_sum, uint64_t ex0)
+{
+    const struct peft_method_ops *ops = method_ops(pf->opts.method);
+    if (ops->reg_pooled_grad)
+        ops->reg_pooled_grad(pf, m, dpooled_sum, ex0);
+}
+
+double peft_reg_step(struct peft *pf, struct vlt5 *m)
+{
+    size_t stats_len, width;
+    peft_reg_sizes(pf, &stats_len, &width);
+    if (stats_len == 0 && width == 0)
+        return 0.0;
+    long B = m->B;
+    float *stats = xcalloc(stats_len ? stats_len : 1, sizeof *stats);            /* [stats_len] */
+    float *pooled = xcalloc((size_t)B * (width ? width : 1), sizeof *pooled);      /* [B, width] */
+    float *dpooled = xcalloc((size_t)B * (width ? width : 1), sizeof *dpooled);    /* [B, width] */
+    peft_reg_local(pf, m, stats, pooled);
+    double partial = 0;
+    double shared = peft_reg_backward(pf, m, stats, pooled, B, 0, dpooled, &partial);
+    peft_reg_pooled_grad(pf, m, dpooled, 0);
+    free(stats);
+    free(pooled);
+    free(dpooled);
+    return shared + partial;
+}

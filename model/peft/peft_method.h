@@ -1,0 +1,23 @@
+/* What a PEFT method provides to model/peft/peft.c: one table of functions per method (every entry may
+ * be NULL where the method has nothing to do).  Methods live in their own files (lora.c, adapter.c,
+ * mixphm.c, ...) and are listed in peft.c's table. */
+#ifndef MIXPHM_MODEL_PEFT_PEFT_METHOD_H
+#define MIXPHM_MODEL_PEFT_PEFT_METHOD_H
+
+#include "model/peft/peft.h"
+
+struct peft_method_ops {
+    /* Registers the tensors and attaches the hooks; sets pf->method. */
+    int (*create)(struct peft *pf, struct err *e);
+    void (*bind)(struct peft *pf);
+    void (*init)(struct peft *pf, uint64_t seed);
+    void (*eval_prepare)(struct peft *pf);
+    void (*destroy)(struct peft *pf);
+    void (*reg_sizes)(const struct peft *pf, size_t *stats_len, size_t *pooled_width);
+    void (*reg_local)(struct peft *pf, const struct vlt5 *m, float *stats, float *pooled);
+    double (*reg_backward)(struct peft *pf, const struct vlt5 *m, const float *stats_sum, const float *pooled_all,
+                           long global_batch, uint64_t ex0, float *dpooled_all, double *loss_partial);
+    void (*reg_pooled_grad)(struct peft *pf, struct vlt5 *m, const float *dpooled_sum, uint64_t ex0);
+};
+
+#endif
