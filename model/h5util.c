@@ -142,6 +142,11 @@ int h5u_read_float(hid_t f, const char *path, const char *name, float *out, long
     return read_as(f, path, name, H5T_NATIVE_FLOAT, H5T_FLOAT, "floating point", out, n, e);
 }
 
+int h5u_read_double(hid_t f, const char *path, const char *name, double *out, long n, struct err *e)
+{
+    return read_as(f, path, name, H5T_NATIVE_DOUBLE, H5T_FLOAT, "floating point", out, n, e);
+}
+
 int h5u_read_int32(hid_t f, const char *path, const char *name, int32_t *out, long n, struct err *e)
 {
     return read_as(f, path, name, H5T_NATIVE_INT32, H5T_INTEGER, "integer", out, n, e);
@@ -177,6 +182,12 @@ int h5u_write_float(hid_t f, const char *path, const char *name, int ndim, const
                     struct err *e)
 {
     return write_as(f, path, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, ndim, dims, data, e);
+}
+
+int h5u_write_double(hid_t f, const char *path, const char *name, int ndim, const long *dims, const double *data,
+                     struct err *e)
+{
+    return write_as(f, path, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, ndim, dims, data, e);
 }
 
 int h5u_write_int32(hid_t f, const char *path, const char *name, int ndim, const long *dims, const int32_t *data,

@@ -20,13 +20,17 @@ void h5u_close(hid_t f);
 int h5u_exists(hid_t f, const char *name);
 /* Rank and dims of a dataset; -1 when it is missing (message names it). */
 int h5u_shape(hid_t f, const char *path, const char *name, int *ndim, long dims[H5U_MAX_DIMS], struct err *e);
-/* Reads a whole dataset converted to float / int32 / int64 (it must be of a float resp. integer class). */
+/* Reads a whole dataset converted to float / double / int32 (it must be of a float resp. integer class).
+ * `f` may be a file or a group: names are relative to it. */
 int h5u_read_float(hid_t f, const char *path, const char *name, float *out, long n, struct err *e);
 int h5u_read_int32(hid_t f, const char *path, const char *name, int32_t *out, long n, struct err *e);
+int h5u_read_double(hid_t f, const char *path, const char *name, double *out, long n, struct err *e);
 int h5u_write_float(hid_t f, const char *path, const char *name, int ndim, const long *dims, const float *data,
                     struct err *e);
 int h5u_write_int32(hid_t f, const char *path, const char *name, int ndim, const long *dims, const int32_t *data,
                     struct err *e);
+int h5u_write_double(hid_t f, const char *path, const char *name, int ndim, const long *dims, const double *data,
+                     struct err *e);
 
 /* Scalar attributes of the file's root group. */
 int h5u_attr_write_long(hid_t f, const char *path, const char *name, long v, struct err *e);

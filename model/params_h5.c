@@ -9,8 +9,19 @@
 
 #define LIST_MAX 8 /* names quoted per kind of problem; the rest are counted */
 
+int param_selected(const struct param_tensor *t, int owner_mask, int trainable)
+{
+    return (t->owner & owner_mask) && (trainable < 0 || t->trainable == trainable);
+}
+
 int params_save_h5(const struct params *p, const char *path, int owner_mask, const struct weights_attr *attrs,
                    int n_attrs, struct err *e)
+{
+    return params_save_h5_sel(p, path, owner_mask, -1, attrs, n_attrs, e);
+}
+
+int params_save_h5_sel(const struct params *p, const char *path, int owner_mask, int trainable,
+                       const struct weights_attr *attrs, int n_attrs, struct err *e)
 {
     char tmp[PATH_MAX_LEN];
     if (tmp_path_for(path, tmp, sizeof tmp, e))
@@ -25,7 +36,7 @@ int params_save_h5(const struct params *p, const char *path, int owner_mask, con
         rc = h5u_attr_write_long(f, tmp, attrs[i].name, attrs[i].value, e);
     for (int i = 0; i < p->n && !rc; i++) {
         const struct param_tensor *t = &p->t[i];
-        if (!(t->owner & owner_mask))
+        if (!param_selected(t, owner_mask, trainable))
             continue;
         long dims[PARAM_MAX_DIMS];
         for (int k = 0; k < t->ndim; k++)
@@ -86,6 +97,12 @@ static int ignored(const char *const *ignore, const char *name)
 
 int params_load_h5(struct params *p, const char *path, int owner_mask, const char *const *ignore, struct err *e)
 {
+    return params_load_h5_sel(p, path, owner_mask, -1, ignore, e);
+}
+
+int params_load_h5_sel(struct params *p, const char *path, int owner_mask, int trainable, const char *const *ignore,
+                       struct err *e)
+{
     hid_t f = h5u_open_read(path, e);
     if (f < 0)
         return -1;
@@ -97,7 +114,7 @@ int params_load_h5(struct params *p, const char *path, int owner_mask, const cha
     int n_missing = 0, n_shapes = 0, n_extra = 0, rc = 0;
     for (int i = 0; i < p->n && !rc; i++) {
         const struct param_tensor *t = &p->t[i];
-        if (!(t->owner & owner_mask))
+        if (!param_selected(t, owner_mask, trainable))
             continue;
         if (!h5u_exists(f, t->name)) {
             list_add(missing, sizeof missing, &n_missing, t->name);

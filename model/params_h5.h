@@ -32,6 +32,15 @@ int params_save_h5(const struct params *p, const char *path, int owner_mask, con
  * the values already read may be partly overwritten. */
 int params_load_h5(struct params *p, const char *path, int owner_mask, const char *const *ignore, struct err *e);
 
+/* The same for the tensors that are also trainable (trainable = 1), frozen (0) or either (-1): a
+ * training run's weights are its trainable tensors, whatever their owner. */
+int params_save_h5_sel(const struct params *p, const char *path, int owner_mask, int trainable,
+                       const struct weights_attr *attrs, int n_attrs, struct err *e);
+int params_load_h5_sel(struct params *p, const char *path, int owner_mask, int trainable, const char *const *ignore,
+                       struct err *e);
+/* Whether tensor t is selected by (owner_mask, trainable). */
+int param_selected(const struct param_tensor *t, int owner_mask, int trainable);
+
 /* Reads one integer attribute of a weights file (the model dimensions). */
 int weights_read_attr(const char *path, const char *name, long *value, struct err *e);
 

@@ -1,0 +1,261 @@
+#include "model/checkpoint.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/fileio.h"
+#include "base/mem.h"
+#include "model/h5util.h"
+
+void train_state_init(struct train_state *s)
+{
+    memset(s, 0, sizeof *s);
+    s->best_score = -1;
+    s->best_epoch = -1;
+    s->es_best = -1;
+}
+
+void train_state_free(struct train_state *s)
+{
+    free(s->dev_epoch);
+    free(s->dev_score);
+    free(s->loss);
+    train_state_init(s);
+}
+
+void train_state_add_dev(struct train_state *s, long epoch, double score)
+{
+    s->dev_epoch = xrealloc(s->dev_epoch, (size_t)(s->n_dev + 1) * sizeof *s->dev_epoch);
+    s->dev_score = xrealloc(s->dev_score, (size_t)(s->n_dev + 1) * sizeof *s->dev_score);
+    s->dev_epoch[s->n_dev] = epoch;
+    s->dev_score[s->n_dev] = score;
+    s->n_dev++;
+}
+
+void train_state_add_loss(struct train_state *s, double loss)
+{
+    s->loss = xrealloc(s->loss, (size_t)(s->n_loss + 1) * sizeof *s->loss);
+    s->loss[s->n_loss++] = loss;
+}
+
+/* The loop state as root attributes: integers as longs, scores as doubles. */
+struct state_field {
+    const char *name;
+    size_t offset;
+    int is_double;
+};
+
+#define SF(f, d) {#f, offsetof(struct train_state, f), d}
+static const struct state_field fields[] = {
+    SF(step, 0),    SF(epoch, 0),    SF(best_score, 1), SF(best_epoch, 0),
+    SF(es_best, 1), SF(es_bad, 0),   SF(dev_total, 1),  SF(epoch_loss, 1), SF(seconds, 1),
+};
+#undef SF
+
+static hid_t make_group(hid_t f, const char *name, const char *path, struct err *e)
+{
+    hid_t g = -1;
+    H5E_BEGIN_TRY
+    {
+        g = H5Gcreate2(f, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    }
+    H5E_END_TRY;
+    if (g < 0)
+        err_set(e, "%s: cannot create the group '%s'", path, name);
+    return g;
+}
+
+static hid_t open_group(hid_t f, const char *name, const char *path, struct err *e)
+{
+    hid_t g = -1;
+    if (h5u_exists(f, name)) {
+        H5E_BEGIN_TRY
+        {
+            g = H5Gopen2(f, name, H5P_DEFAULT);
+        }
+        H5E_END_TRY;
+    }
+    if (g < 0)
+        err_set(e, "%s: not a checkpoint: the group '%s' is missing", path, name);
+    return g;
+}
+
+/* Writes (or reads) one buffer of every trainable tensor into (from) group `name`. */
+static int tensors_io(hid_t f, const char *path, const char *name, const struct params *p, const float *base,
+                      int writing, struct err *e)
+{
+    hid_t g = writing ? make_group(f, name, path, e) : open_group(f, name, path, e);
+    if (g < 0)
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < p->n && rc == 0; i++) {
+        const struct param_tensor *t = &p->t[i];
+        if (!t->trainable)
+            continue;
+        long dims[PARAM_MAX_DIMS];
+        for (int k = 0; k < t->ndim; k++)
+            dims[k] = t->shape[k];
+        float *data = (float *)base + t->offset; /* base is one of p->train, grad, adam_m, adam_v */
+        if (writing) {
+            rc = h5u_write_float(g, path, t->name, t->ndim, dims, data, e);
+        } else {
+            int nd;
+            long got[H5U_MAX_DIMS];
+            rc = h5u_shape(g, path, t->name, &nd, got, e);
+            int same = rc == 0 && nd == t->ndim;
+            for (int k = 0; same && k < nd; k++)
+                same = got[k] == dims[k];
+            if (rc == 0 && !same) {
+                char want[64];
+                params_shape_str(t, want, sizeof want);
+                rc = err_set(e, "%s: %s/%s has another shape than the model's %s (a checkpoint of another model?)",
+                             path, name, t->name, want);
+            }
+            if (rc == 0)
+                rc = h5u_read_float(g, path, t->name, data, (long)t->numel, e);
+            if (rc != 0 && !strstr(e->msg, t->name))
+                err_prefix(e, "%s/%s", name, t->name);
+        }
+    }
+    H5Gclose(g);
+    return rc;
+}
+
+static int history_write(hid_t f, const char *path, const struct train_state *s, struct err *e)
+{
+    hid_t g = make_group(f, "history", path, e);
+    if (g < 0)
+        return -1;
+    int32_t *epochs = xmalloc((size_t)(s->n_dev ? s->n_dev : 1) * sizeof *epochs);
+    for (long i = 0; i < s->n_dev; i++)
+        epochs[i] = (int32_t)s->dev_epoch[i];
+    long nd = s->n_dev, nl = s->n_loss;
+    int rc = h5u_write_int32(g, path, "dev_epoch", 1, &nd, epochs, e);
+    if (rc == 0)
+        rc = h5u_write_double(g, path, "dev_score", 1, &nd, s->dev_score, e);
+    if (rc == 0)
+        rc = h5u_write_double(g, path, "loss", 1, &nl, s->loss, e);
+    free(epochs);
+    H5Gclose(g);
+    return rc;
+}
+
+static int history_read(hid_t f, const char *path, struct train_state *s, struct err *e)
+{
+    hid_t g = open_group(f, "history", path, e);
+    if (g < 0)
+        return -1;
+    int nd;
+    long dims[H5U_MAX_DIMS], n_dev = 0, n_loss = 0;
+    int rc = h5u_shape(g, path, "dev_score", &nd, dims, e);
+    if (rc == 0)
+        n_dev = nd == 1 ? dims[0] : -1;
+    if (rc == 0)
+        rc = h5u_shape(g, path, "loss", &nd, dims, e);
+    if (rc == 0)
+        n_loss = nd == 1 ? dims[0] : -1;
+    if (rc == 0 && (n_dev < 0 || n_loss < 0 || n_dev > CHECKPOINT_MAX_HISTORY || n_loss > CHECKPOINT_MAX_HISTORY))
+        rc = err_set(e, "%s: the history datasets have unexpected shapes", path);
+    int32_t *epochs = xmalloc((size_t)(n_dev ? n_dev : 1) * sizeof *epochs);
+    s->dev_epoch = xcalloc((size_t)(n_dev ? n_dev : 1), sizeof *s->dev_epoch);
+    s->dev_score = xcalloc((size_t)(n_dev ? n_dev : 1), sizeof *s->dev_score);
+    s->loss = xcalloc((size_t)(n_loss ? n_loss : 1), sizeof *s->loss);
+    if (rc == 0 && n_dev)
+        rc = h5u_read_int32(g, path, "dev_epoch", epochs, n_dev, e);
+    if (rc == 0 && n_dev)
+        rc = h5u_read_double(g, path, "dev_score", s->dev_score, n_dev, e);
+    if (rc == 0 && n_loss)
+        rc = h5u_read_double(g, path, "loss", s->loss, n_loss, e);
+    for (long i = 0; rc == 0 && i < n_dev; i++)
+        s->dev_epoch[i] = epochs[i];
+    if (rc == 0) {
+        s->n_dev = n_dev;
+        s->n_loss = n_loss;
+    }
+    free(epochs);
+    H5Gclose(g);
+    return rc;
+}
+
+int checkpoint_save(const struct params *p, const char *path, const char run_hash[HASH_HEX_LEN],
+                    const struct train_state *s, struct err *e)
+{
+    char tmp[PATH_MAX_LEN];
+    if (tmp_path_for(path, tmp, sizeof tmp, e) != 0)
+        return -1;
+    hid_t f = h5u_create(tmp, e);
+    if (f < 0)
+        return err_prefix(e, "writing the checkpoint");
+    int rc = h5u_attr_write_string(f, tmp, "format", CHECKPOINT_FORMAT, e);
+    if (rc == 0)
+        rc = h5u_attr_write_long(f, tmp, "format_version", CHECKPOINT_VERSION, e);
+    if (rc == 0)
+        rc = h5u_attr_write_string(f, tmp, "run_hash", run_hash, e);
+    if (rc == 0)
+        rc = h5u_attr_write_long(f, tmp, "stopped_early", s->stopped_early, e);
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0] && rc == 0; i++) {
+        const char *at = (const char *)s + fields[i].offset;
+        rc = fields[i].is_double ? h5u_attr_write_double(f, tmp, fields[i].name, *(const double *)at, e)
+                                 : h5u_attr_write_long(f, tmp, fields[i].name, *(const long *)at, e);
+    }
+    if (rc == 0)
+        rc = tensors_io(f, tmp, "params", p, p->train, 1, e);
+    if (rc == 0)
+        rc = tensors_io(f, tmp, "adam_m", p, p->adam_m, 1, e);
+    if (rc == 0)
+        rc = tensors_io(f, tmp, "adam_v", p, p->adam_v, 1, e);
+    if (rc == 0)
+        rc = history_write(f, tmp, s, e);
+    h5u_close(f);
+    if (rc == 0)
+        rc = commit_tmp(tmp, path, e);
+    if (rc != 0) {
+        remove(tmp);
+        return err_prefix(e, "writing the checkpoint %s (the previous one is kept)", path);
+    }
+    return 0;
+}
+
+int checkpoint_load(struct params *p, const char *path, const char run_hash[HASH_HEX_LEN], struct train_state *s,
+                    struct err *e)
+{
+    train_state_init(s);
+    hid_t f = h5u_open_read(path, e);
+    if (f < 0)
+        return -1;
+    char fmt[64] = "", hash[64] = "";
+    long version = 0, stopped = 0;
+    int rc = 0;
+    if (h5u_attr_read_string(f, path, "format", fmt, sizeof fmt, e) != 0 || strcmp(fmt, CHECKPOINT_FORMAT) != 0)
+        rc = err_set(e, "%s: not a mixphm checkpoint", path);
+    if (rc == 0 && (h5u_attr_read_long(f, path, "format_version", &version, e) != 0 || version != CHECKPOINT_VERSION))
+        rc = err_set(e, "%s: checkpoint format version %ld, this build reads version %d", path, version,
+                     CHECKPOINT_VERSION);
+    if (rc == 0)
+        rc = h5u_attr_read_string(f, path, "run_hash", hash, sizeof hash, e);
+    if (rc == 0 && strcmp(hash, run_hash) != 0)
+        rc = err_set(e, "%s: the checkpoint belongs to other settings (hash %s, the run's is %s)", path, hash,
+                     run_hash);
+    if (rc == 0)
+        rc = h5u_attr_read_long(f, path, "stopped_early", &stopped, e);
+    s->stopped_early = (int)stopped;
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0] && rc == 0; i++) {
+        char *at = (char *)s + fields[i].offset;
+        rc = fields[i].is_double ? h5u_attr_read_double(f, path, fields[i].name, (double *)at, e)
+                                 : h5u_attr_read_long(f, path, fields[i].name, (long *)at, e);
+    }
+    if (rc == 0)
+        rc = tensors_io(f, path, "params", p, p->train, 0, e);
+    if (rc == 0)
+        rc = tensors_io(f, path, "adam_m", p, p->adam_m, 0, e);
+    if (rc == 0)
+        rc = tensors_io(f, path, "adam_v", p, p->adam_v, 0, e);
+    if (rc == 0)
+        rc = history_read(f, path, s, e);
+    h5u_close(f);
+    if (rc != 0)
+        train_state_free(s);
+    return rc;
+}
