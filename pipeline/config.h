@@ -109,7 +109,18 @@ struct config {
         long batch_size;
         long epochs;
         double lr, weight_decay, adam_eps, warmup_ratio, clip_norm;
+        long val_interval;
+        long patience;
+        double min_delta;
+        long checkpoint_steps;
+        double bucket_mb;
     } train;
+    struct {
+        long epochs;
+        long batch_size;
+        double lr;
+        double warmup_ratio;
+    } pretrain;
     struct {
         int project;
         int dtype; /* enum feature_dtype */
@@ -119,6 +130,8 @@ struct config {
     } features;
     struct {
         int vqa_metric;
+        long batch_size;
+        long max_new_tokens;
     } eval;
     struct {
         double interval;
@@ -161,6 +174,10 @@ struct cfg_key {
     const char *const *names; /* CFG_ENUM: the accepted values, NULL-terminated; index = stored value */
     int sweep;                /* 1: may be a list, one training run per value */
     unsigned affects;         /* bit (1 << stage): that stage's outputs depend on this key */
+    /* For the stages in `cond_stages`, the key matters only while the bool key `only_if` is true (the
+     * model's settings change features.h5 only when the features stage projects them). */
+    unsigned cond_stages;
+    const char *only_if;
 };
 
 /* The schema, in the order of configs/defaults.yaml (keys sharing a section are contiguous). */
@@ -190,8 +207,13 @@ void config_origin(const struct config *cfg, const char *path, char *out, size_t
 /* The resolved configuration as YAML, in schema order, with sweep lists as flow sequences.  Loading
  * the result gives back the same config.  Caller frees. */
 char *config_emit(const struct config *cfg, const char *header_comment);
-/* Hash of the keys whose `affects` mask includes `stage`, with their resolved values. */
+/* Whether key `i` matters to `stage` in this config (its `affects` mask and its condition). */
+int config_key_affects(const struct config *cfg, int i, enum stage_id stage);
+/* Hash of the keys that affect `stage` (config_key_affects), with their resolved values. */
 uint64_t config_stage_hash(const struct config *cfg, enum stage_id stage);
+/* Hash of the keys whose path starts with one of `prefixes` (NULL-terminated), for things that depend on
+ * a few keys of several stages (the synthetic backbone's pretraining). */
+uint64_t config_prefix_hash(const struct config *cfg, const char *const *prefixes);
 /* Formats the value of key `k` as canonical YAML (used by emit, hashing and run names). */
 void config_format_value(const struct cfg_key *k, union cfg_value v, const char *str, char *out,
                          size_t n);

@@ -190,7 +190,28 @@ uint64_t config_stage_hash(const struct config *cfg, enum stage_id stage)
     h = hash_str(h, stage_name(stage));
     char value[CFG_STR_MAX * 5 + 64];
     for (int i = 0; i < n; i++) {
-        if (!(keys[i].affects & (1u << stage)))
+        if (!config_key_affects(cfg, i, stage))
+            continue;
+        config_format_key(cfg, i, value, sizeof value);
+        h = hash_str(h, "\n");
+        h = hash_str(h, keys[i].path);
+        h = hash_str(h, "=");
+        h = hash_str(h, value);
+    }
+    return h;
+}
+
+uint64_t config_prefix_hash(const struct config *cfg, const char *const *prefixes)
+{
+    int n;
+    const struct cfg_key *keys = config_schema(&n);
+    uint64_t h = hash_str(HASH_INIT, "mixphm-config-v1\nprefixes");
+    char value[CFG_STR_MAX * 5 + 64];
+    for (int i = 0; i < n; i++) {
+        int match = 0;
+        for (int k = 0; prefixes[k] && !match; k++)
+            match = strncmp(keys[i].path, prefixes[k], strlen(prefixes[k])) == 0;
+        if (!match)
             continue;
         config_format_key(cfg, i, value, sizeof value);
         h = hash_str(h, "\n");

@@ -14,6 +14,8 @@
 #define UNBOUNDED 1e300
 /* The stages that build the backbone (the visual embedding runs in features). */
 #define MODEL_STAGES (ST(FEATURES) | ST(TRAIN) | ST(EVAL) | ST(ANALYZE))
+/* The features stage reads the model only to project the features (features.project). */
+#define IF_PROJECTED , ST(FEATURES), "features.project"
 
 static const char *const dataset_names[] = {"synthetic", "vqav2", "gqa", "okvqa", NULL};
 static const char *const model_size_names[] = {"tiny", "t5-small", "t5-base", "custom", NULL};
@@ -24,6 +26,9 @@ static const char *const metric_names[] = {"vlt5", "official2016", "official", N
 static const char *const launcher_names[] = {"srun", "mpirun", NULL};
 static const char *const dtype_names[] = {"float32", "float16", NULL};
 
+/* Rows leave the trailing condition fields out when a key has no condition (they are then zero). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 /* clang-format off */
 static const struct cfg_key schema[] = {
     {"run.dir",             CFG_STRING, OFF(run.dir),             0, 0, NULL, 0, 0},
@@ -64,16 +69,16 @@ static const struct cfg_key schema[] = {
     {"data.synthetic.variant_rate",   CFG_FLOAT, OFF(data.synthetic.variant_rate),   0, 1, NULL, 0, ST(PREPARE)},
 
     {"model.size",          CFG_ENUM,   OFF(model.size),          0, 0, model_size_names, 0,
-        ST(FEATURES) | ST(TRAIN) | ST(EVAL) | ST(ANALYZE)},
+        MODEL_STAGES IF_PROJECTED},
     {"model.checkpoint",    CFG_STRING, OFF(model.checkpoint),    0, 0, NULL, 0,
-        ST(FEATURES) | ST(TRAIN) | ST(EVAL) | ST(ANALYZE)},
-    {"model.d_model",       CFG_INT,    OFF(model.d_model),       0, 65536, NULL, 0, MODEL_STAGES},
-    {"model.n_heads",       CFG_INT,    OFF(model.n_heads),       0, 1024, NULL, 0, MODEL_STAGES},
-    {"model.d_kv",          CFG_INT,    OFF(model.d_kv),          0, 65536, NULL, 0, MODEL_STAGES},
-    {"model.d_ff",          CFG_INT,    OFF(model.d_ff),          0, 1048576, NULL, 0, MODEL_STAGES},
-    {"model.n_layers",      CFG_INT,    OFF(model.n_layers),      0, 64, NULL, 0, MODEL_STAGES},
+        MODEL_STAGES IF_PROJECTED},
+    {"model.d_model",       CFG_INT,    OFF(model.d_model),       0, 65536, NULL, 0, MODEL_STAGES IF_PROJECTED},
+    {"model.n_heads",       CFG_INT,    OFF(model.n_heads),       0, 1024, NULL, 0, MODEL_STAGES IF_PROJECTED},
+    {"model.d_kv",          CFG_INT,    OFF(model.d_kv),          0, 65536, NULL, 0, MODEL_STAGES IF_PROJECTED},
+    {"model.d_ff",          CFG_INT,    OFF(model.d_ff),          0, 1048576, NULL, 0, MODEL_STAGES IF_PROJECTED},
+    {"model.n_layers",      CFG_INT,    OFF(model.n_layers),      0, 64, NULL, 0, MODEL_STAGES IF_PROJECTED},
     {"model.dropout",       CFG_FLOAT,  OFF(model.dropout),       0, 0.99, NULL, 0, ST(TRAIN)},
-    {"model.visual_bias",   CFG_BOOL,   OFF(model.visual_bias),   0, 1, NULL, 0, MODEL_STAGES},
+    {"model.visual_bias",   CFG_BOOL,   OFF(model.visual_bias),   0, 1, NULL, 0, MODEL_STAGES IF_PROJECTED},
 
     {"peft.method",         CFG_ENUM,   OFF(peft.method),         0, 0, method_names, 1,
         ST(TRAIN) | ST(EVAL) | ST(AGGREGATE) | ST(ANALYZE)},
@@ -88,6 +93,17 @@ static const struct cfg_key schema[] = {
     {"train.adam_eps",      CFG_FLOAT,  OFF(train.adam_eps),      1e-12, 1, NULL, 0, ST(TRAIN)},
     {"train.warmup_ratio",  CFG_FLOAT,  OFF(train.warmup_ratio),  0, 1, NULL, 0, ST(TRAIN)},
     {"train.clip_norm",     CFG_FLOAT,  OFF(train.clip_norm),     0, 1e6, NULL, 0, ST(TRAIN)},
+    {"train.val_interval",  CFG_INT,    OFF(train.val_interval),  0, 1000000, NULL, 0, ST(TRAIN)},
+    {"train.patience",      CFG_INT,    OFF(train.patience),      -1, 1000000, NULL, 0, ST(TRAIN)},
+    {"train.min_delta",     CFG_FLOAT,  OFF(train.min_delta),     0, 100, NULL, 0, ST(TRAIN)},
+    /* When to checkpoint changes nothing a run computes (resume is bit-identical). */
+    {"train.checkpoint_steps", CFG_INT, OFF(train.checkpoint_steps), 0, 1000000000, NULL, 0, 0},
+    {"train.bucket_mb",     CFG_FLOAT,  OFF(train.bucket_mb),     0.001, 65536, NULL, 0, 0},
+
+    {"pretrain.epochs",     CFG_INT,    OFF(pretrain.epochs),     1, 1000000, NULL, 0, ST(TRAIN)},
+    {"pretrain.batch_size", CFG_INT,    OFF(pretrain.batch_size), 1, 65536, NULL, 0, ST(TRAIN)},
+    {"pretrain.lr",         CFG_FLOAT,  OFF(pretrain.lr),         0, 10, NULL, 0, ST(TRAIN)},
+    {"pretrain.warmup_ratio", CFG_FLOAT, OFF(pretrain.warmup_ratio), 0, 1, NULL, 0, ST(TRAIN)},
 
     {"features.project",    CFG_BOOL,   OFF(features.project),    0, 1, NULL, 0, ST(FEATURES)},
     {"features.dtype",      CFG_ENUM,   OFF(features.dtype),      0, 0, dtype_names, 0, ST(FEATURES)},
@@ -97,6 +113,8 @@ static const struct cfg_key schema[] = {
 
     {"eval.vqa_metric",     CFG_ENUM,   OFF(eval.vqa_metric),     0, 0, metric_names, 0,
         ST(EVAL) | ST(AGGREGATE)},
+    {"eval.batch_size",     CFG_INT,    OFF(eval.batch_size),     1, 65536, NULL, 0, 0},
+    {"eval.max_new_tokens", CFG_INT,    OFF(eval.max_new_tokens), 1, 512, NULL, 0, ST(TRAIN) | ST(EVAL)},
 
     {"log.interval",        CFG_FLOAT,  OFF(log.interval),        0, 86400, NULL, 0, 0},
 
@@ -116,6 +134,7 @@ static const struct cfg_key schema[] = {
     {"jobs.mpirun_args",    CFG_STRING, OFF(jobs.mpirun_args),    0, 0, NULL, 0, 0},
     {"jobs.binary",         CFG_STRING, OFF(jobs.binary),         0, 0, NULL, 0, 0},
 };
+#pragma GCC diagnostic pop
 /* clang-format on */
 
 const struct cfg_key *config_schema(int *count)
@@ -143,6 +162,18 @@ const char *config_enum_name(const char *path, long v)
         if (j == v)
             return schema[i].names[j];
     return "?";
+}
+
+int config_key_affects(const struct config *cfg, int i, enum stage_id stage)
+{
+    const struct cfg_key *k = &schema[i];
+    if (!(k->affects & (1u << stage)))
+        return 0;
+    if (k->only_if && (k->cond_stages & (1u << stage))) {
+        int cond = config_key_index(k->only_if);
+        return cond >= 0 && config_get(cfg, cond).i != 0;
+    }
+    return 1;
 }
 
 int config_method_supports_routing(int method)

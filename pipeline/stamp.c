@@ -77,7 +77,7 @@ char *stamp_settings_text(const struct config *cfg, enum stage_id stage)
     out[0] = '\0';
     char value[CFG_STR_MAX * 5 + 64];
     for (int i = 0; i < n; i++) {
-        if (!(keys[i].affects & (1u << stage)))
+        if (!config_key_affects(cfg, i, stage))
             continue;
         config_format_key(cfg, i, value, sizeof value);
         size_t need = strlen(keys[i].path) + strlen(value) + 3;
@@ -113,10 +113,12 @@ void stamp_settings_diff(const char *before, const char *now, char *out, size_t 
     size_t o = 0;
     int shown = 0;
     out[0] = '\0';
-    /* Walk the current settings; report changed and new keys, then keys that disappeared. */
-    for (int pass = 0; pass < 2; pass++) {
-        const char *text = pass == 0 ? now : before;
-        const char *other = pass == 0 ? before : now;
+    /* Changed values first, then keys that newly matter (a condition such as features.project turned
+     * them on), then keys that no longer do: the first ones shown are the ones the user changed. */
+    enum { CHANGED, NEW, REMOVED };
+    for (int pass = CHANGED; pass <= REMOVED; pass++) {
+        const char *text = pass == REMOVED ? before : now;
+        const char *other = pass == REMOVED ? now : before;
         for (const char *p = text; p && *p;) {
             const char *eol = strchr(p, '\n');
             size_t len = eol ? (size_t)(eol - p) : strlen(p);
@@ -128,10 +130,12 @@ void stamp_settings_diff(const char *before, const char *now, char *out, size_t 
                 key[klen] = '\0';
                 settings_value(text, key, mine, sizeof mine);
                 int found = settings_value(other ? other : "", key, theirs, sizeof theirs);
-                if (o < n && shown < 4 && (pass == 0 ? (!found || strcmp(mine, theirs) != 0) : !found)) {
-                    if (pass == 0)
-                        o += (size_t)snprintf(out + o, n - o, "%s%s %s -> %s", shown ? ", " : "", key,
-                                              found ? theirs : "(new)", mine);
+                int show = pass == CHANGED ? found && strcmp(mine, theirs) != 0 : !found;
+                if (o < n && shown < 4 && show) {
+                    if (pass == CHANGED)
+                        o += (size_t)snprintf(out + o, n - o, "%s%s %s -> %s", shown ? ", " : "", key, theirs, mine);
+                    else if (pass == NEW)
+                        o += (size_t)snprintf(out + o, n - o, "%s%s (new) -> %s", shown ? ", " : "", key, mine);
                     else
                         o += (size_t)snprintf(out + o, n - o, "%s%s removed", shown ? ", " : "", key);
                     shown++;

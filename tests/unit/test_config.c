@@ -297,6 +297,18 @@ static void test_stage_hashes_follow_readers(struct test_ctx *t)
     CHECK(t, changed_stages(t, "data.sizes=[16]") & (1u << STAGE_PREPARE));
     CHECK(t, !(changed_stages(t, "data.sizes=[16]") & (1u << STAGE_FEATURES)));
     CHECK_INT(t, changed_stages(t, "data.dataset=gqa"), (1u << STAGE_COUNT) - 1);
+    /* The model changes features.h5 only when the features stage projects them. */
+    unsigned model_readers = (1u << STAGE_TRAIN) | (1u << STAGE_EVAL) | (1u << STAGE_ANALYZE);
+    CHECK_INT(t, changed_stages(t, "model.size=tiny"), model_readers);
+    CHECK_INT(t, changed_stages(t, "model.checkpoint=\"b.h5\""), model_readers);
+    struct config *a = xmalloc(sizeof *a), *b = xmalloc(sizeof *b);
+    struct err e;
+    const char *pa[] = {"features.project=true"}, *pb[] = {"features.project=true", "model.size=tiny"};
+    CHECK_INT(t, config_load(a, NULL, pa, 1, &e), 0);
+    CHECK_INT(t, config_load(b, NULL, pb, 2, &e), 0);
+    CHECK(t, config_stage_hash(a, STAGE_FEATURES) != config_stage_hash(b, STAGE_FEATURES));
+    free(a);
+    free(b);
 }
 
 static void test_model_and_optimizer_keys(struct test_ctx *t)

@@ -212,7 +212,8 @@ static void test_force_and_single_stage(struct test_ctx *t)
     struct err e;
     err_clear(&e);
     CHECK_INT(t, runner_plan(proj, &o, &mask, reasons, &e), -1);
-    CHECK_CONTAINS(t, e.msg, "train needs the features stage first (config changed: features.project false -> true)");
+    CHECK_CONTAINS(t, e.msg, "train needs the features stage first (config changed: features.project false -> true, "
+                             "model.size (new) -> t5-base");
     CHECK_CONTAINS(t, e.msg, "mixphm features CONFIG");
     CHECK_INT(t, e.collective, 1);
     free(proj);
