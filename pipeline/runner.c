@@ -7,6 +7,7 @@
 
 #include "base/mem.h"
 #include "base/signals.h"
+#include "mpi/agree.h"
 
 #define REASON_UPSTREAM "an input stage runs first"
 
@@ -154,17 +155,6 @@ int runner_plan(const struct config *cfg, const struct run_options *o, unsigned 
     return 0;
 }
 
-/* Rank 0 did something alone: every rank learns its outcome (and its message). */
-static int share_rank0_result(struct world *w, int rc, struct err *e)
-{
-    world_bcast_bytes(w, &rc, (int)sizeof rc, 0);
-    if (rc != 0) {
-        world_bcast_bytes(w, e->msg, (int)sizeof e->msg, 0);
-        e->collective = 1;
-    }
-    return rc;
-}
-
 int runner_write_config(const struct config *cfg, const struct logger *log, struct err *e)
 {
     char path[PATH_MAX_LEN];
@@ -251,7 +241,7 @@ int runner_execute(const struct config *cfg, const struct run_options *o, const 
         if (rc == 0)
             rc = runner_plan(cfg, o, &mask, reasons, e);
     }
-    if ((rc = share_rank0_result(w, rc, e)) != 0)
+    if ((rc = agree_root_result(w->comm, 0, rc, e)) != 0)
         goto out;
     world_bcast_bytes(w, &mask, (int)sizeof mask, 0);
     world_bcast_bytes(w, reasons, (int)(STAGE_COUNT * sizeof *reasons), 0);
@@ -289,7 +279,7 @@ int runner_execute(const struct config *cfg, const struct run_options *o, const 
             if (rc == 0)
                 rc = remove_if_exists(spath, e);
         }
-        if ((rc = share_rank0_result(w, rc, e)) != 0)
+        if ((rc = agree_root_result(w->comm, 0, rc, e)) != 0)
             goto out;
         r->stage = (enum stage_id)s;
         r->n_outputs = r->n_provides = 0;
@@ -320,7 +310,7 @@ int runner_execute(const struct config *cfg, const struct run_options *o, const 
         double seconds = now_monotonic() - t0;
         if (w->rank == 0)
             rc = write_stamp(cfg, r, seconds, e);
-        if ((rc = share_rank0_result(w, rc, e)) != 0)
+        if ((rc = agree_root_result(w->comm, 0, rc, e)) != 0)
             goto out;
         char took[32];
         format_duration(seconds, took, sizeof took);

@@ -6,4 +6,5 @@ void stages_table(stage_fn table[STAGE_COUNT])
         table[s] = NULL;
     table[STAGE_PREPARE] = stage_prepare;
     table[STAGE_FEATURES] = stage_features;
+    table[STAGE_TRAIN] = stage_train;
 }

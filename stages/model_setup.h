@@ -1,0 +1,34 @@
+/* The model of one training run, as its config describes it: the VL-T5 backbone with the run's PEFT
+ * method, buffers sized once for the run, and the backbone's weights.  Used by train, eval and analyze
+ * (only stages/ assembles models from a config: model/ knows nothing of YAML). */
+#ifndef MIXPHM_STAGES_MODEL_SETUP_H
+#define MIXPHM_STAGES_MODEL_SETUP_H
+
+#include "model/params.h"
+#include "model/peft/peft.h"
+#include "model/vlt5.h"
+#include "pipeline/config.h"
+
+struct model_ctx {
+    struct params params;
+    struct vlt5 model;
+    struct peft *peft;
+};
+
+struct model_sizes {
+    int max_batch;    /* examples per forward on this rank */
+    int max_text;     /* question (or pretraining input) tokens */
+    int max_target;   /* answer (or pretraining target) tokens */
+    int max_generate; /* tokens greedy decoding may produce */
+};
+
+/* Builds the backbone (dimensions from the config, vocabulary and region feature size from the data)
+ * and the run's method; no weights yet.  `full` forces full fine-tuning (the synthetic backbone's
+ * pretraining). */
+int model_setup(struct model_ctx *mc, const struct config *run_cfg, int vocab, int feat_dim, int full,
+                const struct model_sizes *sz, struct err *e);
+/* Loads backbone weights, after checking that the file's dimensions are the config's. */
+int model_load_backbone(struct model_ctx *mc, const char *path, struct err *e);
+void model_teardown(struct model_ctx *mc);
+
+#endif

@@ -1,0 +1,190 @@
+/* The train stage (DESIGN.md section 5): the sweep's runs, each trained data parallel by a group of
+ * train.ranks_per_run ranks; groups take the next unfinished run from a shared queue.  Before the
+ * sweep, the synthetic benchmark's backbone is pretrained (all ranks together) unless model.checkpoint
+ * names one.  Finished runs are skipped; a stop signal checkpoints every group's current run and ends
+ * the stage with exit status 75; with --slice I/N only runs I, I+N, ... are trained. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/mem.h"
+#include "mpi/agree.h"
+#include "mpi/run_queue.h"
+#include "pipeline/sweep.h"
+#include "stages/stages.h"
+#include "stages/train_run.h"
+
+static int open_data(struct train_data *d, struct run *run, struct err *e)
+{
+    char path[PATH_MAX_LEN];
+    if (run_path(run, "prepared.h5", path, sizeof path) != 0)
+        return err_set(e, "path too long: %s/prepared.h5", run->dir);
+    if (prepared_open(&d->p, path, PREPARED_QUESTIONS | PREPARED_IMAGES | PREPARED_PRETRAIN, e) != 0)
+        return -1;
+    if (prepared_tokenizer(&d->p, &d->tok, e) != 0)
+        return -1;
+    if (run_path(run, "features.h5", path, sizeof path) != 0)
+        return err_set(e, "path too long: %s/features.h5", run->dir);
+    if (features_open(&d->features, path, H5P_DEFAULT, e) != 0)
+        return -1;
+    if (d->features.projected)
+        return err_set(e, "%s holds projected features (features.project); training on them is not built yet", path);
+    d->vocab = d->p.vocab_size;
+    d->feat_dim = d->features.dim;
+    return 0;
+}
+
+static void close_data(struct train_data *d)
+{
+    if (d->features.file > 0)
+        features_close(&d->features);
+    prepared_close(&d->p);
+}
+
+/* The backbone the sweep's runs start from: model.checkpoint, or the pretrained synthetic one. */
+static int find_backbone(struct train_data *d, struct run *run, int *stop, struct err *e)
+{
+    const struct config *cfg = d->cfg;
+    struct world *w = run->world;
+    if (cfg->model.checkpoint[0]) {
+        long long size = file_size(cfg->model.checkpoint);
+        if (size < 0) {
+            e->collective = 1;
+            return err_set(e, "model.checkpoint: no weights file at '%s'", cfg->model.checkpoint);
+        }
+        snprintf(d->backbone, sizeof d->backbone, "%s", cfg->model.checkpoint);
+        uint64_t h = hash_str(HASH_INIT, cfg->model.checkpoint);
+        hash_hex(hash_bytes(h, &size, sizeof size), d->backbone_id);
+        return 0;
+    }
+    if (cfg->data.dataset != DATASET_SYNTHETIC) {
+        e->collective = 1;
+        return err_set(e, "model.checkpoint is empty: %s needs the pretrained VL-T5 backbone (convert FewVLM's "
+                          "Epoch30_base.pth with tools/convert_vlt5.py)",
+                       config_enum_name("data.dataset", cfg->data.dataset));
+    }
+    int done = w->rank == 0 ? pretrain_done(d, d->backbone_id) == 0 : 0;
+    MPI_Bcast(&done, 1, MPI_INT, 0, w->comm);
+    if (!done) {
+        log_msg(&run->log, "pretrain: training the synthetic backbone (%ld epochs over %ld pairs)",
+                cfg->pretrain.epochs, d->p.n_pretrain);
+        if (train_pretrain(d, w->comm, &run->log, stop, e) != 0 || *stop)
+            return *stop ? 0 : -1;
+        int ok = w->rank == 0 ? pretrain_done(d, d->backbone_id) == 0 : 1;
+        if (agree_root_result(w->comm, 0, ok ? 0 : err_set(e, "the pretrained backbone's stamp is missing"), e))
+            return -1;
+    }
+    MPI_Bcast(d->backbone_id, HASH_HEX_LEN, MPI_CHAR, 0, w->comm);
+    if (train_run_dir(d, PRETRAIN_RUN, d->backbone, sizeof d->backbone, e) != 0)
+        return -1;
+    size_t len = strlen(d->backbone);
+    snprintf(d->backbone + len, sizeof d->backbone - len, "/backbone.h5");
+    return 0;
+}
+
+/* The sweep indices this process trains (all, or one slice). */
+static int *slice_runs(int n, int slice, int slices, int *count)
+{
+    int *list = xmalloc((size_t)(n ? n : 1) * sizeof *list);
+    *count = 0;
+    for (int i = 0; i < n; i++)
+        if (slices < 1 || i % slices == slice)
+            list[(*count)++] = i;
+    return list;
+}
+
+/* Trains this group's share of the runs; *stop gets a stop signal.  Errors are the group's. */
+static int train_sweep(struct train_data *d, struct run *run, const struct group *g, int *stop, struct err *e)
+{
+    const struct config *cfg = d->cfg;
+    struct logger glog;
+    char prefix[16] = "";
+    if (g->count > 1)
+        snprintf(prefix, sizeof prefix, "g%d", g->index);
+    log_init(&glog, stderr, g->rank == 0, prefix);
+    int n_list, n = sweep_count(cfg);
+    int *list = slice_runs(n, run->slice, run->slices, &n_list);
+    struct run_queue q;
+    run_queue_create(&q, run->world, g->comm, e);
+    struct config *rc_cfg = xmalloc(sizeof *rc_cfg);
+    int rc = 0;
+    for (long i; rc == 0 && !*stop && (i = run_queue_next(&q, n_list)) >= 0;) {
+        char name[SWEEP_NAME_MAX];
+        rc = sweep_run_config(cfg, list[i], rc_cfg, e);
+        if (rc != 0)
+            break;
+        sweep_run_name(cfg, rc_cfg, name, sizeof name);
+        int done = g->rank == 0 ? train_run_done(d, rc_cfg, name) : 0;
+        MPI_Bcast(&done, 1, MPI_INT, 0, g->comm);
+        if (done) {
+            log_msg(&glog, "%s: trained already, skipped", name);
+            continue;
+        }
+        log_msg(&glog, "%s: training (%ld epochs, k %ld, seed %ld, %d rank%s)", name, rc_cfg->train.epochs,
+                rc_cfg->data.sizes, rc_cfg->data.seeds, g->size, g->size > 1 ? "s" : "");
+        rc = train_run(d, rc_cfg, name, g->comm, &glog, stop, e);
+    }
+    /* Other groups may still be taking runs: a group that stopped early drains nothing more, but the
+     * window is freed collectively by everyone at the end. */
+    free(rc_cfg);
+    free(list);
+    if (rc != 0 && g->count > 1)
+        world_abort(run->world, "%s", e->msg); /* the other groups are still training */
+    run_queue_free(&q);
+    return rc;
+}
+
+/* Whether every run of the sweep is trained (rank-0 work). */
+static int sweep_complete(struct train_data *d)
+{
+    struct config *rc_cfg = xmalloc(sizeof *rc_cfg);
+    struct err e;
+    int n = sweep_count(d->cfg), all = 1;
+    for (int i = 0; i < n && all; i++) {
+        char name[SWEEP_NAME_MAX];
+        all = sweep_run_config(d->cfg, i, rc_cfg, &e) == 0;
+        sweep_run_name(d->cfg, rc_cfg, name, sizeof name);
+        all = all && train_run_done(d, rc_cfg, name);
+    }
+    free(rc_cfg);
+    return all;
+}
+
+int stage_train(const struct config *cfg, struct run *run)
+{
+    struct world *w = run->world;
+    struct err *e = &run->err;
+    struct train_data *d = xcalloc(1, sizeof *d);
+    d->cfg = cfg;
+    d->run_dir = run->dir;
+    d->log_interval = cfg->log.interval;
+    int stop = 0, rc = open_data(d, run, e);
+    if (agree_all_ok(w->comm, rc, e) != 0)
+        goto out;
+    if ((rc = find_backbone(d, run, &stop, e)) != 0 || stop)
+        goto out;
+    struct group g;
+    if ((rc = world_split_groups(w, (int)cfg->train.ranks_per_run, &g, e)) != 0)
+        goto out;
+    if (g.count > 1 && w->rank == 0)
+        log_msg(&run->log, "%d groups of %d rank%s train the sweep side by side", g.count, g.size,
+                g.size > 1 ? "s" : "");
+    rc = train_sweep(d, run, &g, &stop, e);
+    group_free(&g);
+    if (rc != 0)
+        goto out;
+    MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, w->comm);
+    if (!stop) {
+        int complete = w->rank == 0 ? sweep_complete(d) : 0;
+        MPI_Bcast(&complete, 1, MPI_INT, 0, w->comm);
+        run->incomplete = !complete;
+        rc = run_output(run, "runs");
+    }
+out:
+    run->stop_signal = stop;
+    close_data(d);
+    free(d);
+    if (rc != 0 && !e->collective && w->size == 1)
+        e->collective = 1; /* one rank: nobody else to stop */
+    return rc;
+}

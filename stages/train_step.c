@@ -1,0 +1,122 @@
+#include "stages/train_step.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/mem.h"
+#include "model/optimizer.h"
+#include "mpi/grad_allreduce.h"
+#include "stages/train_batch.h"
+
+int trainer_init(struct trainer *t, struct model_ctx *mc, MPI_Comm comm, int max_global_batch, double bucket_mb,
+                 double weight_decay, double adam_eps, double clip_norm)
+{
+    memset(t, 0, sizeof *t);
+    t->mc = mc;
+    t->comm = comm;
+    MPI_Comm_rank(comm, &t->rank);
+    MPI_Comm_size(comm, &t->size);
+    t->bucket_floats = (size_t)(bucket_mb * 1048576.0 / sizeof(float));
+    if (t->bucket_floats < 1)
+        t->bucket_floats = 1;
+    t->hp = (struct adamw_hparams){.beta1 = 0.9, .beta2 = 0.999, .eps = adam_eps};
+    t->weight_decay = weight_decay;
+    t->clip_norm = clip_norm;
+    peft_reg_sizes(mc->peft, &t->stats_len, &t->pooled_w);
+    if (t->stats_len || t->pooled_w) {
+        size_t w = t->pooled_w ? t->pooled_w : 1;
+        t->stats = xcalloc(t->stats_len ? t->stats_len : 1, sizeof *t->stats);
+        t->pooled_local = xcalloc((size_t)mc->model.opts.max_batch * w, sizeof *t->pooled_local);
+        t->pooled_all = xcalloc((size_t)max_global_batch * w, sizeof *t->pooled_all);
+        t->dpooled = xcalloc((size_t)max_global_batch * w, sizeof *t->dpooled);
+        t->counts = xcalloc((size_t)t->size, sizeof *t->counts);
+        t->displs = xcalloc((size_t)t->size, sizeof *t->displs);
+    }
+    const char *nan = getenv("MIXPHM_TEST_NAN_STEP");
+    t->nan_step = nan ? atol(nan) : 0;
+    return 0;
+}
+
+void trainer_free(struct trainer *t)
+{
+    free(t->stats);
+    free(t->pooled_local);
+    free(t->pooled_all);
+    free(t->dpooled);
+    free(t->counts);
+    free(t->displs);
+    memset(t, 0, sizeof *t);
+}
+
+/* The regularisers over the global batch; returns this rank's share of their value (the part every
+ * rank computes identically is counted on rank 0 only). */
+static double regularise(struct trainer *t, const struct vlt5_batch *b)
+{
+    struct vlt5 *m = &t->mc->model;
+    struct peft *pf = t->mc->peft;
+    long Bg = b->global_batch;
+    size_t w = t->pooled_w;
+    if (b->B > 0)
+        peft_reg_local(pf, m, t->stats, t->pooled_local);
+    else
+        memset(t->stats, 0, t->stats_len * sizeof *t->stats);
+    if (t->stats_len)
+        MPI_Allreduce(MPI_IN_PLACE, t->stats, (int)t->stats_len, MPI_FLOAT, MPI_SUM, t->comm);
+    if (w) {
+        for (int r = 0; r < t->size; r++) {
+            int lo, hi;
+            batch_share((int)Bg, r, t->size, &lo, &hi);
+            t->counts[r] = (hi - lo) * (int)w;
+            t->displs[r] = lo * (int)w;
+        }
+        MPI_Allgatherv(t->pooled_local, t->counts[t->rank], MPI_FLOAT, t->pooled_all, t->counts, t->displs, MPI_FLOAT,
+                       t->comm);
+    }
+    double shared = 0, partial = 0;
+    if (b->B > 0)
+        shared = peft_reg_backward(pf, m, t->stats, t->pooled_all, Bg, b->ex0, t->dpooled, &partial);
+    else if (w)
+        memset(t->dpooled, 0, (size_t)Bg * w * sizeof *t->dpooled);
+    if (w) {
+        MPI_Allreduce(MPI_IN_PLACE, t->dpooled, (int)((size_t)Bg * w), MPI_FLOAT, MPI_SUM, t->comm);
+        if (b->B > 0)
+            peft_reg_pooled_grad(pf, m, t->dpooled, b->ex0);
+    }
+    return partial + (t->rank == 0 ? shared : 0.0); /* rank 0 always has a share */
+}
+
+int trainer_step(struct trainer *t, const struct vlt5_batch *b, double lr, long step_no, double *loss,
+                 double *grad_norm, struct err *e)
+{
+    struct vlt5 *m = &t->mc->model;
+    struct params *p = &t->mc->params;
+    params_zero_grad(p);
+    double local = 0;
+    int rc = b->B > 0 ? vlt5_forward(m, b, e) : 0;
+    /* A forward error (a batch the buffers cannot hold) is the same on every rank of the group. */
+    if (rc != 0)
+        return -1;
+    if (b->B > 0)
+        local = vlt5_loss(m, NULL);
+    if (t->stats_len || t->pooled_w)
+        local += regularise(t, b);
+    if (b->B > 0)
+        vlt5_backward(m);
+    if (t->nan_step && step_no == t->nan_step && t->rank == 0 && p->n_train)
+        p->grad[0] = NAN;
+    grad_bucket_allreduce(p->grad, p->n_train, t->bucket_floats, t->comm);
+    MPI_Allreduce(MPI_IN_PLACE, &local, 1, MPI_DOUBLE, MPI_SUM, t->comm);
+    *loss = local;
+    double norm = params_grad_norm(p);
+    *grad_norm = norm;
+    if (!isfinite(local) || !isfinite(norm)) {
+        e->collective = 1;
+        return err_set(e, "step %ld: the %s is not finite (loss %g, gradient norm %g); the last good checkpoint is "
+                          "kept", step_no, !isfinite(local) ? "loss" : "gradient", local, norm);
+    }
+    if (t->clip_norm > 0)
+        params_clip_grad(p, t->clip_norm);
+    params_adamw_step(p, lr, t->weight_decay, &t->hp, step_no);
+    return 0;
+}

@@ -1,0 +1,50 @@
+/* One optimizer step of a training group (the ranks that train one run together, data parallel).
+ *
+ * Every rank holds its share of the global batch (possibly none).  The step:
+ *   1. forward and the answer loss of the share, divided by the GLOBAL batch size;
+ *   2. the method's regularisers over the whole global batch: the local statistics summed over the
+ *      group, the pooled final outputs gathered in global example order, the pooled gradients summed
+ *      (model/peft/peft.h);
+ *   3. backward through the frozen backbone;
+ *   4. the gradient buffer summed over the group in buckets (mpi/grad_allreduce.h), every bucket every
+ *      step, in buffer order;
+ *   5. a non-finite loss or gradient stops the run with the step number;
+ *   6. global-norm clipping and the same AdamW update on every rank.
+ * The summed gradients equal the single-rank gradients of the whole batch up to the order of the
+ * floating-point sums, so a run gives the same result on 1, 2 or 4 ranks within rounding. */
+#ifndef MIXPHM_STAGES_TRAIN_STEP_H
+#define MIXPHM_STAGES_TRAIN_STEP_H
+
+#include <mpi.h>
+
+#include "nn/adamw.h"
+#include "stages/model_setup.h"
+
+struct trainer {
+    struct model_ctx *mc;
+    MPI_Comm comm;
+    int rank, size;
+    size_t bucket_floats;
+    struct adamw_hparams hp;
+    double weight_decay, clip_norm;
+    /* regulariser exchange (empty when the method has none) */
+    size_t stats_len, pooled_w;
+    float *stats;        /* [stats_len] */
+    float *pooled_local; /* [max share, pooled_w] */
+    float *pooled_all;   /* [max global batch, pooled_w] */
+    float *dpooled;      /* [max global batch, pooled_w] */
+    int *counts, *displs; /* [size] for the gather */
+    long nan_step;       /* test hook (MIXPHM_TEST_NAN_STEP): a NaN gradient at this step; 0: none */
+};
+
+int trainer_init(struct trainer *t, struct model_ctx *mc, MPI_Comm comm, int max_global_batch, double bucket_mb,
+                 double weight_decay, double adam_eps, double clip_norm);
+void trainer_free(struct trainer *t);
+
+/* One step on the share `b` of a global batch of b->global_batch examples (b->B may be 0).  lr is this
+ * step's learning rate, step_no the 1-based optimizer step.  *loss is the batch's loss (the same on
+ * every rank), *grad_norm the gradient norm before clipping.  Errors are the same on every rank. */
+int trainer_step(struct trainer *t, const struct vlt5_batch *b, double lr, long step_no, double *loss,
+                 double *grad_norm, struct err *e);
+
+#endif
