@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The train stage through the binary, on a tiny synthetic benchmark (tests/data/train_tiny.yaml):
+#   - a run gives the same weights and loss curve on 1, 2 and 4 ranks per group (within float
+#     summation order: |a - b| <= 2e-5 + 2e-3 |b|; observed ~1e-6 absolute);
+#   - a sweep over 2 groups of 2 ranks trains every run exactly once, and a rerun skips them all;
+#   - a run killed with SIGKILL, or stopped by SIGUSR1 (exit 75), and resumed ends with bit-identical
+#     weights and history;
+#   - a NaN gradient (test hook) stops the run naming the step and keeps the last good checkpoint;
+#   - progress lines, and refused backbones.
+. "$(dirname "$0")/lib.sh"
+CFG=tests/data/train_tiny.yaml
+CMP=$BUILD/tests/probes/compare_runs
+RUN=full-k16-s13
+
+# The backbone every comparison shares (pretraining on different rank counts would differ in rounding).
+t_run "$MIXPHM" run "$CFG" --set "run.dir=\"$TMP/base\"" --until train
+t_expect "pretraining the synthetic backbone, then the run" 0 "pretrain: done in 6 steps" "$RUN: done in 24 steps"
+BACKBONE=$TMP/base/runs/pretrain/backbone.h5
+[ -f "$BACKBONE" ] && [ -f "$TMP/base/runs/$RUN/last.h5" ] && [ -f "$TMP/base/runs/$RUN/best.h5" ] &&
+    [ -f "$TMP/base/runs/$RUN/train.json" ] && [ ! -e "$TMP/base/runs/$RUN/checkpoint.h5" ] &&
+    t_ok "a run leaves last.h5, best.h5 and train.json, and no checkpoint" || t_fail "run outputs" "$(ls -R "$TMP/base/runs")"
+t_run "$MIXPHM" status "$TMP/base"
+t_expect "status: the stage and the run are done" 0 "train      done" "$RUN" "1 of 1 runs trained"
+
+# ---- the same run on 1, 2 and 4 ranks --------------------------------------------------------------
+t_run env "$MPIRUN" -np 1 "$MIXPHM" train "$CFG" --set "run.dir=\"$TMP/np1\"" --set "model.checkpoint=\"$BACKBONE\""
+t_expect "train alone needs prepare and features first" 1 "train needs the prepare stage first"
+for np in 1 2 4; do
+    t_run env "$MPIRUN" -np $np "$MIXPHM" run "$CFG" --set "run.dir=\"$TMP/np$np\"" --set "model.checkpoint=\"$BACKBONE\"" \
+        --set train.ranks_per_run=$np --until train
+    t_expect "training with $np rank(s) per group" 0 "$RUN: done in 24 steps"
+    [ $np = 2 ] && t_expect "progress lines with the step, rate, ETA and loss" 0 "$RUN: step: 12/24 (50.0%)" "ETA" "loss"
+done
+for np in 2 4; do
+    t_run "$CMP" weights "$TMP/np1/runs/$RUN/last.h5" "$TMP/np$np/runs/$RUN/last.h5" 2e-5 2e-3
+    t_expect "final weights on $np ranks equal 1 rank's within summation order" 0 "beyond tolerance"
+    t_run "$CMP" json "$TMP/np1/runs/$RUN/train.json" "$TMP/np$np/runs/$RUN/train.json" loss 1e-6 1e-5
+    t_expect "loss curve on $np ranks equals 1 rank's" 0 "loss: 6 values"
+done
+
+# ---- a sweep over 2 groups of 2 ranks ----------------------------------------------------------------
+SWEEP=(--set "run.dir=\"$TMP/sweep\"" --set "model.checkpoint=\"$BACKBONE\"" --set "peft.method=[full, bitfit]"
+    --set "data.seeds=[13, 21]" --set train.ranks_per_run=2)
+t_run env "$MPIRUN" -np 4 "$MIXPHM" run "$CFG" "${SWEEP[@]}" --until train
+t_expect "a sweep of 4 runs on 2 groups of 2 ranks" 0 "2 groups of 2 ranks train the sweep side by side"
+ok=1
+for r in full-k16-s13 full-k16-s21 bitfit-k16-s13 bitfit-k16-s21; do
+    [ "$(grep -c "$r: training" <<<"$OUT")" = 1 ] && [ -f "$TMP/sweep/runs/$r/last.h5" ] || ok=0
+done
+[ $ok = 1 ] && t_ok "every run of the sweep trained exactly once" || t_fail "every run of the sweep trained exactly once" "see the log"
+grep -qE "^\[[^]]*\] g0: " <<<"$OUT" && grep -qE "^\[[^]]*\] g1: " <<<"$OUT" && t_ok "both groups trained runs" ||
+    t_fail "both groups trained runs" "no g0:/g1: lines"
+t_run env "$MPIRUN" -np 4 "$MIXPHM" train "$CFG" "${SWEEP[@]}" --force
+t_expect_count "a rerun skips every finished run" 4 "trained already, skipped"
+t_expect_count "a rerun trains nothing" 0 ": training ("
+t_run env "$MPIRUN" -np 4 "$MIXPHM" run "$CFG" "${SWEEP[@]}" --set "data.seeds=[13, 21, 42]" --until train
+t_expect_count "adding a seed trains only the new runs" 2 ": training ("
+t_expect "adding a seed reruns prepare but not features" 0 "prepare: running" "features: up to date (its inputs were rerun with the same content), skipped"
+
+# ---- resume after SIGKILL, after SIGUSR1; a NaN gradient ---------------------------------------------
+LONG=(--set "model.checkpoint=\"$BACKBONE\"" --set train.epochs=60 --set train.checkpoint_steps=7)
+t_run "$MIXPHM" run "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/whole\"" --until train
+t_expect "an uninterrupted longer run" 0 "$RUN: done in 240 steps"
+"$MIXPHM" run "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/killed\"" --until features >/dev/null 2>&1
+# Start, wait for step 100, kill -9: the run continues from its last checkpoint (step 98).
+run_until_step() { # $1 dir, $2 step, $3 signal; leaves the log in $TMP/$1.log and the status in RC
+    "$MIXPHM" train "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/$1\"" >"$TMP/$1.log" 2>&1 &
+    local pid=$!
+    for _ in $(seq 1 600); do grep -q "$RUN: step: $2/" "$TMP/$1.log" 2>/dev/null && break; sleep 0.02; done
+    kill -"$3" $pid
+    wait $pid
+    RC=$?
+}
+run_until_step killed 100 KILL
+OUT=$(cat "$TMP/killed.log")
+[ "$RC" = 137 ] && [ -f "$TMP/killed/runs/$RUN/checkpoint.h5" ] && t_ok "SIGKILL mid-run leaves a checkpoint" ||
+    t_fail "SIGKILL mid-run leaves a checkpoint" "exit $RC"
+t_run "$MIXPHM" train "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/killed\""
+t_expect "the killed run resumes from its checkpoint" 0 "$RUN: resuming at step" "$RUN: done in 240 steps"
+t_run "$CMP" weights "$TMP/whole/runs/$RUN/last.h5" "$TMP/killed/runs/$RUN/last.h5" 0 0
+t_expect "after SIGKILL and resume the weights are bit-identical" 0 "0 beyond tolerance"
+t_run "$CMP" json "$TMP/whole/runs/$RUN/train.json" "$TMP/killed/runs/$RUN/train.json" loss 0 0
+t_expect "after SIGKILL and resume the loss history is identical" 0 "loss: 60 values"
+
+"$MIXPHM" run "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/stopped\"" --until features >/dev/null 2>&1
+run_until_step stopped 60 USR1
+OUT=$(cat "$TMP/stopped.log")
+t_expect "SIGUSR1 checkpoints and exits 75" 75 "SIGUSR1 at step" "checkpoint written" "stopped by SIGUSR1 after saving its state"
+t_run "$MIXPHM" train "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/stopped\""
+t_expect "the stopped run resumes" 0 "$RUN: resuming at step" "$RUN: done in 240 steps"
+t_run "$CMP" weights "$TMP/whole/runs/$RUN/last.h5" "$TMP/stopped/runs/$RUN/last.h5" 0 0
+t_expect "after a stop signal and resume the weights are bit-identical" 0 "0 beyond tolerance"
+t_run "$CMP" json "$TMP/whole/runs/$RUN/train.json" "$TMP/stopped/runs/$RUN/train.json" dev 0 0
+t_expect "after a stop signal and resume the dev scores are identical" 0 "dev: 30 values"
+
+"$MIXPHM" run "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/nan\"" --until features >/dev/null 2>&1
+t_run env MIXPHM_TEST_NAN_STEP=17 "$MIXPHM" train "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/nan\""
+t_expect "a NaN gradient stops the run naming the step" 1 "step 17: the gradient is not finite" "the last good checkpoint is kept"
+step=$(h5dump -a step "$TMP/nan/runs/$RUN/checkpoint.h5" 2>/dev/null | grep -o '(0): [0-9]*' | grep -o '[0-9]*$')
+[ "$step" = 14 ] && t_ok "the last good checkpoint (step 14) is kept" || t_fail "the last good checkpoint is kept" "checkpoint step '$step'"
+[ ! -e "$TMP/nan/runs/$RUN/last.h5" ] && t_ok "no weights are written for the failed run" || t_fail "no weights for the failed run" "last.h5 exists"
+
+# ---- refused backbones ---------------------------------------------------------------------------------
+t_run "$MIXPHM" train "$CFG" --set "run.dir=\"$TMP/base\"" --set "model.checkpoint=\"$TMP/none.h5\"" --force
+t_expect "a missing model.checkpoint is named" 1 "model.checkpoint: no weights file at '$TMP/none.h5'"
+t_run "$MIXPHM" train "$CFG" --set "run.dir=\"$TMP/base\"" --set "model.checkpoint=\"$BACKBONE\"" --set model.d_model=32 --force
+t_expect "a backbone of another size is refused" 1 "the backbone has d_model 64, but the config and the data give 32"
+t_finish
