@@ -130,6 +130,7 @@ struct config {
     } features;
     struct {
         int vqa_metric;
+        int weights; /* 0 best, 1 last */
         long batch_size;
         long max_new_tokens;
     } eval;

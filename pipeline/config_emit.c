@@ -5,17 +5,8 @@
 
 #include "base/hash.h"
 #include "base/mem.h"
+#include "base/numfmt.h"
 #include "pipeline/config.h"
-
-/* Shortest decimal that reads back as the same double. */
-static void format_double(double v, char *out, size_t n)
-{
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(out, n, "%.*g", prec, v);
-        if (strtod(out, NULL) == v)
-            return;
-    }
-}
 
 /* Decodes one UTF-8 sequence at p (libyaml hands us valid UTF-8); returns its length. */
 static int utf8_decode(const unsigned char *p, unsigned long *cp)
@@ -84,7 +75,12 @@ void config_format_value(const struct cfg_key *k, union cfg_value v, const char 
 {
     switch (k->type) {
     case CFG_INT: snprintf(out, n, "%ld", v.i); break;
-    case CFG_FLOAT: format_double(v.f, out, n); break;
+    case CFG_FLOAT: {
+        char num[NUMFMT_LEN]; /* the shortest decimal that reads back as the same double */
+        format_double_repr(v.f, num);
+        snprintf(out, n, "%s", num);
+        break;
+    }
     case CFG_BOOL: snprintf(out, n, "%s", v.i ? "true" : "false"); break;
     case CFG_ENUM: {
         const char *name = "?";

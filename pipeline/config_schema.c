@@ -24,6 +24,7 @@ static const char *const method_names[] = {"full",      "bitfit",      "lora",  
 static const char *const routing_names[] = {"none", "mul", "add", "proj", "expand", NULL};
 static const char *const metric_names[] = {"vlt5", "official2016", "official", NULL};
 static const char *const launcher_names[] = {"srun", "mpirun", NULL};
+static const char *const weights_names[] = {"best", "last", NULL};
 static const char *const dtype_names[] = {"float32", "float16", NULL};
 
 /* Rows leave the trailing condition fields out when a key has no condition (they are then zero). */
@@ -113,6 +114,7 @@ static const struct cfg_key schema[] = {
 
     {"eval.vqa_metric",     CFG_ENUM,   OFF(eval.vqa_metric),     0, 0, metric_names, 0,
         ST(EVAL) | ST(AGGREGATE)},
+    {"eval.weights",        CFG_ENUM,   OFF(eval.weights),        0, 0, weights_names, 0, ST(EVAL) | ST(AGGREGATE)},
     {"eval.batch_size",     CFG_INT,    OFF(eval.batch_size),     1, 65536, NULL, 0, 0},
     {"eval.max_new_tokens", CFG_INT,    OFF(eval.max_new_tokens), 1, 512, NULL, 0, ST(TRAIN) | ST(EVAL)},
 

@@ -7,4 +7,6 @@ void stages_table(stage_fn table[STAGE_COUNT])
     table[STAGE_PREPARE] = stage_prepare;
     table[STAGE_FEATURES] = stage_features;
     table[STAGE_TRAIN] = stage_train;
+    table[STAGE_EVAL] = stage_eval;
+    table[STAGE_AGGREGATE] = stage_aggregate;
 }

@@ -13,5 +13,7 @@ void stages_table(stage_fn table[STAGE_COUNT]);
 int stage_prepare(const struct config *cfg, struct run *run);
 int stage_features(const struct config *cfg, struct run *run);
 int stage_train(const struct config *cfg, struct run *run);
+int stage_eval(const struct config *cfg, struct run *run);
+int stage_aggregate(const struct config *cfg, struct run *run);
 
 #endif

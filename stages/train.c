@@ -14,54 +14,15 @@
 #include "stages/stages.h"
 #include "stages/train_run.h"
 
-static int open_data(struct train_data *d, struct run *run, struct err *e)
-{
-    char path[PATH_MAX_LEN];
-    if (run_path(run, "prepared.h5", path, sizeof path) != 0)
-        return err_set(e, "path too long: %s/prepared.h5", run->dir);
-    if (prepared_open(&d->p, path, PREPARED_QUESTIONS | PREPARED_IMAGES | PREPARED_PRETRAIN, e) != 0)
-        return -1;
-    if (prepared_tokenizer(&d->p, &d->tok, e) != 0)
-        return -1;
-    if (run_path(run, "features.h5", path, sizeof path) != 0)
-        return err_set(e, "path too long: %s/features.h5", run->dir);
-    if (features_open(&d->features, path, H5P_DEFAULT, e) != 0)
-        return -1;
-    if (d->features.projected)
-        return err_set(e, "%s holds projected features (features.project); training on them is not built yet", path);
-    d->vocab = d->p.vocab_size;
-    d->feat_dim = d->features.dim;
-    return 0;
-}
-
-static void close_data(struct train_data *d)
-{
-    if (d->features.file > 0)
-        features_close(&d->features);
-    prepared_close(&d->p);
-}
-
 /* The backbone the sweep's runs start from: model.checkpoint, or the pretrained synthetic one. */
 static int find_backbone(struct train_data *d, struct run *run, int *stop, struct err *e)
 {
     const struct config *cfg = d->cfg;
     struct world *w = run->world;
-    if (cfg->model.checkpoint[0]) {
-        long long size = file_size(cfg->model.checkpoint);
-        if (size < 0) {
-            e->collective = 1;
-            return err_set(e, "model.checkpoint: no weights file at '%s'", cfg->model.checkpoint);
-        }
-        snprintf(d->backbone, sizeof d->backbone, "%s", cfg->model.checkpoint);
-        uint64_t h = hash_str(HASH_INIT, cfg->model.checkpoint);
-        hash_hex(hash_bytes(h, &size, sizeof size), d->backbone_id);
-        return 0;
-    }
-    if (cfg->data.dataset != DATASET_SYNTHETIC) {
-        e->collective = 1;
-        return err_set(e, "model.checkpoint is empty: %s needs the pretrained VL-T5 backbone (convert FewVLM's "
-                          "Epoch30_base.pth with tools/convert_vlt5.py)",
-                       config_enum_name("data.dataset", cfg->data.dataset));
+    if (cfg->model.checkpoint[0] || cfg->data.dataset != DATASET_SYNTHETIC) {
+        int rc = sweep_backbone(d, e);
+        e->collective = 1; /* every rank checked the same file */
+        return rc;
     }
     int done = w->rank == 0 ? pretrain_done(d, d->backbone_id) == 0 : 0;
     MPI_Bcast(&done, 1, MPI_INT, 0, w->comm);
@@ -70,15 +31,12 @@ static int find_backbone(struct train_data *d, struct run *run, int *stop, struc
                 cfg->pretrain.epochs, d->p.n_pretrain);
         if (train_pretrain(d, w->comm, &run->log, stop, e) != 0 || *stop)
             return *stop ? 0 : -1;
-        int ok = w->rank == 0 ? pretrain_done(d, d->backbone_id) == 0 : 1;
-        if (agree_root_result(w->comm, 0, ok ? 0 : err_set(e, "the pretrained backbone's stamp is missing"), e))
-            return -1;
     }
-    MPI_Bcast(d->backbone_id, HASH_HEX_LEN, MPI_CHAR, 0, w->comm);
-    if (train_run_dir(d, PRETRAIN_RUN, d->backbone, sizeof d->backbone, e) != 0)
+    int rc = w->rank == 0 ? sweep_backbone(d, e) : 0;
+    if (agree_root_result(w->comm, 0, rc, e) != 0)
         return -1;
-    size_t len = strlen(d->backbone);
-    snprintf(d->backbone + len, sizeof d->backbone - len, "/backbone.h5");
+    MPI_Bcast(d->backbone, (int)sizeof d->backbone, MPI_CHAR, 0, w->comm);
+    MPI_Bcast(d->backbone_id, HASH_HEX_LEN, MPI_CHAR, 0, w->comm);
     return 0;
 }
 
@@ -158,7 +116,7 @@ int stage_train(const struct config *cfg, struct run *run)
     d->cfg = cfg;
     d->run_dir = run->dir;
     d->log_interval = cfg->log.interval;
-    int stop = 0, rc = open_data(d, run, e);
+    int stop = 0, rc = train_data_open(d, run->dir, PREPARED_QUESTIONS | PREPARED_IMAGES | PREPARED_PRETRAIN, e);
     if (agree_all_ok(w->comm, rc, e) != 0)
         goto out;
     if ((rc = find_backbone(d, run, &stop, e)) != 0 || stop)
@@ -182,7 +140,7 @@ int stage_train(const struct config *cfg, struct run *run)
     }
 out:
     run->stop_signal = stop;
-    close_data(d);
+    train_data_close(d);
     free(d);
     if (rc != 0 && !e->collective && w->size == 1)
         e->collective = 1; /* one rank: nobody else to stop */

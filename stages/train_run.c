@@ -13,6 +13,55 @@
 #include "stages/train_loop.h"
 #include "stages/train_validate.h"
 
+int train_data_open(struct train_data *d, const char *run_dir, int parts, struct err *e)
+{
+    char path[PATH_MAX_LEN];
+    if (path_join(path, sizeof path, run_dir, "prepared.h5", e) != 0 || prepared_open(&d->p, path, parts, e) != 0)
+        return -1;
+    if (prepared_tokenizer(&d->p, &d->tok, e) != 0)
+        return -1;
+    if (path_join(path, sizeof path, run_dir, "features.h5", e) != 0 ||
+        features_open(&d->features, path, H5P_DEFAULT, e) != 0)
+        return -1;
+    if (d->features.projected)
+        return err_set(e, "%s holds projected features (features.project); training on them is not built yet", path);
+    d->vocab = d->p.vocab_size;
+    d->feat_dim = d->features.dim;
+    return 0;
+}
+
+void train_data_close(struct train_data *d)
+{
+    if (d->features.file > 0)
+        features_close(&d->features);
+    prepared_close(&d->p);
+}
+
+int sweep_backbone(struct train_data *d, struct err *e)
+{
+    const struct config *cfg = d->cfg;
+    if (cfg->model.checkpoint[0]) {
+        long long size = file_size(cfg->model.checkpoint);
+        if (size < 0)
+            return err_set(e, "model.checkpoint: no weights file at '%s'", cfg->model.checkpoint);
+        snprintf(d->backbone, sizeof d->backbone, "%s", cfg->model.checkpoint);
+        uint64_t h = hash_str(HASH_INIT, cfg->model.checkpoint);
+        hash_hex(hash_bytes(h, &size, sizeof size), d->backbone_id);
+        return 0;
+    }
+    if (cfg->data.dataset != DATASET_SYNTHETIC)
+        return err_set(e, "model.checkpoint is empty: %s needs the pretrained VL-T5 backbone (convert FewVLM's "
+                          "Epoch30_base.pth with tools/convert_vlt5.py)",
+                       config_enum_name("data.dataset", cfg->data.dataset));
+    if (pretrain_done(d, d->backbone_id) != 0)
+        return err_set(e, "the synthetic backbone is not pretrained yet (RUN/runs/%s)", PRETRAIN_RUN);
+    if (train_run_dir(d, PRETRAIN_RUN, d->backbone, sizeof d->backbone, e) != 0)
+        return -1;
+    size_t len = strlen(d->backbone);
+    snprintf(d->backbone + len, sizeof d->backbone - len, "/backbone.h5");
+    return 0;
+}
+
 int train_run_dir(const struct train_data *d, const char *name, char *out, size_t n, struct err *e)
 {
     int len = snprintf(out, n, "%s/runs/%s", d->run_dir, name);

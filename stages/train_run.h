@@ -30,6 +30,13 @@ struct train_data {
     double log_interval;
 };
 
+/* Opens prepared.h5 (the PREPARED_* parts), its tokenizer and features.h5 of a run folder. */
+int train_data_open(struct train_data *d, const char *run_dir, int parts, struct err *e);
+void train_data_close(struct train_data *d);
+/* Where the sweep's backbone is (d->backbone, d->backbone_id): model.checkpoint, or the synthetic
+ * backbone once pretrained (an error before). */
+int sweep_backbone(struct train_data *d, struct err *e);
+
 /* The folder of run `name`: RUN/runs/NAME. */
 int train_run_dir(const struct train_data *d, const char *name, char *out, size_t n, struct err *e);
 /* Whether run `name` (with its scalar config) is trained with the current settings and backbone. */

@@ -1,0 +1,331 @@
+/* The eval stage: every trained run of the sweep answers the full test split, greedily, with the
+ * method's inference form, with both its best-dev and its last weights; the questions are split over
+ * all ranks (each a contiguous block, every question answered once) and rank 0 scores them with the
+ * configured VQA accuracy variant (GQA: exact match).  Per run, in RUN/runs/NAME/:
+ *   predictions.json        the official results format, for the weights eval.weights names
+ *   predictions_{best,last}.json
+ *   result.json             test scores of both, dev score, parameter counts, training time
+ * A run already evaluated with the same settings and the same trained weights is skipped. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/mem.h"
+#include "model/params_h5.h"
+#include "mpi/agree.h"
+#include "mpi/gather_strings.h"
+#include "pipeline/stamp.h"
+#include "pipeline/sweep.h"
+#include "stages/decode.h"
+#include "stages/eval_score.h"
+#include "stages/stages.h"
+#include "stages/train_run.h"
+
+static const char *const weight_sets[2] = {"best", "last"};
+
+/* This rank's block of the test questions and their images, read once for every run. */
+struct eval_block {
+    int32_t *rows; /* [n] question rows */
+    long n, lo;
+    struct image_cache cache;
+    struct batch_buf buf;
+};
+
+static int block_load(struct eval_block *b, struct train_data *d, const struct world *w, int batch, struct err *e)
+{
+    memset(b, 0, sizeof *b);
+    int lo, hi;
+    batch_share((int)d->p.n_test, w->rank, w->size, &lo, &hi);
+    b->lo = lo;
+    b->n = hi - lo;
+    b->rows = xmalloc((size_t)(b->n ? b->n : 1) * sizeof *b->rows);
+    int32_t *images = xmalloc((size_t)(b->n ? b->n : 1) * sizeof *images);
+    for (long i = 0; i < b->n; i++) {
+        b->rows[i] = d->p.test[lo + i];
+        images[i] = d->p.q_image[b->rows[i]];
+    }
+    int rc = image_cache_load(&b->cache, &d->features, images, b->n, d->p.n_images, e);
+    free(images);
+    if (rc == 0)
+        batch_buf_alloc(&b->buf, batch, d->p.q_len, 0, &b->cache);
+    return rc;
+}
+
+static void block_free(struct eval_block *b)
+{
+    free(b->rows);
+    image_cache_free(&b->cache);
+    batch_buf_free(&b->buf);
+}
+
+/* The id of a run's train stamp (what its evaluation consumes). */
+static int train_stamp_id(const char *run_dir, const char *name, char id[HASH_HEX_LEN])
+{
+    char path[PATH_MAX_LEN];
+    struct err e;
+    struct stamp s;
+    if (stamp_run_path(run_dir, name, STAGE_TRAIN, path, sizeof path, &e) != 0 || stamp_read(path, &s, &e) != 0)
+        return -1;
+    snprintf(id, HASH_HEX_LEN, "%s", s.id);
+    stamp_free(&s);
+    return 0;
+}
+
+static int eval_done(const char *run_dir, const struct config *rc_cfg, const char *name, const char *train_id)
+{
+    char why[256], path[PATH_MAX_LEN];
+    struct err e;
+    struct stamp s;
+    if (stamp_run_state(run_dir, name, rc_cfg, STAGE_EVAL, why, sizeof why) != RUN_DONE ||
+        stamp_run_path(run_dir, name, STAGE_EVAL, path, sizeof path, &e) != 0 || stamp_read(path, &s, &e) != 0)
+        return 0;
+    int ok = s.n_consumes == 1 && strcmp(s.consumes[0].id, train_id) == 0;
+    stamp_free(&s);
+    return ok;
+}
+
+/* [{"answer": ..., "question_id": ...}] with sorted keys and an indent of 4, as MixPHM's dump_result. */
+static int write_predictions(const char *path, const struct prepared *p, const int32_t *rows, long n,
+                             char *const *preds, struct err *e)
+{
+    json_t *arr = json_array();
+    for (long i = 0; i < n; i++) {
+        int32_t q = rows[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "answer", json_string(preds[i]));
+        json_object_set_new(o, "question_id", p->ids_are_strings ? json_string(strtab_get(&p->q_id_text, q))
+                                                                 : json_integer(p->q_id[q]));
+        json_array_append_new(arr, o);
+    }
+    char *text = json_dumps(arr, JSON_INDENT(4) | JSON_SORT_KEYS);
+    json_decref(arr);
+    size_t len = strlen(text);
+    text[len] = '\n';
+    int rc = write_file_atomic(path, text, len + 1, e);
+    free(text);
+    return rc;
+}
+
+struct run_eval {
+    json_t *test;      /* {"best": report, "last": report} */
+    double overall[2]; /* of best and last */
+    double seconds;
+};
+
+/* Answers of the whole test split with one set of weights, on every rank; rank 0 scores them and writes
+ * the predictions; the report goes into ev->test. */
+static int evaluate_weights(struct train_data *d, struct model_ctx *mc, struct eval_block *b, const char *dir,
+                            int which, const struct world *w, struct run_eval *ev, struct err *e)
+{
+    const struct config *cfg = d->cfg;
+    char weights[PATH_MAX_LEN + 32];
+    snprintf(weights, sizeof weights, "%s/%s.h5", dir, weight_sets[which]);
+    int rc = params_load_h5_sel(&mc->params, weights, PARAM_ANY, 1, NULL, e);
+    if (agree_all_ok(w->comm, rc, e) != 0)
+        return -1;
+    peft_eval_prepare(mc->peft);
+    char **preds = xcalloc((size_t)(b->n + 1), sizeof *preds);
+    rc = decode_rows(mc, &d->p, &d->tok, &b->cache, &b->buf, b->rows, b->n, (int)cfg->eval.batch_size,
+                     (int)cfg->eval.max_new_tokens, preds, e);
+    if (agree_all_ok(w->comm, rc, e) != 0) {
+        for (long i = 0; i < b->n; i++)
+            free(preds[i]);
+        free(preds);
+        return -1;
+    }
+    char **all;
+    long n_all;
+    gather_strings(w->comm, 0, preds, (int)b->n, &all, &n_all);
+    for (long i = 0; i < b->n; i++)
+        free(preds[i]);
+    free(preds);
+    if (w->rank == 0) {
+        char *report = NULL, path[PATH_MAX_LEN + 48];
+        rc = n_all == d->p.n_test ? 0 : err_set(e, "internal error: %ld answers for %ld test questions", n_all, d->p.n_test);
+        if (rc == 0)
+            rc = eval_score(&d->p, d->p.test, n_all, all, cfg->eval.vqa_metric, &report, &ev->overall[which], e);
+        snprintf(path, sizeof path, "%s/predictions_%s.json", dir, weight_sets[which]);
+        if (rc == 0)
+            rc = write_predictions(path, &d->p, d->p.test, n_all, all, e);
+        if (rc == 0) {
+            json_error_t je;
+            json_object_set_new(ev->test, weight_sets[which], json_loads(report, 0, &je));
+        }
+        free(report);
+        for (long i = 0; i < n_all; i++)
+            free(all[i]);
+        free(all);
+    }
+    return agree_root_result(w->comm, 0, rc, e);
+}
+
+/* result.json: the test scores next to what train.json says of the run. */
+static int write_result(const char *dir, const char *name, const struct config *rc_cfg, struct run_eval *ev,
+                        long n_test, struct err *e)
+{
+    char path[PATH_MAX_LEN + 32];
+    snprintf(path, sizeof path, "%s/train.json", dir);
+    json_error_t je;
+    json_t *train = json_load_file(path, 0, &je);
+    if (!train)
+        return err_set(e, "%s: unreadable (line %d: %s)", path, je.line, je.text);
+    int which = rc_cfg->eval.weights;
+    json_t *o = json_object();
+    json_object_set_new(o, "run", json_string(name));
+    json_object_set_new(o, "dataset", json_string(config_enum_name("data.dataset", rc_cfg->data.dataset)));
+    json_object_set(o, "method", json_object_get(train, "method"));
+    json_object_set(o, "routing", json_object_get(train, "routing"));
+    json_object_set(o, "k", json_object_get(train, "k"));
+    json_object_set(o, "seed", json_object_get(train, "seed"));
+    json_object_set_new(o, "metric", json_string(rc_cfg->data.dataset == DATASET_GQA
+                                                     ? "gqa exact match"
+                                                     : config_enum_name("eval.vqa_metric", rc_cfg->eval.vqa_metric)));
+    json_object_set_new(o, "weights", json_string(weight_sets[which]));
+    json_object_set_new(o, "accuracy", json_real(ev->overall[which]));
+    json_object_set_new(o, "test_questions", json_integer(n_test));
+    json_object_set(o, "test", ev->test);
+    json_object_set(o, "dev_best", json_object_get(train, "best_dev"));
+    json_object_set(o, "best_epoch", json_object_get(train, "best_epoch"));
+    json_object_set(o, "trainable_params", json_object_get(train, "trainable_params"));
+    json_object_set(o, "backbone_params", json_object_get(train, "backbone_params"));
+    double trainable = json_number_value(json_object_get(train, "trainable_params"));
+    double backbone = json_number_value(json_object_get(train, "backbone_params"));
+    json_object_set_new(o, "trainable_percent", json_real(backbone > 0 ? 100.0 * trainable / backbone : 0));
+    json_object_set(o, "train_seconds", json_object_get(train, "train_seconds"));
+    json_object_set_new(o, "eval_seconds", json_real(ev->seconds));
+    json_decref(train);
+    char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+    json_decref(o);
+    snprintf(path, sizeof path, "%s/result.json", dir);
+    size_t len = strlen(text);
+    text[len] = '\n';
+    int rc = write_file_atomic(path, text, len + 1, e);
+    free(text);
+    return rc;
+}
+
+static int write_eval_stamp(const char *run_dir, const char *dir, const char *name, const struct config *rc_cfg,
+                            const char *train_id, double seconds, int ranks, struct err *e)
+{
+    struct stamp *s = xcalloc(1, sizeof *s);
+    snprintf(s->stage, sizeof s->stage, "eval");
+    hash_hex(config_stage_hash(rc_cfg, STAGE_EVAL), s->config_hash);
+    stamp_new_id("eval", s->id);
+    time_t t = time(NULL);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(s->finished, sizeof s->finished, "%Y-%m-%dT%H:%M:%S", &tm);
+    s->seconds = seconds;
+    s->ranks = ranks;
+    static const char *const outputs[] = {"result.json", "predictions.json", "predictions_best.json",
+                                          "predictions_last.json"};
+    for (int i = 0; i < 4; i++) {
+        char file[PATH_MAX_LEN + 64];
+        snprintf(file, sizeof file, "%s/%s", dir, outputs[i]);
+        snprintf(s->outputs[i].path, sizeof s->outputs[i].path, "%s", outputs[i]);
+        s->outputs[i].size = file_size(file);
+    }
+    s->n_outputs = 4;
+    snprintf(s->consumes[0].name, STAMP_NAME_MAX, "train");
+    snprintf(s->consumes[0].id, HASH_HEX_LEN, "%s", train_id);
+    s->n_consumes = 1;
+    char path[PATH_MAX_LEN];
+    int rc = stamp_run_path(run_dir, name, STAGE_EVAL, path, sizeof path, e);
+    if (rc == 0)
+        rc = stamp_write(path, s, rc_cfg, e);
+    free(s);
+    return rc;
+}
+
+static int evaluate_run(struct train_data *d, struct eval_block *b, const struct config *rc_cfg, const char *name,
+                        const char *train_id, const struct world *w, const struct logger *log, struct err *e)
+{
+    char dir[PATH_MAX_LEN];
+    if (train_run_dir(d, name, dir, sizeof dir, e) != 0)
+        return -1;
+    double t0 = now_monotonic();
+    struct model_ctx mc;
+    struct model_sizes sz = {(int)rc_cfg->eval.batch_size, d->p.q_len, d->p.a_len, (int)rc_cfg->eval.max_new_tokens};
+    int rc = model_setup(&mc, rc_cfg, d->vocab, d->feat_dim, 0, &sz, e);
+    if (rc == 0 && (rc = model_load_backbone(&mc, d->backbone, e)) != 0)
+        model_teardown(&mc);
+    if (agree_all_ok(w->comm, rc, e) != 0)
+        return err_prefix(e, "%s", name);
+    struct run_eval ev = {.test = json_object()};
+    for (int which = 0; which < 2 && rc == 0; which++)
+        rc = evaluate_weights(d, &mc, b, dir, which, w, &ev, e);
+    model_teardown(&mc);
+    ev.seconds = now_monotonic() - t0;
+    if (rc == 0 && w->rank == 0) {
+        char from[PATH_MAX_LEN + 48], to[PATH_MAX_LEN + 48];
+        snprintf(from, sizeof from, "%s/predictions_%s.json", dir, weight_sets[rc_cfg->eval.weights]);
+        snprintf(to, sizeof to, "%s/predictions.json", dir);
+        char *text;
+        size_t len;
+        rc = read_file(from, &text, &len, e);
+        if (rc == 0) {
+            rc = write_file_atomic(to, text, len, e);
+            free(text);
+        }
+        if (rc == 0)
+            rc = write_result(dir, name, rc_cfg, &ev, d->p.n_test, e);
+        if (rc == 0)
+            rc = write_eval_stamp(d->run_dir, dir, name, rc_cfg, train_id, ev.seconds, w->size, e);
+    }
+    json_decref(ev.test);
+    rc = agree_root_result(w->comm, 0, rc, e);
+    if (rc == 0)
+        log_msg(log, "%s: test accuracy %.2f (best dev weights), %.2f (last); %ld questions in %.1f s", name,
+                ev.overall[0], ev.overall[1], d->p.n_test, ev.seconds);
+    return rc == 0 ? 0 : err_prefix(e, "%s", name);
+}
+
+int stage_eval(const struct config *cfg, struct run *run)
+{
+    struct world *w = run->world;
+    struct err *e = &run->err;
+    struct train_data *d = xcalloc(1, sizeof *d);
+    struct eval_block b = {0};
+    struct config *rc_cfg = xmalloc(sizeof *rc_cfg);
+    d->cfg = cfg;
+    d->run_dir = run->dir;
+    int rc = train_data_open(d, run->dir, PREPARED_QUESTIONS | PREPARED_IMAGES | PREPARED_RAW, e);
+    if (rc == 0)
+        rc = sweep_backbone(d, e);
+    if (rc == 0)
+        rc = block_load(&b, d, w, (int)cfg->eval.batch_size, e);
+    if (agree_all_ok(w->comm, rc, e) != 0)
+        goto out;
+    int n = sweep_count(cfg);
+    for (int i = 0; i < n && rc == 0; i++) {
+        char name[SWEEP_NAME_MAX], train_id[HASH_HEX_LEN] = "";
+        rc = sweep_run_config(cfg, i, rc_cfg, e);
+        if (rc != 0)
+            break;
+        sweep_run_name(cfg, rc_cfg, name, sizeof name);
+        /* 1: evaluate, 0: done already, -1: not trained */
+        int todo = 1;
+        if (w->rank == 0)
+            todo = train_stamp_id(run->dir, name, train_id) != 0 ? -1 : eval_done(run->dir, rc_cfg, name, train_id) ? 0 : 1;
+        MPI_Bcast(&todo, 1, MPI_INT, 0, w->comm);
+        MPI_Bcast(train_id, HASH_HEX_LEN, MPI_CHAR, 0, w->comm);
+        if (todo < 0) {
+            e->collective = 1;
+            rc = err_set(e, "%s is not trained (run the train stage first)", name);
+        } else if (todo == 0) {
+            log_msg(&run->log, "%s: evaluated already, skipped", name);
+        } else {
+            rc = evaluate_run(d, &b, rc_cfg, name, train_id, w, &run->log, e);
+        }
+    }
+    if (rc == 0)
+        rc = run_output(run, "runs");
+out:
+    free(rc_cfg);
+    block_free(&b);
+    train_data_close(d);
+    free(d);
+    return rc;
+}
