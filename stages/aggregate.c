@@ -1,0 +1,135 @@
+/* The aggregate stage: every run's result.json into one table per dataset (DESIGN.md section 1):
+ *   report/results.csv       one line per (method, k) with the value of every seed
+ *   report/results.md        the paper's layout: methods by rows with their parameter counts, k by
+ *                            columns, "mean ± std" over seeds; the metric variant and the weights named
+ *   report/accuracy_vs_k.png and .svg   accuracy against k, one line per method, std as error bars
+ *                            (gnuplot; the data and the script are kept next to them)
+ * and the table in the log.  Rank 0 does the work. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "base/mem.h"
+#include "mpi/agree.h"
+#include "stages/aggregate_table.h"
+#include "stages/stages.h"
+
+static int write_text_file(const char *dir, const char *name, void (*writer)(const struct agg_table *, FILE *, const char *),
+                           const struct agg_table *t, const char *extra, struct err *e)
+{
+    char path[PATH_MAX_LEN + 64];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    struct atomic_file af;
+    if (atomic_open(&af, path, e) != 0)
+        return -1;
+    writer(t, af.f, extra);
+    return atomic_commit(&af, e);
+}
+
+static void csv_writer(const struct agg_table *t, FILE *f, const char *extra)
+{
+    (void)extra;
+    agg_write_csv(t, f);
+}
+
+/* The plot's data (one gnuplot index block per method: k, mean, std) and script; renders PNG and SVG.
+ * Returns 0, or -1 with a message when gnuplot is missing or fails (the stage goes on without plot). */
+static int plot(const struct agg_table *t, const char *dir, struct err *e)
+{
+    char data[PATH_MAX_LEN + 64], script[PATH_MAX_LEN + 64];
+    snprintf(data, sizeof data, "%s/accuracy_vs_k.dat", dir);
+    snprintf(script, sizeof script, "%s/accuracy_vs_k.gp", dir);
+    struct atomic_file af;
+    if (atomic_open(&af, data, e) != 0)
+        return -1;
+    for (int r = 0; r < t->n_rows; r++) {
+        fprintf(af.f, "# %s\n", t->rows[r].method);
+        for (int c = 0; c < t->n_k; c++) {
+            const struct agg_cell *cell = &t->rows[r].cells[c];
+            if (cell->n > 0)
+                fprintf(af.f, "%ld %.4f %.4f\n", t->k[c], cell->mean, cell->n > 1 ? cell->std : 0.0);
+        }
+        fprintf(af.f, "\n\n");
+    }
+    if (atomic_commit(&af, e) != 0)
+        return -1;
+    if (atomic_open(&af, script, e) != 0)
+        return -1;
+    fprintf(af.f, "# gnuplot %s: renders accuracy_vs_k.png and .svg from accuracy_vs_k.dat\n", "accuracy_vs_k.gp");
+    fprintf(af.f, "names = \"");
+    for (int r = 0; r < t->n_rows; r++)
+        fprintf(af.f, "%s%s", r ? " " : "", t->rows[r].method);
+    fprintf(af.f, "\"\nset logscale x\nset xtics (");
+    for (int c = 0; c < t->n_k; c++)
+        fprintf(af.f, "%s\"%ld\" %ld", c ? ", " : "", t->k[c], t->k[c]);
+    fprintf(af.f, ")\nset xlabel \"training examples k\"\nset ylabel \"test accuracy (%%, %s)\"\n", t->metric);
+    fprintf(af.f, "set title \"%s: accuracy against k, mean and std over seeds\"\n", t->dataset);
+    fprintf(af.f, "set key outside right top\nset grid\nset offsets graph 0.05, graph 0.05, 0, 0\n");
+    for (int pass = 0; pass < 2; pass++) {
+        fprintf(af.f, "set terminal %s size 900,560\nset output \"accuracy_vs_k.%s\"\n",
+                pass == 0 ? "pngcairo" : "svg", pass == 0 ? "png" : "svg");
+        fprintf(af.f, "plot for [i=0:%d] \"accuracy_vs_k.dat\" index i using 1:2:3 with yerrorlines lw 2 "
+                      "title word(names, i+1)\n", t->n_rows - 1);
+    }
+    if (atomic_commit(&af, e) != 0)
+        return -1;
+    char cmd[3 * PATH_MAX_LEN];
+    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot accuracy_vs_k.gp 2>&1", dir);
+    FILE *p = popen(cmd, "r");
+    char out[512] = "", line[256];
+    while (p && fgets(line, sizeof line, p))
+        if (strlen(out) + strlen(line) < sizeof out)
+            strcat(out, line);
+    int status = p ? pclose(p) : -1;
+    if (status != 0)
+        return err_set(e, "gnuplot could not render the plot (install gnuplot-nox; then run `gnuplot %s` in %s): %s",
+                       "accuracy_vs_k.gp", dir, out[0] ? out : "not found");
+    return 0;
+}
+
+int stage_aggregate(const struct config *cfg, struct run *run)
+{
+    struct world *w = run->world;
+    struct err *e = &run->err;
+    int rc = 0;
+    if (w->rank == 0) {
+        char dir[PATH_MAX_LEN];
+        struct agg_table t;
+        rc = run_path(run, "report", dir, sizeof dir) == 0 ? make_dirs(dir, e) : err_set(e, "path too long");
+        if (rc == 0)
+            rc = agg_collect(cfg, run->dir, &t, e);
+        char extra[ERR_MSG_MAX + 256] = "";
+        if (rc == 0) {
+            struct err pe;
+            if (plot(&t, dir, &pe) == 0)
+                snprintf(extra, sizeof extra, "![accuracy against k](accuracy_vs_k.png)\n");
+            else {
+                log_warn(&run->log, "%s", pe.msg);
+                snprintf(extra, sizeof extra, "(No plot: %s)\n", pe.msg);
+            }
+            char analysis[PATH_MAX_LEN];
+            if (run_path(run, "analysis/redundancy.md", analysis, sizeof analysis) == 0 && file_exists(analysis)) {
+                size_t len = strlen(extra);
+                snprintf(extra + len, sizeof extra - len, "\nRedundancy analysis: [analysis/redundancy.md](../analysis/redundancy.md)\n");
+            }
+            rc = write_text_file(dir, "results.md", agg_write_markdown, &t, extra, e);
+        }
+        if (rc == 0)
+            rc = write_text_file(dir, "results.csv", csv_writer, &t, NULL, e);
+        if (rc == 0 && run->log.enabled) {
+            fprintf(stderr, "\n%s: test accuracy (%s, %s weights), mean ± std over seeds\n", t.dataset, t.metric,
+                    t.weights);
+            agg_write_text(&t, stderr);
+            fprintf(stderr, "\n");
+        }
+        if (rc == 0)
+            agg_free(&t);
+    }
+    rc = agree_root_result(w->comm, 0, rc, e);
+    if (rc == 0)
+        rc = run_output(run, "report/results.csv");
+    if (rc == 0)
+        rc = run_output(run, "report/results.md");
+    return rc;
+}

@@ -1,0 +1,242 @@
+#include "stages/aggregate_table.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "base/fileio.h"
+#include "base/mem.h"
+#include "pipeline/sweep.h"
+
+void agg_init(struct agg_table *t, const long *k, int n_k)
+{
+    memset(t, 0, sizeof *t);
+    t->n_k = n_k;
+    t->k = xmalloc((size_t)n_k * sizeof *t->k);
+    memcpy(t->k, k, (size_t)n_k * sizeof *t->k);
+    for (int i = 1; i < n_k; i++) /* ascending k: the table's columns and the plot's x axis */
+        for (int j = i; j > 0 && t->k[j] < t->k[j - 1]; j--) {
+            long x = t->k[j];
+            t->k[j] = t->k[j - 1];
+            t->k[j - 1] = x;
+        }
+}
+
+int agg_add(struct agg_table *t, const char *method, long k, long seed, double accuracy, long trainable,
+            double percent, struct err *e)
+{
+    int r = 0, c = 0;
+    while (r < t->n_rows && strcmp(t->rows[r].method, method) != 0)
+        r++;
+    if (r == t->n_rows) {
+        t->rows = xrealloc(t->rows, (size_t)(t->n_rows + 1) * sizeof *t->rows);
+        struct agg_row *row = &t->rows[t->n_rows++];
+        memset(row, 0, sizeof *row);
+        snprintf(row->method, sizeof row->method, "%s", method);
+        row->trainable = trainable;
+        row->percent = percent;
+        row->cells = xcalloc((size_t)t->n_k, sizeof *row->cells);
+    }
+    while (c < t->n_k && t->k[c] != k)
+        c++;
+    if (c == t->n_k)
+        return err_set(e, "a result for k = %ld, which the sweep does not list", k);
+    struct agg_cell *cell = &t->rows[r].cells[c];
+    if (cell->n >= AGG_MAX_SEEDS)
+        return err_set(e, "more than %d seeds for %s, k = %ld", AGG_MAX_SEEDS, method, k);
+    cell->seed[cell->n] = seed;
+    cell->acc[cell->n++] = accuracy;
+    return 0;
+}
+
+/* torch.tensor(values).mean() and .std() (unbiased) in float32, as MixPHM's train.py reports them. */
+static void mean_std_float32(const double *v, int n, double *mean, double *std)
+{
+    float sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += (float)v[i];
+    float m = sum / (float)n;
+    float ss = 0;
+    for (int i = 0; i < n; i++)
+        ss += ((float)v[i] - m) * ((float)v[i] - m);
+    *mean = m;
+    *std = n > 1 ? (double)sqrtf(ss / (float)(n - 1)) : NAN;
+}
+
+void agg_finish(struct agg_table *t)
+{
+    for (int r = 0; r < t->n_rows; r++)
+        for (int c = 0; c < t->n_k; c++) {
+            struct agg_cell *cell = &t->rows[r].cells[c];
+            if (cell->n > 0)
+                mean_std_float32(cell->acc, cell->n, &cell->mean, &cell->std);
+        }
+}
+
+void agg_free(struct agg_table *t)
+{
+    for (int r = 0; r < t->n_rows; r++)
+        free(t->rows[r].cells);
+    free(t->rows);
+    free(t->k);
+    memset(t, 0, sizeof *t);
+}
+
+void agg_write_csv(const struct agg_table *t, FILE *f)
+{
+    fprintf(f, "dataset,metric,weights,method,trainable_params,trainable_percent,k,seeds,mean,std,values\n");
+    for (int r = 0; r < t->n_rows; r++)
+        for (int c = 0; c < t->n_k; c++) {
+            const struct agg_cell *cell = &t->rows[r].cells[c];
+            if (cell->n == 0)
+                continue;
+            fprintf(f, "%s,%s,%s,%s,%ld,%.4f,%ld,%d,%.2f,", t->dataset, t->metric, t->weights, t->rows[r].method,
+                    t->rows[r].trainable, t->rows[r].percent, t->k[c], cell->n, cell->mean);
+            if (isnan(cell->std))
+                fprintf(f, ",\"");
+            else
+                fprintf(f, "%.2f,\"", cell->std);
+            for (int i = 0; i < cell->n; i++)
+                fprintf(f, "%s%ld:%.2f", i ? " " : "", cell->seed[i], cell->acc[i]);
+            fprintf(f, "\"\n");
+        }
+}
+
+static void format_cell(const struct agg_cell *cell, char *out, size_t n)
+{
+    if (cell->n == 0)
+        snprintf(out, n, "-");
+    else if (isnan(cell->std))
+        snprintf(out, n, "%.2f", cell->mean);
+    else
+        snprintf(out, n, "%.2f ± %.2f", cell->mean, cell->std);
+}
+
+static void format_params(long p, char *out, size_t n)
+{
+    if (p >= 1000000)
+        snprintf(out, n, "%.2fM", (double)p / 1e6);
+    else if (p >= 1000)
+        snprintf(out, n, "%.1fK", (double)p / 1e3);
+    else
+        snprintf(out, n, "%ld", p);
+}
+
+void agg_write_markdown(const struct agg_table *t, FILE *f, const char *extra)
+{
+    fprintf(f, "# Results: %s\n\n", t->dataset);
+    fprintf(f, "Test accuracy (%s; the %s dev checkpoint), mean ± std over seeds, by training-set size k.\n\n",
+            t->metric, strcmp(t->weights, "best") == 0 ? "best" : "last");
+    fprintf(f, "| method | params | %% of backbone |");
+    for (int c = 0; c < t->n_k; c++)
+        fprintf(f, " k = %ld |", t->k[c]);
+    fprintf(f, "\n|---|---:|---:|");
+    for (int c = 0; c < t->n_k; c++)
+        fprintf(f, "---:|");
+    fprintf(f, "\n");
+    for (int r = 0; r < t->n_rows; r++) {
+        char params[32];
+        format_params(t->rows[r].trainable, params, sizeof params);
+        fprintf(f, "| %s | %s | %.3f |", t->rows[r].method, params, t->rows[r].percent);
+        for (int c = 0; c < t->n_k; c++) {
+            char cell[64];
+            format_cell(&t->rows[r].cells[c], cell, sizeof cell);
+            fprintf(f, " %s |", cell);
+        }
+        fprintf(f, "\n");
+    }
+    fprintf(f, "\nSeeds per cell: ");
+    int first = 1;
+    for (int r = 0; r < t->n_rows && first; r++)
+        for (int c = 0; c < t->n_k && first; c++)
+            if (t->rows[r].cells[c].n > 0) {
+                fprintf(f, "%d.", t->rows[r].cells[c].n);
+                first = 0;
+            }
+    fprintf(f, " Every value per seed is in results.csv.\n");
+    if (extra)
+        fprintf(f, "\n%s", extra);
+}
+
+void agg_write_text(const struct agg_table *t, FILE *f)
+{
+    fprintf(f, "%-18s %10s", "method", "params");
+    for (int c = 0; c < t->n_k; c++) {
+        char head[32];
+        snprintf(head, sizeof head, "k = %ld", t->k[c]);
+        fprintf(f, " %16s", head);
+    }
+    fprintf(f, "\n");
+    for (int r = 0; r < t->n_rows; r++) {
+        char params[32];
+        format_params(t->rows[r].trainable, params, sizeof params);
+        fprintf(f, "%-18s %10s", t->rows[r].method, params);
+        for (int c = 0; c < t->n_k; c++) {
+            char cell[64];
+            format_cell(&t->rows[r].cells[c], cell, sizeof cell);
+            fprintf(f, " %16s", cell);
+        }
+        fprintf(f, "\n");
+    }
+}
+
+/* A run's result.json: accuracy, parameters. */
+static int read_result(const char *run_dir, const char *name, double *acc, long *trainable, double *percent,
+                       char *metric, size_t metric_len, struct err *e)
+{
+    char path[PATH_MAX_LEN];
+    if (snprintf(path, sizeof path, "%s/runs/%s/result.json", run_dir, name) >= (int)sizeof path)
+        return err_set(e, "path too long: %s/runs/%s/result.json", run_dir, name);
+    json_error_t je;
+    json_t *o = json_load_file(path, 0, &je);
+    if (!o)
+        return err_set(e, "%s: %s (is the run evaluated?)", path, je.text);
+    json_t *a = json_object_get(o, "accuracy"), *t = json_object_get(o, "trainable_params"),
+           *p = json_object_get(o, "trainable_percent"), *m = json_object_get(o, "metric");
+    int rc = json_is_number(a) && json_is_integer(t) && json_is_number(p) && json_is_string(m)
+                 ? 0
+                 : err_set(e, "%s: expected the numbers accuracy, trainable_params, trainable_percent and the "
+                              "string metric", path);
+    if (rc == 0) {
+        *acc = json_number_value(a);
+        *trainable = (long)json_integer_value(t);
+        *percent = json_number_value(p);
+        snprintf(metric, metric_len, "%s", json_string_value(m));
+    }
+    json_decref(o);
+    return rc;
+}
+
+int agg_collect(const struct config *cfg, const char *run_dir, struct agg_table *t, struct err *e)
+{
+    union cfg_value sizes[CFG_MAX_SWEEP];
+    int n_k = config_values(cfg, "data.sizes", sizes, CFG_MAX_SWEEP);
+    long k[CFG_MAX_SWEEP];
+    for (int i = 0; i < n_k; i++)
+        k[i] = sizes[i].i;
+    agg_init(t, k, n_k);
+    snprintf(t->dataset, sizeof t->dataset, "%s", config_enum_name("data.dataset", cfg->data.dataset));
+    snprintf(t->weights, sizeof t->weights, "%s", config_enum_name("eval.weights", cfg->eval.weights));
+    struct config *rc_cfg = xmalloc(sizeof *rc_cfg);
+    int rc = 0, n = sweep_count(cfg);
+    for (int i = 0; i < n && rc == 0; i++) {
+        char name[SWEEP_NAME_MAX], method[64];
+        double acc = 0, percent = 0;
+        long trainable = 0;
+        rc = sweep_run_config(cfg, i, rc_cfg, e);
+        if (rc != 0)
+            break;
+        sweep_run_name(cfg, rc_cfg, name, sizeof name);
+        rc = read_result(run_dir, name, &acc, &trainable, &percent, t->metric, sizeof t->metric, e);
+        snprintf(method, sizeof method, "%s%s%s", config_enum_name("peft.method", rc_cfg->peft.method),
+                 rc_cfg->peft.routing ? "+" : "", rc_cfg->peft.routing ? config_enum_name("peft.routing", rc_cfg->peft.routing) : "");
+        if (rc == 0)
+            rc = agg_add(t, method, rc_cfg->data.sizes, rc_cfg->data.seeds, acc, trainable, percent, e);
+    }
+    free(rc_cfg);
+    agg_finish(t);
+    return rc;
+}
+

@@ -1,0 +1,56 @@
+/* The results of a sweep, grouped for the reports: one row per (method, routing) and one column per
+ * training size k, each cell the mean and the standard deviation of the test accuracy over the seeds
+ * (computed as the papers' code does: a float32 tensor's mean and unbiased std). */
+#ifndef MIXPHM_STAGES_AGGREGATE_TABLE_H
+#define MIXPHM_STAGES_AGGREGATE_TABLE_H
+
+#include <stdio.h>
+
+#include "base/err.h"
+#include "pipeline/config.h"
+
+#define AGG_MAX_SEEDS 64
+
+struct agg_cell {
+    int n;                        /* seeds with a result */
+    double acc[AGG_MAX_SEEDS];    /* accuracy per seed, in sweep order */
+    long seed[AGG_MAX_SEEDS];
+    double mean, std;             /* std is NaN for one seed */
+};
+
+struct agg_row {
+    char method[64];              /* "mixphm", "lora+add", ... */
+    long trainable;               /* trainable parameters */
+    double percent;               /* of the backbone */
+    struct agg_cell *cells;       /* [n_k] */
+};
+
+struct agg_table {
+    char dataset[32];
+    char metric[64];              /* "vlt5", "official", "gqa exact match" */
+    char weights[16];             /* "best" or "last" */
+    int n_k;
+    long *k;                      /* [n_k] ascending */
+    int n_rows;
+    struct agg_row *rows;         /* in sweep order of first appearance */
+};
+
+void agg_init(struct agg_table *t, const long *k, int n_k);
+/* Adds one run's result. */
+int agg_add(struct agg_table *t, const char *method, long k, long seed, double accuracy, long trainable,
+            double percent, struct err *e);
+/* Computes means and standard deviations. */
+void agg_finish(struct agg_table *t);
+void agg_free(struct agg_table *t);
+
+/* Reads the result.json of every run of the sweep (RUN/runs/NAME/result.json) into t (agg_free it). */
+int agg_collect(const struct config *cfg, const char *run_dir, struct agg_table *t, struct err *e);
+
+/* report/results.csv: one line per (method, k) with the per-seed values. */
+void agg_write_csv(const struct agg_table *t, FILE *f);
+/* report/results.md: the paper's layout (methods by rows, k by columns, "mean ± std"). */
+void agg_write_markdown(const struct agg_table *t, FILE *f, const char *extra);
+/* The same table as plain text for the log. */
+void agg_write_text(const struct agg_table *t, FILE *f);
+
+#endif

@@ -1,0 +1,136 @@
+/* The aggregate stage's table: made-up result.json files of a sweep into mean ± std over seeds (float32,
+ * unbiased, as MixPHM's train.py), the paper's layout in Markdown, and the CSV. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/fileio.h"
+#include "base/mem.h"
+#include "pipeline/sweep.h"
+#include "stages/aggregate_table.h"
+#include "tests/harness.h"
+
+static void write_result(struct test_ctx *t, const char *name, double acc, long trainable, double percent)
+{
+    char dir[700], path[800], text[512];
+    struct err e;
+    snprintf(dir, sizeof dir, "%s/run/runs/%s", t->tmpdir, name);
+    CHECK_INT(t, make_dirs(dir, &e), 0);
+    snprintf(path, sizeof path, "%s/result.json", dir);
+    snprintf(text, sizeof text,
+             "{\"run\": \"%s\", \"metric\": \"vlt5\", \"accuracy\": %.17g, \"trainable_params\": %ld, "
+             "\"trainable_percent\": %.17g}\n", name, acc, trainable, percent);
+    CHECK_INT(t, write_file_atomic(path, text, strlen(text), &e), 0);
+}
+
+static struct config *sweep_config(struct test_ctx *t)
+{
+    struct config *cfg = xmalloc(sizeof *cfg);
+    struct err e;
+    char dir[700];
+    snprintf(dir, sizeof dir, "run.dir=\"%s/run\"", t->tmpdir);
+    const char *sets[] = {dir, "peft.method=[mixphm, lora]", "data.sizes=[64, 16]", "data.seeds=[13, 21, 42]"};
+    CHECKF(t, config_load(cfg, NULL, sets, 4, &e) == 0, "%s", e.msg);
+    return cfg;
+}
+
+static void test_mean_std_over_seeds(struct test_ctx *t)
+{
+    struct config *cfg = sweep_config(t);
+    /* mixphm k16: 40, 42, 47 -> mean 43, std sqrt(13) = 3.6056; k64: 50, 50, 50 -> 50 ± 0. */
+    const double mix16[] = {40, 42, 47}, mix64[] = {50, 50, 50}, lora16[] = {30.5, 31.25, 35.125},
+                 lora64[] = {45, 44, 46};
+    const long seeds[] = {13, 21, 42};
+    for (int s = 0; s < 3; s++) {
+        char name[64];
+        snprintf(name, sizeof name, "mixphm-k16-s%ld", seeds[s]);
+        write_result(t, name, mix16[s], 874048, 0.389);
+        snprintf(name, sizeof name, "mixphm-k64-s%ld", seeds[s]);
+        write_result(t, name, mix64[s], 874048, 0.389);
+        snprintf(name, sizeof name, "lora-k16-s%ld", seeds[s]);
+        write_result(t, name, lora16[s], 884736, 0.394);
+        snprintf(name, sizeof name, "lora-k64-s%ld", seeds[s]);
+        write_result(t, name, lora64[s], 884736, 0.394);
+    }
+    struct agg_table tab;
+    struct err e;
+    CHECKF(t, agg_collect(cfg, cfg->run.dir, &tab, &e) == 0, "%s", e.msg);
+    CHECK_INT(t, tab.n_k, 2);
+    CHECK_INT(t, tab.k[0], 16); /* columns in ascending k whatever the sweep's order */
+    CHECK_INT(t, tab.k[1], 64);
+    CHECK_INT(t, tab.n_rows, 2);
+    CHECK_STR(t, tab.rows[0].method, "mixphm");
+    CHECK_STR(t, tab.metric, "vlt5");
+    CHECK_NEAR(t, tab.rows[0].cells[0].mean, 43.0, 1e-5, 0);
+    CHECK_NEAR(t, tab.rows[0].cells[0].std, sqrt(13.0), 1e-5, 0);
+    CHECK_NEAR(t, tab.rows[0].cells[1].std, 0.0, 0, 0);
+    CHECK_NEAR(t, tab.rows[1].cells[0].mean, (30.5 + 31.25 + 35.125) / 3, 1e-5, 0);
+    CHECK_INT(t, tab.rows[0].cells[0].n, 3);
+
+    char *md = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&md, &len);
+    agg_write_markdown(&tab, f, NULL);
+    fclose(f);
+    CHECK_CONTAINS(t, md, "| method | params | % of backbone | k = 16 | k = 64 |");
+    CHECK_CONTAINS(t, md, "| mixphm | 874.0K | 0.389 | 43.00 ± 3.61 | 50.00 ± 0.00 |");
+    CHECK_CONTAINS(t, md, "| lora | 884.7K | 0.394 | 32.29 ± 2.48 | 45.00 ± 1.00 |");
+    CHECK_CONTAINS(t, md, "vlt5; the best dev checkpoint");
+    free(md);
+
+    char *csv = NULL;
+    f = open_memstream(&csv, &len);
+    agg_write_csv(&tab, f);
+    fclose(f);
+    CHECK_CONTAINS(t, csv, "synthetic,vlt5,best,mixphm,874048,0.3890,16,3,43.00,3.61,\"13:40.00 21:42.00 42:47.00\"\n");
+    free(csv);
+    agg_free(&tab);
+    free(cfg);
+}
+
+static void test_missing_result_is_named(struct test_ctx *t)
+{
+    struct config *cfg = sweep_config(t);
+    write_result(t, "mixphm-k64-s13", 50, 874048, 0.389);
+    struct agg_table tab;
+    struct err e;
+    CHECK_INT(t, agg_collect(cfg, cfg->run.dir, &tab, &e), -1);
+    CHECK_CONTAINS(t, e.msg, "mixphm-k64-s21/result.json");
+    CHECK_CONTAINS(t, e.msg, "is the run evaluated?");
+    agg_free(&tab);
+    free(cfg);
+}
+
+static void test_one_seed_has_no_std(struct test_ctx *t)
+{
+    struct config *cfg = xmalloc(sizeof *cfg);
+    struct err e;
+    char dir[700];
+    snprintf(dir, sizeof dir, "run.dir=\"%s/run\"", t->tmpdir);
+    const char *sets[] = {dir, "peft.method=pfeiffer", "data.sizes=[16]", "data.seeds=[13]"};
+    CHECK_INT(t, config_load(cfg, NULL, sets, 4, &e), 0);
+    write_result(t, "pfeiffer-k16-s13", 12.345, 2379264, 1.06);
+    struct agg_table tab;
+    CHECKF(t, agg_collect(cfg, cfg->run.dir, &tab, &e) == 0, "%s", e.msg);
+    CHECK(t, isnan(tab.rows[0].cells[0].std)); /* torch's unbiased std of one value */
+    char *md = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&md, &len);
+    agg_write_markdown(&tab, f, NULL);
+    fclose(f);
+    CHECK_CONTAINS(t, md, "| pfeiffer | 2.38M | 1.060 | 12.35 |");
+    free(md);
+    agg_free(&tab);
+    free(cfg);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct test tests[] = {
+        {"mean and std over seeds in the paper's layout", test_mean_std_over_seeds},
+        {"a missing result is named", test_missing_result_is_named},
+        {"one seed: the mean alone", test_one_seed_has_no_std},
+    };
+    return test_main(tests, TEST_COUNT(tests), argc, argv);
+}
