@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The eval and aggregate stages through the binary (tests/data/train_tiny.yaml, trained long enough to
+# answer more than one word):
+#   - evaluation under 1, 2 and 4 ranks gives byte-identical predictions and the same scores, every test
+#     question answered once;
+#   - the stage's scores (from prepared.h5) equal `mixphm score` on the official-format files the
+#     synthetic benchmark wrote, for the variants vlt5 and official;
+#   - evaluated runs are skipped; a new metric variant re-evaluates without retraining;
+#   - aggregate writes the table, the CSV and the plot.
+. "$(dirname "$0")/lib.sh"
+CFG=tests/data/train_tiny.yaml
+SETS=(--set "run.dir=\"$TMP/run\"" --set "peft.method=[full, bitfit]" --set train.epochs=60 --set train.batch_size=8
+    --set train.val_interval=20)
+RUN=$TMP/run/runs/full-k16-s13
+
+t_run "$MIXPHM" run "$CFG" "${SETS[@]}" --until eval
+t_expect "train and evaluate two runs" 0 "full-k16-s13: test accuracy" "bitfit-k16-s13: test accuracy"
+n=$(grep -c '"question_id"' "$RUN/predictions.json")
+u=$(grep '"question_id"' "$RUN/predictions.json" | sort -u | wc -l)
+[ "$n" = 60 ] && [ "$u" = 60 ] && t_ok "every one of the 60 test questions is answered once" ||
+    t_fail "every test question answered once" "$n answers, $u distinct ids"
+[ "$(grep '"answer"' "$RUN/predictions.json" | sort -u | wc -l)" -gt 2 ] && t_ok "the answers vary (the test is not trivial)" ||
+    t_fail "the answers vary" "$(grep '"answer"' "$RUN/predictions.json" | sort | uniq -c)"
+cp "$RUN/predictions.json" "$TMP/pred1.json"
+acc1=$(grep -o '"accuracy": [0-9.]*' "$RUN/result.json")
+for np in 2 4; do
+    rm "$TMP"/run/runs/*/stamps/eval.json # evaluate again (a finished run is otherwise skipped)
+    t_run env "$MPIRUN" -np $np "$MIXPHM" eval "$CFG" "${SETS[@]}" --force
+    t_expect "eval on $np ranks" 0 "full-k16-s13: test accuracy"
+    cmp -s "$TMP/pred1.json" "$RUN/predictions.json" && t_ok "eval on $np ranks: byte-identical predictions" ||
+        t_fail "eval on $np ranks: byte-identical predictions" "$(diff "$TMP/pred1.json" "$RUN/predictions.json" | head)"
+    [ "$(grep -o '"accuracy": [0-9.]*' "$RUN/result.json")" = "$acc1" ] && t_ok "eval on $np ranks: the same score" ||
+        t_fail "eval on $np ranks: the same score" "$acc1 vs $(grep -o '"accuracy": [0-9.]*' "$RUN/result.json")"
+done
+t_run "$MIXPHM" eval "$CFG" "${SETS[@]}" --force
+t_expect_count "a rerun skips evaluated runs" 2 "evaluated already, skipped"
+
+# The stage scores from prepared.h5; `mixphm score` from the synthetic benchmark's official-format files.
+S=$TMP/run/synthetic
+overall() { grep -o '"overall": [0-9.]*' | head -1 | grep -o '[0-9.]*$'; }
+t_run "$MIXPHM" score --questions "$S/questions_test.json" --annotations "$S/annotations_test.json" \
+    --results "$RUN/predictions.json" --variant vlt5
+stage=$(sed -n '/"best"/,/}/p' "$RUN/result.json" | overall)
+[ "$RC" = 0 ] && [ -n "$stage" ] && [ "$(overall <<<"$OUT")" = "$stage" ] &&
+    t_ok "vlt5: the stage's accuracy ($stage) equals mixphm score's" || t_fail "vlt5: stage and mixphm score agree" "stage $stage"
+for type in yes/no number other; do
+    a=$(grep -o "\"$type\": [0-9.]*" <<<"$OUT" | head -1)
+    b=$(grep -o "\"$type\": [0-9.]*" "$RUN/result.json" | head -1)
+    [ -n "$a" ] && [ "$a" = "$b" ] && t_ok "vlt5: per answer type '$type' agrees ($a)" || t_fail "per answer type $type" "'$a' vs '$b'"
+done
+t_run "$MIXPHM" run "$CFG" "${SETS[@]}" --set eval.vqa_metric=official --until eval
+t_expect "a new metric re-evaluates without retraining" 0 "train: up to date, skipped" "eval: running (config changed: eval.vqa_metric vlt5 -> official)"
+t_run "$MIXPHM" score --questions "$S/questions_test.json" --annotations "$S/annotations_test.json" \
+    --results "$RUN/predictions.json" --variant official
+stage=$(sed -n '/"best"/,/}/p' "$RUN/result.json" | overall)
+[ "$RC" = 0 ] && [ "$(overall <<<"$OUT")" = "$stage" ] && grep -q '"metric": "official"' "$RUN/result.json" &&
+    t_ok "official: the stage's accuracy ($stage) equals mixphm score's" || t_fail "official: stage and mixphm score agree" "stage $stage"
+
+# ---- aggregate ---------------------------------------------------------------------------------------
+t_run "$MIXPHM" run "$CFG" "${SETS[@]}" --set eval.vqa_metric=official
+t_expect "aggregate prints the table" 0 "synthetic: test accuracy (official, best weights)" "full" "bitfit" "k = 16"
+R=$TMP/run/report
+grep -q '| full | ' "$R/results.md" && grep -q '| bitfit | ' "$R/results.md" && grep -q '^synthetic,official,best,full,' "$R/results.csv" &&
+    t_ok "results.md and results.csv hold both methods" || t_fail "results.md and results.csv" "$(cat "$R/results.md")"
+if command -v gnuplot >/dev/null; then
+    [ -s "$R/accuracy_vs_k.png" ] && [ -s "$R/accuracy_vs_k.svg" ] && grep -q 'accuracy_vs_k.png' "$R/results.md" &&
+        t_ok "the plot is rendered and linked" || t_fail "the plot" "$(ls -la "$R")"
+fi
+t_run "$MIXPHM" run "$CFG" "${SETS[@]}" --set eval.vqa_metric=official
+t_expect "a rerun finds everything done" 0 "aggregate: up to date, skipped"
+t_finish
