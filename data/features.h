@@ -32,6 +32,7 @@ struct features_layout {
     long chunk_images; /* images per chunk; 0: about 1 MiB per chunk */
     int deflate;       /* 0: none, else the level (with the shuffle filter) */
     int fletcher32;
+    int projected;     /* the rows are the frozen visual embedding's output (dim = d_model) */
 };
 
 /* Images per chunk for a layout (resolving chunk_images = 0), at most n_images. */

@@ -103,7 +103,7 @@ int features_create(hid_t file, const struct features_layout *l, int id_len, con
     if (rc == 0)
         rc = h5io_attr_str(file, "dtype", l->half ? "float16" : "float32", e);
     if (rc == 0)
-        rc = h5io_attr_i64(file, "projected", 0, e);
+        rc = h5io_attr_i64(file, "projected", l->projected, e);
     if (rc == 0)
         rc = h5io_attr_str(file, "images_digest", images_digest, e);
     if (rc != 0)

@@ -572,6 +572,14 @@ int config_validate(const struct config *cfg, struct err *e)
         for (int b = 0; b < nr; b++)
             if (routings[b].i == ROUTING_NONE || config_method_supports_routing((int)methods[a].i))
                 any = 1;
+    for (int a = 0; a < nm && cfg->features.project; a++)
+        if (methods[a].i == PEFT_FULL) {
+            char o[CFG_SOURCE_MAX + 32];
+            config_origin(cfg, "features.project", o, sizeof o);
+            return err_set(e, "%s: features.project: full fine-tuning trains the visual embedding, so it needs the "
+                           "region features, not projected ones; set features.project: false or leave full out of "
+                           "peft.method", o);
+        }
     if (!any) {
         char o[CFG_SOURCE_MAX + 32];
         config_origin(cfg, "peft.routing", o, sizeof o);

@@ -13,10 +13,12 @@
 #include "data/half.h"
 #include "data/prepared.h"
 #include "mpi/agree.h"
+#include "model/vlt5.h"
 #include "mpi/phdf5.h"
 #include "stages/stages.h"
 
 #define ROUND_BYTES (32L << 20) /* feature bytes a rank holds per round */
+#define PROJECT_BATCH 16        /* images per visual-embedding call when projecting */
 
 struct writer {
     const struct prepared *p;
@@ -25,7 +27,12 @@ struct writer {
     long start, count;         /* this rank's block */
     long round;                /* images per round (whole chunks) */
     struct detector_file *det; /* [p->files.n], opened on first use */
-    float *feat;               /* [round, 36, dim] */
+    float *feat;               /* [round, 36, dim]: what is written */
+    float *raw;                /* [round, 36, raw_dim] detector features when projecting, else = feat */
+    int raw_dim;
+    struct params proj_params; /* the backbone whose frozen visual embedding projects (features.project) */
+    struct vlt5 proj;
+    int projecting;
     uint16_t *feat16;          /* [round, 36, dim] when stored as float16 */
     float *boxes;              /* [round, 36, 4] */
     int32_t *hw;               /* [round, 2] */
@@ -58,13 +65,41 @@ static int read_images(struct writer *w, long start, long n, struct err *e)
         if (d->file < 0 && detector_open(d, strtab_get(&p->files, f), p->file_layout[f], e) != 0)
             return -1;
         int64_t hw[2];
-        if (detector_read(d, strtab_get(&p->image_id, img), dim, w->feat + i * N_REGIONS * dim,
+        if (detector_read(d, strtab_get(&p->image_id, img), w->raw_dim, w->raw + i * N_REGIONS * w->raw_dim,
                           w->boxes + i * N_REGIONS * 4, hw, e) != 0)
             return -1;
         w->hw[2 * i] = (int32_t)hw[0];
         w->hw[2 * i + 1] = (int32_t)hw[1];
     }
+    /* features.project: the visual tokens [36, d_model] of VL-T5's frozen visual embedding instead. */
+    for (long i = 0; w->projecting && i < n; i += PROJECT_BATCH) {
+        int B = (int)(n - i < PROJECT_BATCH ? n - i : PROJECT_BATCH);
+        if (vlt5_visual_embed(&w->proj, w->raw + i * N_REGIONS * w->raw_dim, w->boxes + i * N_REGIONS * 4, B,
+                              w->feat + i * N_REGIONS * dim, e) != 0)
+            return -1;
+    }
     return 0;
+}
+
+/* The backbone of model.checkpoint, to project with its frozen visual embedding (every rank). */
+static int projector_open(struct writer *w, const struct config *cfg, struct err *e)
+{
+    if (!cfg->model.checkpoint[0])
+        return err_set(e, "features.project: true needs model.checkpoint (the backbone whose visual embedding "
+                          "projects the features; the synthetic benchmark's own backbone is pretrained after this "
+                          "stage, so it cannot be used here)");
+    struct vlt5_dims dims;
+    if (vlt5_dims_from_weights(cfg->model.checkpoint, &dims, e) != 0)
+        return err_prefix(e, "model.checkpoint");
+    if (dims.feat_dim != w->raw_dim)
+        return err_set(e, "model.checkpoint %s takes region features of %d, the detector files have %d",
+                       cfg->model.checkpoint, dims.feat_dim, w->raw_dim);
+    struct vlt5_options o = {.visual_bias = cfg->model.visual_bias, .max_batch = PROJECT_BATCH, .max_text = 1,
+                             .max_target = 1, .max_generate = 1};
+    if (vlt5_build(&w->proj, &w->proj_params, &dims, &o, e) != 0)
+        return -1;
+    w->projecting = 1;
+    return vlt5_load(&w->proj, cfg->model.checkpoint, e);
 }
 
 static int write_round(struct writer *w, long start, long n, struct err *e)
@@ -156,11 +191,14 @@ static int run_writer(struct writer *w, const struct config *cfg, struct run *ru
     const struct prepared *p = w->p;
     const struct world *world = run->world;
     int dim;
-    if (probe_dim(run, p, &dim, e) != 0)
+    if (probe_dim(run, p, &w->raw_dim, e) != 0)
         return -1;
+    if (cfg->features.project && agree_all_ok(world->comm, projector_open(w, cfg, e), e) != 0)
+        return -1;
+    dim = w->projecting ? w->proj.dims.d_model : w->raw_dim;
     w->layout = (struct features_layout){.n_images = p->n_images, .dim = dim, .half = cfg->features.dtype == FEATURE_FLOAT16,
                                          .chunk_images = cfg->features.chunk_images, .deflate = (int)cfg->features.deflate,
-                                         .fletcher32 = cfg->features.fletcher32};
+                                         .fletcher32 = cfg->features.fletcher32, .projected = w->projecting};
     w->chunk = features_chunk_images(&w->layout);
     chunk_block(p->n_images, w->chunk, world->rank, world->size, &w->start, &w->count);
     long per_image = (long)N_REGIONS * dim * 4;
@@ -168,6 +206,7 @@ static int run_writer(struct writer *w, const struct config *cfg, struct run *ru
     if (w->round < w->chunk)
         w->round = w->chunk;
     w->feat = xmalloc((size_t)w->round * (size_t)per_image);
+    w->raw = w->projecting ? xmalloc((size_t)w->round * N_REGIONS * (size_t)w->raw_dim * sizeof *w->raw) : w->feat;
     w->feat16 = w->layout.half ? xmalloc((size_t)w->round * (size_t)per_image / 2) : NULL;
     w->boxes = xmalloc((size_t)w->round * N_REGIONS * 4 * sizeof *w->boxes);
     w->hw = xmalloc((size_t)w->round * 2 * sizeof *w->hw);
@@ -175,8 +214,9 @@ static int run_writer(struct writer *w, const struct config *cfg, struct run *ru
     for (long i = 0; i < p->n_images; i++)
         if ((int)strlen(strtab_get(&p->image_id, i)) + 1 > id_len)
             id_len = (int)strlen(strtab_get(&p->image_id, i)) + 1;
-    log_msg(&run->log, "features: %ld images x 36 regions x %d (%s, chunks of %ld images%s%s) on %d ranks", p->n_images,
-            dim, w->layout.half ? "float16" : "float32", w->chunk, w->layout.fletcher32 ? ", fletcher32" : "",
+    log_msg(&run->log, "features: %ld images x 36 regions x %d%s (%s, chunks of %ld images%s%s) on %d ranks",
+            p->n_images, dim, w->projecting ? " (projected by the frozen visual embedding)" : "",
+            w->layout.half ? "float16" : "float32", w->chunk, w->layout.fletcher32 ? ", fletcher32" : "",
             w->layout.deflate ? ", deflate" : "", world->size);
     hid_t file = phdf5_create(tmp, world->comm, e);
     int rc = agree_all_ok(world->comm, file < 0 ? -1 : 0, e);
@@ -218,11 +258,6 @@ static int run_writer(struct writer *w, const struct config *cfg, struct run *ru
 int stage_features(const struct config *cfg, struct run *run)
 {
     struct err *e = &run->err;
-    if (cfg->features.project) {
-        e->collective = 1;
-        return err_set(e, "features.project: true needs the VL-T5 backbone's frozen visual embedding, which this "
-                       "build of mixphm does not have yet; set features.project: false");
-    }
     char final[PATH_MAX_LEN], tmp[PATH_MAX_LEN], prep[PATH_MAX_LEN];
     if (run_path(run, "features.h5", final, sizeof final) != 0 || tmp_path_for(final, tmp, sizeof tmp, e) != 0 ||
         run_path(run, "prepared.h5", prep, sizeof prep) != 0) {
@@ -256,8 +291,14 @@ int stage_features(const struct config *cfg, struct run *run)
     for (long f = 0; f < p.files.n; f++)
         detector_close(&w.det[f]);
     free(w.det);
+    if (w.raw != w.feat)
+        free(w.raw);
     free(w.feat);
     free(w.feat16);
+    if (w.projecting)
+        vlt5_free(&w.proj);
+    if (w.proj_params.n)
+        params_free(&w.proj_params);
     free(w.boxes);
     free(w.hw);
     H5Pclose(w.dxpl);

@@ -8,6 +8,7 @@
 
 #include "base/mem.h"
 #include "model/params_h5.h"
+#include "model/vlt5.h"
 #include "mpi/agree.h"
 #include "pipeline/stamp.h"
 #include "stages/train_loop.h"
@@ -23,10 +24,17 @@ int train_data_open(struct train_data *d, const char *run_dir, int parts, struct
     if (path_join(path, sizeof path, run_dir, "features.h5", e) != 0 ||
         features_open(&d->features, path, H5P_DEFAULT, e) != 0)
         return -1;
-    if (d->features.projected)
-        return err_set(e, "%s holds projected features (features.project); training on them is not built yet", path);
     d->vocab = d->p.vocab_size;
     d->feat_dim = d->features.dim;
+    if (d->features.projected) {
+        /* The file holds visual tokens (d_model wide); the model keeps the raw size of the backbone that
+         * projected them (model.checkpoint, which projection requires). */
+        struct vlt5_dims w;
+        if (!d->cfg->model.checkpoint[0] || vlt5_dims_from_weights(d->cfg->model.checkpoint, &w, e) != 0)
+            return err_set(e, "%s holds projected features: model.checkpoint must name the backbone that projected them",
+                           path);
+        d->feat_dim = w.feat_dim;
+    }
     return 0;
 }
 

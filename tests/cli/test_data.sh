@@ -50,7 +50,7 @@ for case in "features_wrong_shape.h5:'features' should be [36, 8]" "boxes_outsid
     [ -e "$dir/features.h5" ] || [ -e "$dir/features.h5.tmp" ] && t_fail "no features.h5 after bad/$file" "$(ls "$dir")"
 done
 t_run "$MIXPHM" run tests/data/vqa.yaml --set "run.dir=\"$TMP/proj\"" --set features.project=true --until features
-t_expect "features.project is refused, naming the key" 1 "features.project: true needs the VL-T5 backbone"
+t_expect "features.project is refused, naming the key" 1 "features.project: true needs model.checkpoint"
 
 # The same features.h5 from 1, 2 and 4 ranks, for each dataset and storage (GQA's 3 images leave a
 # rank idle under -np 4).

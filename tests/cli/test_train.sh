@@ -100,6 +100,20 @@ step=$(h5dump -a step "$TMP/nan/runs/$RUN/checkpoint.h5" 2>/dev/null | grep -o '
 [ "$step" = 14 ] && t_ok "the last good checkpoint (step 14) is kept" || t_fail "the last good checkpoint is kept" "checkpoint step '$step'"
 [ ! -e "$TMP/nan/runs/$RUN/last.h5" ] && t_ok "no weights are written for the failed run" || t_fail "no weights for the failed run" "last.h5 exists"
 
+# ---- projected features (features.project) ----------------------------------------------------------------
+PROJ=(--set "model.checkpoint=\"$BACKBONE\"" --set peft.method=bitfit --set train.epochs=20)
+t_run env "$MPIRUN" -np 2 "$MIXPHM" run "$CFG" "${PROJ[@]}" --set "run.dir=\"$TMP/raw\"" --until train
+t_expect "bitfit on the region features" 0 "bitfit-k16-s13: done in 80 steps"
+t_run env "$MPIRUN" -np 2 "$MIXPHM" run "$CFG" "${PROJ[@]}" --set "run.dir=\"$TMP/proj\"" --set features.project=true --until train
+t_expect "bitfit on features projected by the frozen visual embedding" 0 "(projected by the frozen visual embedding)" \
+    "bitfit-k16-s13: done in 80 steps"
+t_run "$CMP" weights "$TMP/raw/runs/bitfit-k16-s13/last.h5" "$TMP/proj/runs/bitfit-k16-s13/last.h5" 0 0
+t_expect "projected features give bit-identical training (the projection is the model's own; same launch, so same BLAS threads)" 0 "0 beyond tolerance"
+t_run "$MIXPHM" run "$CFG" --set "run.dir=\"$TMP/proj2\"" --set features.project=true --set peft.method=bitfit --until features
+t_expect "projection needs model.checkpoint" 1 "features.project: true needs model.checkpoint"
+t_run "$MIXPHM" run "$CFG" --set "run.dir=\"$TMP/proj2\"" --set features.project=true --set "model.checkpoint=\"$BACKBONE\"" --until features
+t_expect "projection refuses full fine-tuning" 1 "full fine-tuning trains the visual embedding"
+
 # ---- refused backbones ---------------------------------------------------------------------------------
 t_run "$MIXPHM" train "$CFG" --set "run.dir=\"$TMP/base\"" --set "model.checkpoint=\"$TMP/none.h5\"" --force
 t_expect "a missing model.checkpoint is named" 1 "model.checkpoint: no weights file at '$TMP/none.h5'"

@@ -181,7 +181,9 @@ static void test_bad_feature_file(struct test_ctx *t)
     free(cfg);
     cfg = config_for(t, "vqa", "features.project=true", NULL);
     CHECK_INT(t, run_until_features(t, cfg, &e), -1);
-    CHECK_CONTAINS(t, e.msg, "features.project: true needs the VL-T5 backbone's frozen visual embedding");
+    CHECK_CONTAINS(t, e.msg, "features.project: true needs model.checkpoint");
+    snprintf(path, sizeof path, "%s/features.h5", cfg->run.dir);
+    CHECK(t, !file_exists(path));
     free(cfg);
 }
 

@@ -223,6 +223,16 @@ static void test_routing_needs_a_bottleneck(struct test_ctx *t)
     free(cfg);
 }
 
+static void test_projected_features_exclude_full(struct test_ctx *t)
+{
+    expect_error(t, "features:\n  project: true\npeft:\n  method: [lora, full]\n", NULL, 0, ":2",
+                 "full fine-tuning trains the visual embedding", NULL);
+    struct config *cfg = xmalloc(sizeof *cfg);
+    struct err e;
+    CHECK_INT(t, load_text(t, cfg, "features:\n  project: true\npeft:\n  method: [lora, bitfit]\n", NULL, 0, &e, NULL), 0);
+    free(cfg);
+}
+
 static void test_emit_round_trip(struct test_ctx *t)
 {
     struct config *a = xmalloc(sizeof *a), *b = xmalloc(sizeof *b);
@@ -363,6 +373,7 @@ int main(int argc, char **argv)
         {"a missing config file is named", test_missing_file},
         {"an empty file gives the defaults", test_empty_file_is_all_defaults},
         {"routing functions need a bottleneck method", test_routing_needs_a_bottleneck},
+        {"projected features exclude full fine-tuning", test_projected_features_exclude_full},
         {"the resolved config loads back to the same config", test_emit_round_trip},
         {"unicode line breaks in strings survive the round trip", test_unicode_line_breaks_round_trip},
         {"stage hashes change only for stages that read the key", test_stage_hashes_follow_readers},
