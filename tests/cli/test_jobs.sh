@@ -133,6 +133,7 @@ t_run "$MIXPHM" submit "$TMP/jobs.yaml" --scheduler slurm
 t_expect "slurm submit: ids parsed from --parsable" 0 "prepare: job 500" "features: job 501"
 grep -qx -- "--parsable --dependency=afterok:500 $TMP/run/jobs/features.sbatch" "$TMP/sbatch.log" &&
     t_ok "slurm submit: afterok on the previous job id" || t_fail "slurm submit: afterok on the previous job id" "$(cat "$TMP/sbatch.log")"
+cp "$TMP/bin/sbatch" "$TMP/sbatch.ok"
 printf '#!/bin/bash\nexit 1\n' >"$TMP/bin/sbatch"
 t_run "$MIXPHM" submit "$TMP/jobs.yaml" --scheduler slurm
 t_expect "a refused submission is an error" 1 "submitting the prepare job" "exited with status 1"
@@ -160,6 +161,17 @@ t_expect "pbs script: a permitted qrerun ends the job cleanly" 0
 # remembers a reaped child's status, so `wait` can return 128+n more than once).
 t_run timeout 20 env FAKE_DIE=1 bash "$TMP/run/jobs/train.sbatch"
 t_expect "slurm script: a stage killed by a signal ends the job with its status" 137
+
+# A stop that arrives before the stage starts (here from the site set-up itself) requeues the job
+# without starting the stage.
+cp "$TMP/sbatch.ok" "$TMP/bin/sbatch"
+"$MIXPHM" submit "$TMP/jobs.yaml" --scheduler slurm --set 'jobs.setup="kill -USR1 $$"' >/dev/null 2>&1
+: >"$TMP/stage.log"
+: >"$TMP/scontrol.log"
+t_run bash "$TMP/run/jobs/train.sbatch"
+t_expect "slurm script: a stop before the stage starts requeues without starting it" 0 "requeueing 9001"
+[ ! -s "$TMP/stage.log" ] && t_ok "slurm script: the stage was not started" || t_fail "the stage was not started" "$(cat "$TMP/stage.log")"
+"$MIXPHM" submit "$TMP/jobs.yaml" --scheduler slurm >/dev/null 2>&1
 
 # Slurm's USR1 before the time limit reaches the stage, which checkpoints (75); the job requeues itself.
 : >"$TMP/stage.log"
