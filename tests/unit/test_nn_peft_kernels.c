@@ -4,6 +4,7 @@
  *   phm_linear (against the Kronecker sum formed block by block), routing (the four functions),
  *   xcorr + rownorm (the off-diagonal redundancy term), jsd_mi, kl_to_target, GELU (erf), SiLU. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,15 @@ static double max_abs(const float *x, long n)
     for (long i = 0; i < n; i++)
         m = fmax(m, fabs(x[i]));
     return m;
+}
+
+/* The analytic gradient g of x against central differences of f (step h): 2e-3 of its scale. */
+static void fd_expect(struct test_ctx *t, fd_loss_fn f, void *ctx, float *x, const float *g, long n, float h,
+                      const char *what)
+{
+    long worst;
+    const double err = fd_check(f, ctx, x, g, n, h, 1000, &worst);
+    CHECKF(t, err < 2e-3, "%s: relative error %g at %ld", what, err, worst);
 }
 
 /* ---- PHM ---------------------------------------------------------------------------------------- */
@@ -87,11 +97,8 @@ static void test_phm_linear(struct test_ctx *t)
         float *x, *g;
         long n;
     } v[] = {{"x", c.x, dx, c.N * p->in}, {"S", c.S, dS, nS}, {"T", c.T, dT, nT}, {"U", c.U, dU, nU}, {"b", c.b, db, p->out}};
-    for (int k = 0; k < 5; k++) {
-        long worst;
-        const double err = fd_check(phm_loss, &c, v[k].x, v[k].g, v[k].n, 1e-2f, 1000, &worst);
-        CHECKF(t, err < 2e-3, "d%s: relative error %g at %ld", v[k].name, err, worst);
-    }
+    for (int k = 0; k < 5; k++)
+        fd_expect(t, phm_loss, &c, v[k].x, v[k].g, v[k].n, 1e-2f, v[k].name);
     /* accumulate_dx adds */
     float *dx2 = xmalloc(sizeof(float) * c.N * p->in);
     for (long i = 0; i < (long)c.N * p->in; i++)
@@ -145,14 +152,14 @@ static void test_routing(struct test_ctx *t)
             }
         float dxt[RB * RT * RR], dxv[RB * RR];
         route_backward(kind, dxt, dxv, c.r, c.xt, c.xv, RB, RT, RR);
-        long worst;
-        double err = fd_check(route_loss, &c, c.xt, dxt, RB * RT * RR, 1e-2f, 100, &worst);
-        CHECKF(t, err < 2e-3, "kind %d: dxt relative error %g at %ld", kind, err, worst);
-        err = fd_check(route_loss, &c, c.xv, dxv, RB * RR, 1e-2f, 100, &worst);
+        char what[32];
+        snprintf(what, sizeof what, "route %d: dxt", kind);
+        fd_expect(t, route_loss, &c, c.xt, dxt, RB * RT * RR, 1e-2f, what);
+        snprintf(what, sizeof what, "route %d: dxv", kind);
         if (kind == ROUTE_NONE)
             CHECK(t, max_abs(dxv, RB * RR) == 0);
         else
-            CHECKF(t, err < 2e-3, "kind %d: dxv relative error %g at %ld", kind, err, worst);
+            fd_expect(t, route_loss, &c, c.xv, dxv, RB * RR, 1e-2f, what);
     }
 }
 
@@ -203,7 +210,6 @@ static void test_xcorr(struct test_ctx *t)
     rownorm_backward(gu, du, uh, un, XN, XD, 0), rownorm_backward(gr, dr, rh, rn, XN, XD, 0);
     for (int i = 0; i < XN * XD; i++)
         CHECKF(t, isfinite(gu[i]) && isfinite(gr[i]), "gradient %d is not finite with a zero row", i);
-    long worst;
     c.u[2 * XD] = 0.5f; /* away from the zero row for the differences */
     rownorm_forward(uh, un, c.u, XN, XD);
     memset(C, 0, sizeof C);
@@ -211,10 +217,8 @@ static void test_xcorr(struct test_ctx *t)
     offdiag_sq_loss(C, dC, XD, c.scale);
     xcorr_backward(du, dr, dC, uh, rh, XN, XD);
     rownorm_backward(gu, du, uh, un, XN, XD, 0), rownorm_backward(gr, dr, rh, rn, XN, XD, 0);
-    double err = fd_check(xcorr_direct, &c, c.u, gu, XN * XD, 1e-3f, 1000, &worst);
-    CHECKF(t, err < 2e-3, "du: relative error %g at %ld", err, worst);
-    err = fd_check(xcorr_direct, &c, c.r, gr, XN * XD, 1e-3f, 1000, &worst);
-    CHECKF(t, err < 2e-3, "dr: relative error %g at %ld", err, worst);
+    fd_expect(t, xcorr_direct, &c, c.u, gu, XN * XD, 1e-3f, "du");
+    fd_expect(t, xcorr_direct, &c, c.r, gr, XN * XD, 1e-3f, "dr");
 }
 
 /* ---- JSD mutual information ------------------------------------------------------------------------ */
@@ -261,11 +265,8 @@ static void test_jsd_mi(struct test_ctx *t)
     CHECK_NEAR(t, jsd_kernel(&c), jsd_direct(&c), 1e-7, 1e-6);
     float du[JN * JD] = {0}, dg[JB * JD] = {0}, scratch[JN * JB];
     jsd_mi(c.u, c.own, c.g, JN, JB, JD, 1 / c.M, 1 / (c.M * (c.B - 1)), du, dg, scratch);
-    long worst;
-    double err = fd_check(jsd_direct, &c, c.u, du, JN * JD, 1e-2f, 100, &worst);
-    CHECKF(t, err < 2e-3, "du: relative error %g at %ld", err, worst);
-    err = fd_check(jsd_direct, &c, c.g, dg, JB * JD, 1e-2f, 100, &worst);
-    CHECKF(t, err < 2e-3, "dg: relative error %g at %ld", err, worst);
+    fd_expect(t, jsd_direct, &c, c.u, du, JN * JD, 1e-2f, "du");
+    fd_expect(t, jsd_direct, &c, c.g, dg, JB * JD, 1e-2f, "dg");
 }
 
 /* ---- consistency ----------------------------------------------------------------------------------- */
@@ -298,9 +299,7 @@ static void test_kl_to_target(struct test_ctx *t)
     fd_fill(c.z, KR * KV, 41, -3, 3), fd_fill(c.q, KR * KV, 42, -3, 3);
     float dz[KR * KV], zz[KR * KV];
     CHECK_NEAR(t, kl_to_target(c.z, c.q, dz, KR, KV, 0.7, 0), kl_direct(&c), 0, 1e-6);
-    long worst;
-    const double err = fd_check(kl_direct, &c, c.z, dz, KR * KV, 1e-2f, 100, &worst);
-    CHECKF(t, err < 2e-3, "dz: relative error %g at %ld", err, worst);
+    fd_expect(t, kl_direct, &c, c.z, dz, KR * KV, 1e-2f, "dz");
     memcpy(zz, c.z, sizeof zz); /* in place */
     kl_to_target(zz, c.q, zz, KR, KV, 0.7, 0);
     CHECK(t, memcmp(zz, dz, sizeof zz) == 0);
@@ -342,9 +341,7 @@ static void test_activations(struct test_ctx *t)
         }
         float dx[16];
         activation_backward(kind, dx, c.r, c.x, 16);
-        long worst;
-        const double err = fd_check(act_loss, &c, c.x, dx, 16, 1e-3f, 16, &worst);
-        CHECKF(t, err < 2e-3, "kind %d: relative error %g at %ld", kind, err, worst);
+        fd_expect(t, act_loss, &c, c.x, dx, 16, 1e-3f, "activation");
     }
 }
 
