@@ -5,7 +5,8 @@
  *   - the three-pass consistency recipe: the repeated pass A reproduces the first one bit for bit, pass
  *     B routes differently, and the recipe's gradient equals central differences (best of h = 1e-4,
  *     1e-3, 1e-2; 1e-2 of the gradient's scale) of L_A + w 0.5 [KL(q^||p) + KL(p^||q)] with the two
- *     targets held fixed (detached). */
+ *     targets held fixed (detached), each KL averaged over the rows of the global batch (three times
+ *     this rank's). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,7 +109,7 @@ static double cons_loss(void *ctx)
     struct cons *C = ctx;
     struct err e;
     const int V = C->T.m.dims.vocab, rows = (int)(C->n / V);
-    const double scale = C->w * 0.5 / (double)rows;
+    const double scale = C->w * 0.5 / ((double)C->T.b.global_batch * C->T.b.target_len); /* all ranks' rows */
     float *z = xmalloc(sizeof(float) * C->n);
     C->T.b.seed = peft_pass_seed(C->seed, 1);
     vlt5_forward(&C->T.m, &C->T.b, &e);
@@ -132,6 +133,7 @@ static void test_consistency_recipe(struct test_ctx *t)
         return;
     struct vlt5 *m = &C->T.m;
     C->n = (long)TOY_MAX * TOY_ANSWER * m->dims.vocab, C->w = 2.0, C->seed = C->T.b.seed;
+    C->T.b.global_batch = 3 * TOY_MAX; /* this rank holds a third of the batch */
     C->LA = xmalloc(sizeof(float) * C->n), C->LB = xmalloc(sizeof(float) * C->n);
     float *again = xmalloc(sizeof(float) * C->n);
     params_zero_grad(&C->T.p);
