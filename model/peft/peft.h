@@ -146,9 +146,11 @@ void peft_backbone_options(const struct peft_options *o, struct vlt5_options *vo
 int peft_create(struct peft **out, const struct peft_options *o, struct vlt5 *m, struct params *p, struct err *e);
 /* After params_alloc and vlt5_bind. */
 void peft_bind(struct peft *pf);
-/* Initial values of the method's trainable tensors (counter-based, from `seed`). */
+/* Initial values of the method's trainable tensors (counter-based, from `seed`; experts start as
+ * copies of one initialisation). */
 void peft_init(struct peft *pf, uint64_t seed);
-/* Before an evaluation pass: whatever the method uses at inference (merged experts). */
+/* Before an evaluation pass, after the last update or after loading trained tensors: whatever the
+ * method uses at inference (the merged experts, computed from the current tensors). */
 void peft_eval_prepare(struct peft *pf);
 void peft_free(struct peft *pf);
 
