@@ -103,6 +103,27 @@ struct config {
     struct {
         int method;  /* sweep */
         int routing; /* sweep */
+        double consistency;
+        struct {
+            long r;
+            double alpha, dropout;
+        } lora;
+        struct {
+            long bottleneck;
+        } adapter;
+        struct {
+            long bottleneck, phm_dim, rank;
+            double phm_init_std;
+        } compacter;
+        struct {
+            long bottleneck, experts;
+            int share_up, share_down;
+        } adamix;
+        struct {
+            long bottleneck, phm_dim, rank, experts;
+            int share_down, share_up;
+            double dropout, alpha, phm_init_std, red_weight, mi_weight, red_lambda;
+        } mixphm;
     } peft;
     struct {
         long ranks_per_run;

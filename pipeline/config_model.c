@@ -13,6 +13,32 @@ void config_peft_options(const struct config *cfg, struct peft_options *o)
     /* The config's enums and model/peft's are declared in the same order. */
     o->method = cfg->peft.method;
     o->routing = cfg->peft.routing;
+    o->consistency = (float)cfg->peft.consistency;
+    o->lora = (struct peft_lora_options){.r = (int)cfg->peft.lora.r,
+                                         .alpha = (float)cfg->peft.lora.alpha,
+                                         .dropout = (float)cfg->peft.lora.dropout};
+    o->adapter.bottleneck = (int)cfg->peft.adapter.bottleneck;
+    o->compacter = (struct peft_compacter_options){.bottleneck = (int)cfg->peft.compacter.bottleneck,
+                                                   .phm_dim = (int)cfg->peft.compacter.phm_dim,
+                                                   .rank = (int)cfg->peft.compacter.rank,
+                                                   .phm_init_std = (float)cfg->peft.compacter.phm_init_std};
+    o->adamix = (struct peft_adamix_options){.bottleneck = (int)cfg->peft.adamix.bottleneck,
+                                             .experts = (int)cfg->peft.adamix.experts,
+                                             .share_up = cfg->peft.adamix.share_up,
+                                             .share_down = cfg->peft.adamix.share_down};
+    o->mixphm = (struct peft_mixphm_options){.bottleneck = (int)cfg->peft.mixphm.bottleneck,
+                                             .phm_dim = (int)cfg->peft.mixphm.phm_dim,
+                                             .rank = (int)cfg->peft.mixphm.rank,
+                                             .experts = (int)cfg->peft.mixphm.experts,
+                                             .share_down = cfg->peft.mixphm.share_down,
+                                             .share_up = cfg->peft.mixphm.share_up,
+                                             .dropout = (float)cfg->peft.mixphm.dropout,
+                                             .alpha = (float)cfg->peft.mixphm.alpha,
+                                             .phm_init_std = (float)cfg->peft.mixphm.phm_init_std,
+                                             .red_weight = (float)cfg->peft.mixphm.red_weight,
+                                             .mi_weight = (float)cfg->peft.mixphm.mi_weight,
+                                             .red_lambda = (float)cfg->peft.mixphm.red_lambda};
+    o->expert_rule = PEFT_EXPERTS_RANDOM;
 }
 
 int config_vlt5_dims(const struct config *cfg, int vocab, int feat_dim, struct vlt5_dims *d, struct err *e)

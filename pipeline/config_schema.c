@@ -16,6 +16,8 @@
 #define MODEL_STAGES (ST(FEATURES) | ST(TRAIN) | ST(EVAL) | ST(ANALYZE))
 /* The features stage reads the model only to project the features (features.project). */
 #define IF_PROJECTED , ST(FEATURES), "features.project"
+/* The stages whose results depend on the PEFT method's settings. */
+#define PEFT_STAGES (ST(TRAIN) | ST(EVAL) | ST(AGGREGATE) | ST(ANALYZE))
 
 static const char *const dataset_names[] = {"synthetic", "vqav2", "gqa", "okvqa", NULL};
 static const char *const model_size_names[] = {"tiny", "t5-small", "t5-base", "custom", NULL};
@@ -85,6 +87,31 @@ static const struct cfg_key schema[] = {
         ST(TRAIN) | ST(EVAL) | ST(AGGREGATE) | ST(ANALYZE)},
     {"peft.routing",        CFG_ENUM,   OFF(peft.routing),        0, 0, routing_names, 1,
         ST(TRAIN) | ST(EVAL) | ST(AGGREGATE) | ST(ANALYZE)},
+    {"peft.consistency",    CFG_FLOAT,  OFF(peft.consistency),    0, 1e6, NULL, 0, PEFT_STAGES},
+    {"peft.lora.r",         CFG_INT,    OFF(peft.lora.r),         1, 65536, NULL, 0, PEFT_STAGES},
+    {"peft.lora.alpha",     CFG_FLOAT,  OFF(peft.lora.alpha),     0, 1e6, NULL, 0, PEFT_STAGES},
+    {"peft.lora.dropout",   CFG_FLOAT,  OFF(peft.lora.dropout),   0, 0.99, NULL, 0, PEFT_STAGES},
+    {"peft.adapter.bottleneck", CFG_INT, OFF(peft.adapter.bottleneck), 1, 65536, NULL, 0, PEFT_STAGES},
+    {"peft.compacter.bottleneck", CFG_INT, OFF(peft.compacter.bottleneck), 1, 65536, NULL, 0, PEFT_STAGES},
+    {"peft.compacter.phm_dim", CFG_INT, OFF(peft.compacter.phm_dim), 1, 64, NULL, 0, PEFT_STAGES},
+    {"peft.compacter.rank", CFG_INT,    OFF(peft.compacter.rank), 1, 65536, NULL, 0, PEFT_STAGES},
+    {"peft.compacter.phm_init_std", CFG_FLOAT, OFF(peft.compacter.phm_init_std), 0, 100, NULL, 0, PEFT_STAGES},
+    {"peft.adamix.bottleneck", CFG_INT, OFF(peft.adamix.bottleneck), 1, 65536, NULL, 0, PEFT_STAGES},
+    {"peft.adamix.experts", CFG_INT,    OFF(peft.adamix.experts), 1, 16, NULL, 0, PEFT_STAGES},
+    {"peft.adamix.share_up", CFG_BOOL,  OFF(peft.adamix.share_up), 0, 1, NULL, 0, PEFT_STAGES},
+    {"peft.adamix.share_down", CFG_BOOL, OFF(peft.adamix.share_down), 0, 1, NULL, 0, PEFT_STAGES},
+    {"peft.mixphm.bottleneck", CFG_INT, OFF(peft.mixphm.bottleneck), 1, 65536, NULL, 0, PEFT_STAGES},
+    {"peft.mixphm.phm_dim", CFG_INT,    OFF(peft.mixphm.phm_dim), 1, 64, NULL, 0, PEFT_STAGES},
+    {"peft.mixphm.rank",    CFG_INT,    OFF(peft.mixphm.rank),    1, 65536, NULL, 0, PEFT_STAGES},
+    {"peft.mixphm.experts", CFG_INT,    OFF(peft.mixphm.experts), 1, 16, NULL, 0, PEFT_STAGES},
+    {"peft.mixphm.share_down", CFG_BOOL, OFF(peft.mixphm.share_down), 0, 1, NULL, 0, PEFT_STAGES},
+    {"peft.mixphm.share_up", CFG_BOOL,  OFF(peft.mixphm.share_up), 0, 1, NULL, 0, PEFT_STAGES},
+    {"peft.mixphm.dropout", CFG_FLOAT,  OFF(peft.mixphm.dropout), 0, 0.99, NULL, 0, PEFT_STAGES},
+    {"peft.mixphm.alpha",   CFG_FLOAT,  OFF(peft.mixphm.alpha),   -1e6, 1e6, NULL, 0, PEFT_STAGES},
+    {"peft.mixphm.phm_init_std", CFG_FLOAT, OFF(peft.mixphm.phm_init_std), 0, 100, NULL, 0, PEFT_STAGES},
+    {"peft.mixphm.red_weight", CFG_FLOAT, OFF(peft.mixphm.red_weight), 0, 1e6, NULL, 0, PEFT_STAGES},
+    {"peft.mixphm.mi_weight", CFG_FLOAT, OFF(peft.mixphm.mi_weight), 0, 1e6, NULL, 0, PEFT_STAGES},
+    {"peft.mixphm.red_lambda", CFG_FLOAT, OFF(peft.mixphm.red_lambda), 0, 1e6, NULL, 0, PEFT_STAGES},
 
     {"train.ranks_per_run", CFG_INT,    OFF(train.ranks_per_run), 1, 1000000, NULL, 0, 0},
     {"train.batch_size",    CFG_INT,    OFF(train.batch_size),    1, 65536, NULL, 0, ST(TRAIN)},

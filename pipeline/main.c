@@ -9,6 +9,7 @@
 #include "nn/blas_env.h"
 #include "pipeline/cli.h"
 #include "pipeline/config.h"
+#include "pipeline/params_cmd.h"
 #include "pipeline/runner.h"
 #include "pipeline/score_cmd.h"
 #include "pipeline/status.h"
@@ -94,8 +95,11 @@ int main(int argc, char **argv)
         }
         return 0;
     case CMD_PARAMS:
-        fprintf(stderr, "mixphm %s: error: this command is not built yet in this version of mixphm\n", argv[1]);
-        return 1;
+        if (params_command(c.config, c.sets, c.n_sets, stdout, &e) != 0) {
+            fprintf(stderr, "mixphm params: error: %s\n", e.msg);
+            return 1;
+        }
+        return 0;
     case CMD_RUN:
     case CMD_STAGE:
         return run_stages(&c, &argc, &argv);

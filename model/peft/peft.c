@@ -4,22 +4,43 @@
 #include <string.h>
 
 #include "base/mem.h"
-#include "model/peft/peft_method.h"
+#include "model/peft/peft_internal.h"
+#include "nn/consistency.h"
+#include "nn/rng.h"
 
 static const char *const kind_names[PEFT_KIND_COUNT] = {"full",      "bitfit",      "lora",   "houlsby", "pfeiffer",
                                                         "compacter", "compacter++", "adamix", "mixphm"};
 
-/* Full fine-tuning and BitFit are options of the backbone (peft_backbone_options): nothing to add. */
+/* Full fine-tuning is an option of the backbone (peft_backbone_options): nothing to add. */
 static const struct peft_method_ops backbone_only = {0};
 
-/* The methods built so far; NULL: not built yet. */
 static const struct peft_method_ops *method_ops(int method)
 {
     switch (method) {
-    case PEFT_KIND_FULL:
-    case PEFT_KIND_BITFIT: return &backbone_only;
+    case PEFT_KIND_FULL: return &backbone_only;
+    case PEFT_KIND_BITFIT: return &peft_bitfit_ops;
+    case PEFT_KIND_LORA: return &peft_lora_ops;
+    case PEFT_KIND_HOULSBY:
+    case PEFT_KIND_PFEIFFER:
+    case PEFT_KIND_COMPACTER:
+    case PEFT_KIND_COMPACTERPP:
+    case PEFT_KIND_ADAMIX:
+    case PEFT_KIND_MIXPHM: return &peft_adapter_ops;
     default: return NULL;
     }
+}
+
+/* The methods with a low-rank bottleneck that a routing function can act on (as the config says). */
+static int supports_routing(int method)
+{
+    return method == PEFT_KIND_LORA || method == PEFT_KIND_HOULSBY || method == PEFT_KIND_PFEIFFER ||
+           method == PEFT_KIND_MIXPHM;
+}
+
+/* Methods whose experts are drawn per pass, so that some tensors get no gradient in a step. */
+static int has_experts(const struct peft *pf)
+{
+    return pf->opts.method == PEFT_KIND_ADAMIX || pf->opts.method == PEFT_KIND_MIXPHM;
 }
 
 const char *peft_kind_name(int method)
@@ -38,14 +59,19 @@ int peft_create(struct peft **out, const struct peft_options *o, struct vlt5 *m,
     *out = NULL;
     const struct peft_method_ops *ops = method_ops(o->method);
     if (!ops)
-        return err_set(e, "peft.method: %s is not built yet in this version of mixphm", peft_kind_name(o->method));
-    if (o->routing != PEFT_ROUTE_NONE && (o->method == PEFT_KIND_FULL || o->method == PEFT_KIND_BITFIT))
-        return err_set(e, "peft.routing: %s has no low-rank bottleneck for a routing function", peft_kind_name(o->method));
+        return err_set(e, "peft.method: unknown method %d", o->method);
+    if (o->routing < PEFT_ROUTE_NONE || o->routing > PEFT_ROUTE_EXPAND)
+        return err_set(e, "peft.routing: unknown routing function %d", o->routing);
+    if (o->routing != PEFT_ROUTE_NONE && !supports_routing(o->method))
+        return err_set(e, "peft.routing: %s has no low-rank bottleneck for a routing function (lora, houlsby, "
+                          "pfeiffer and mixphm have one)", peft_kind_name(o->method));
     struct peft *pf = xcalloc(1, sizeof *pf);
     pf->opts = *o;
     pf->model = m;
     pf->params = p;
     if (ops->create && ops->create(pf, e) != 0) {
+        if (ops->destroy)
+            ops->destroy(pf);
         free(pf);
         return -1;
     }
@@ -56,6 +82,8 @@ int peft_create(struct peft **out, const struct peft_options *o, struct vlt5 *m,
 void peft_bind(struct peft *pf)
 {
     const struct peft_method_ops *ops = method_ops(pf->opts.method);
+    pf->used = xmalloc((size_t)pf->params->n);
+    memset(pf->used, 1, (size_t)pf->params->n);
     if (ops->bind)
         ops->bind(pf);
 }
@@ -81,7 +109,14 @@ void peft_free(struct peft *pf)
     const struct peft_method_ops *ops = method_ops(pf->opts.method);
     if (ops->destroy)
         ops->destroy(pf);
+    free(pf->used);
     free(pf);
+}
+
+void peft_used_clear(struct peft *pf)
+{
+    if (pf->used) /* without experts every trainable tensor gets a gradient in every step */
+        memset(pf->used, has_experts(pf) ? 0 : 1, (size_t)pf->params->n);
 }
 
 void peft_reg_sizes(const struct peft *pf, size_t *stats_len, size_t *pooled_width)
@@ -134,4 +169,19 @@ double peft_reg_step(struct peft *pf, struct vlt5 *m)
     free(pooled);
     free(dpooled);
     return shared + partial;
+}
+
+uint64_t peft_pass_seed(uint64_t seed, int pass)
+{
+    return pass == 0 ? seed : rng_fold(seed, (uint64_t)pass);
+}
+
+double peft_consistency(struct vlt5 *m, const float *own_logits, const float *other_logits, double weight,
+                        int after_loss)
+{
+    const long rows = (long)m->B * m->Ld;
+    const double scale = weight * 0.5 / ((double)m->batch.global_batch * m->Ld);
+    const double loss = kl_to_target(own_logits, other_logits, m->logits, (int)rows, m->dims.vocab, scale, after_loss);
+    m->pass_ready = 2; /* m->logits holds the gradient of the pass's loss */
+    return loss;
 }

@@ -35,7 +35,32 @@
  *     5. peft_reg_pooled_grad(pf, &m, dpooled, ex0)   adds the rows of this rank's examples into
  *                                                     vlt5_final_grad(); then vlt5_backward
  * peft_reg_step() does all five on one process.  With one rank, or one group of any size, the loss and
- * gradients equal those of the whole batch on one process. */
+ * gradients equal those of the whole batch on one process, provided every rank pads its share of the
+ * batch to the global batch's text and answer lengths (the training stage does): the encoder's token
+ * selection (the first mask.sum() positions of each example, a quirk of the authors' code that keeps
+ * text padding and drops the last visual tokens) and the mean over positions of the pooled final
+ * outputs depend on the padded length.  Methods without a regulariser report sizes 0 and the steps
+ * do nothing.
+ *
+ * Experts and the optimizer: in training MixPHM and AdaMix run one expert per layer, so the other
+ * experts get no gradient.  PyTorch leaves their .grad None, and HF AdamW then skips them entirely (no
+ * moment decay, no weight decay, and their own step count, which drives the bias correction, does
+ * not advance).  peft->used[h] says which tensors got a gradient since peft_used_clear(); a trainer
+ * that reproduces the authors' optimizer updates only those and keeps a step count per tensor.
+ *
+ * AdaMix's consistency loss (peft.consistency; mixphm-spec 2.4): L = w * 0.5 [KL(q^||p) + KL(p^||q)]
+ * between the answer distributions p, q of two training passes with different random routing (and
+ * dropout), ^ meaning detached, each KL averaged over the decoder rows of the global batch (all
+ * global_batch * Ld rows, answer padding included, as the code's batchmean).  With the backbone's
+ * single activation store a training step runs three passes:
+ *     A: vlt5_forward(seed)                         keep a copy LA of m->logits
+ *     B: vlt5_forward(peft_pass_seed(seed, 1))      keep a copy LB of m->logits;
+ *        peft_consistency(m, LB, LA, w, 0)          m->logits = gradient of w 0.5 KL(p^||q)
+ *        vlt5_backward
+ *     A again: vlt5_forward(seed)                   the same experts and dropout as the first A
+ *        vlt5_loss; peft_consistency(m, LA, LB, w, 1)   adds the gradient of w 0.5 KL(q^||p)
+ *        regularisers; vlt5_backward; optimizer
+ * The VQA loss and the regularisers come from pass A only, as in the code. */
 #ifndef MIXPHM_MODEL_PEFT_PEFT_H
 #define MIXPHM_MODEL_PEFT_PEFT_H
 
@@ -61,17 +86,56 @@ enum peft_kind {
 };
 enum peft_route { PEFT_ROUTE_NONE, PEFT_ROUTE_MUL, PEFT_ROUTE_ADD, PEFT_ROUTE_PROJ, PEFT_ROUTE_EXPAND };
 
+struct peft_lora_options {
+    int r;         /* rank (8) */
+    float alpha;   /* the update is scaled by alpha / r (loralib's default alpha 1, as in MixPHM's code) */
+    float dropout; /* on the input of A (and on x_R with routing) */
+};
+struct peft_adapter_options { /* Houlsby and Pfeiffer */
+    int bottleneck;           /* 64 */
+};
+struct peft_compacter_options {
+    int bottleneck, phm_dim, rank; /* 64, 4, 1 */
+    float phm_init_std;            /* S ~ N(0, std^2): 0.01 */
+};
+struct peft_adamix_options {
+    int bottleneck, experts; /* 64, 4 */
+    int share_up, share_down; /* one up (down) projection for all experts: AdaMix's default shares up */
+};
+struct peft_mixphm_options {
+    int bottleneck, phm_dim, rank, experts; /* 64, 4, 8, 4 */
+    int share_down, share_up;               /* MixPHM shares the down projection only */
+    float dropout;                          /* inside the module, after GELU: 0.5 */
+    float alpha;                            /* output scale (ada_alpha): 1 */
+    float phm_init_std;                     /* 0.01 */
+    float red_weight, mi_weight, red_lambda; /* regulariser (section 2): 0.2, 0.04, 3.9e-3 */
+};
+/* How MixPHM and AdaMix pick their experts in training. */
+enum peft_expert_rule {
+    PEFT_EXPERTS_RANDOM, /* uniform, a pure function of (seed, step, stack, layer, projection) */
+    PEFT_EXPERTS_FIXED   /* tests: expert (expert_offset + layer + 2 stack + projection) mod E, with
+                            projection 0 for the down and 1 for the up projection */
+};
+
 struct peft_options {
     int method;  /* enum peft_kind */
     int routing; /* enum peft_route */
-    /* Each method's hyperparameters follow (filled from the config by pipeline/config_peft.c). */
+    struct peft_lora_options lora;
+    struct peft_adapter_options adapter;
+    struct peft_compacter_options compacter;
+    struct peft_adamix_options adamix;
+    struct peft_mixphm_options mixphm;
+    float consistency; /* weight of AdaMix's consistency loss (peft_consistency); 0: off */
+    int expert_rule;   /* enum peft_expert_rule */
+    int expert_offset; /* PEFT_EXPERTS_FIXED only; may be changed between passes */
 };
 
 struct peft {
     struct peft_options opts;
     struct vlt5 *model;
     struct params *params;
-    void *method; /* the method's own state; NULL for full fine-tuning and BitFit */
+    void *method;        /* the method's own state; NULL for full fine-tuning and BitFit */
+    unsigned char *used; /* [params->n]: 1 when the tensor got a gradient since peft_used_clear */
 };
 
 const char *peft_kind_name(int method);
@@ -82,9 +146,11 @@ void peft_backbone_options(const struct peft_options *o, struct vlt5_options *vo
 int peft_create(struct peft **out, const struct peft_options *o, struct vlt5 *m, struct params *p, struct err *e);
 /* After params_alloc and vlt5_bind. */
 void peft_bind(struct peft *pf);
-/* Initial values of the method's trainable tensors (counter-based, from `seed`). */
+/* Initial values of the method's trainable tensors (counter-based, from `seed`; experts start as
+ * copies of one initialisation). */
 void peft_init(struct peft *pf, uint64_t seed);
-/* Before an evaluation pass: whatever the method uses at inference (merged experts). */
+/* Before an evaluation pass, after the last update or after loading trained tensors: whatever the
+ * method uses at inference (the merged experts, computed from the current tensors). */
 void peft_eval_prepare(struct peft *pf);
 void peft_free(struct peft *pf);
 
@@ -105,5 +171,18 @@ double peft_reg_backward(struct peft *pf, const struct vlt5 *m, const float *sta
 void peft_reg_pooled_grad(struct peft *pf, struct vlt5 *m, const float *dpooled_sum, uint64_t ex0);
 /* All of the above on one process (the batch is the whole global batch); returns the loss. */
 double peft_reg_step(struct peft *pf, struct vlt5 *m);
+
+/* ---- expert usage and the consistency loss ---------------------------------------------------- */
+
+void peft_used_clear(struct peft *pf);
+/* The dropout and routing seed of consistency pass `pass` (0: the batch's seed itself). */
+uint64_t peft_pass_seed(uint64_t seed, int pass);
+/* After vlt5_forward of one pass: own_logits is a copy of this pass's logits, other_logits the other
+ * pass's [B * Ld, vocab].  Adds (after_loss = 1: m->logits already holds vlt5_loss's gradient) or
+ * writes (after_loss = 0: no answer loss in this pass; m->logits then holds a gradient that
+ * vlt5_backward uses) the gradient of weight * 0.5 * KL(softmax(other) || softmax(own)) averaged over
+ * global_batch * Ld rows; returns that half of the loss (this rank's part: sum it over the group). */
+double peft_consistency(struct vlt5 *m, const float *own_logits, const float *other_logits, double weight,
+                        int after_loss);
 
 #endif

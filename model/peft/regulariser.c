@@ -1,0 +1,245 @@
+/* MixPHM's redundancy regulariser (mixphm-spec 2, the authors' active form) over the FFN adapters,
+ * split as peft.h describes for a batch spread over ranks.
+ *
+ * Per layer l of stack s (L_s layers), with the layer's tokens u_m = h_a and r_m = h (the FFN output):
+ *   L_red^l = lambda / B * sum_{p != q} C_pq^2,     C = sum_m rownorm(u_m)^T rownorm(r_m)   (nn/xcorr.h)
+ *   L_MI^l  = E_neg - E_pos of the JSD estimator between u_m and g_j (nn/jsd_mi.h),
+ *             g_j = the mean over all positions of stack s's final output for example j (not detached)
+ *   loss    = red_weight * 0.5 (mean_enc L_red + mean_dec L_red) + mi_weight * 0.5 (mean_enc L_MI + mean_dec L_MI)
+ * B is the global batch.  Tokens: in the decoder every position (the code's decoder mask is all ones,
+ * answer padding included); in the encoder the first mask.sum() = (text tokens + regions) positions of
+ * each example, which is what the code's `x[i][:mask.sum()]` keeps: with padded text that includes the
+ * padding and drops as many of the last regions (a quirk, reproduced).
+ *
+ * stats = [C of every layer (encoder layers, then decoder layers), d x d each, when red_weight > 0;
+ *          the token counts M_enc, M_dec]; pooled rows = [g_enc | g_dec] when mi_weight > 0. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/mem.h"
+#include "model/peft/adapter.h"
+#include "nn/jsd_mi.h"
+#include "nn/xcorr.h"
+
+struct reg_state {
+    float *uhat, *rhat, *unorm, *rnorm; /* [T, d], [T]: one example's normalised rows */
+    float *du, *dr, *dC;                /* [T, d], [T, d], [d, d] */
+    int *own;                           /* [T] */
+    float *g, *dg, *mi_scratch;         /* [B, d], [B, d], [T, B]: grown to the global batch */
+    long g_cap;
+};
+
+static int use_red(const struct adapter *A)
+{
+    return A->c.red_weight > 0;
+}
+
+static int use_mi(const struct adapter *A)
+{
+    return A->c.mi_weight > 0;
+}
+
+void adapter_reg_bind(struct adapter *A)
+{
+    const int d = A->pf->model->dims.d_model, T = peft_max_T(A->pf->model);
+    struct reg_state *r = xcalloc(1, sizeof *r);
+    r->uhat = xcalloc((size_t)T * d, sizeof(float)), r->rhat = xcalloc((size_t)T * d, sizeof(float));
+    r->du = xcalloc((size_t)T * d, sizeof(float)), r->dr = xcalloc((size_t)T * d, sizeof(float));
+    r->unorm = xcalloc((size_t)T, sizeof(float)), r->rnorm = xcalloc((size_t)T, sizeof(float));
+    r->dC = xcalloc((size_t)d * d, sizeof(float));
+    r->own = xcalloc((size_t)T, sizeof(int));
+    A->reg = r;
+}
+
+void adapter_reg_free(struct adapter *A)
+{
+    struct reg_state *r = A->reg;
+    if (!r)
+        return;
+    free(r->uhat), free(r->rhat), free(r->du), free(r->dr), free(r->unorm), free(r->rnorm), free(r->dC);
+    free(r->own), free(r->g), free(r->dg), free(r->mi_scratch), free(r);
+    A->reg = NULL;
+}
+
+static int n_layers(const struct vlt5 *m, int stack)
+{
+    return stack == VLT5_ENCODER ? m->dims.n_enc_layers : m->dims.n_dec_layers;
+}
+
+/* Positions of example b that the regulariser uses (see the header comment). */
+static int kept(const struct vlt5 *m, int stack, int b)
+{
+    if (stack == VLT5_DECODER)
+        return m->dec.T;
+    const int T = m->enc.T;
+    int k = 0;
+    for (int t = 0; t < T; t++)
+        k += m->enc_valid[(long)b * T + t];
+    return k < 1 ? 1 : k; /* clamp(min=1) */
+}
+
+void adapter_reg_sizes(const struct peft *pf, size_t *stats_len, size_t *pooled_width)
+{
+    const struct adapter *A = pf->method;
+    const struct vlt5 *m = pf->model;
+    const size_t d = (size_t)m->dims.d_model;
+    *stats_len = *pooled_width = 0;
+    if (!use_red(A) && !use_mi(A))
+        return;
+    *stats_len = (use_red(A) ? (size_t)(m->dims.n_enc_layers + m->dims.n_dec_layers) * d * d : 0) + 2;
+    *pooled_width = use_mi(A) ? 2 * d : 0;
+}
+
+/* Offset of layer l of `stack` in stats, and of the counts. */
+static size_t c_offset(const struct vlt5 *m, int stack, int l)
+{
+    const size_t d = (size_t)m->dims.d_model;
+    return (size_t)(stack == VLT5_ENCODER ? l : m->dims.n_enc_layers + l) * d * d;
+}
+
+static size_t count_offset(const struct adapter *A, const struct vlt5 *m)
+{
+    return use_red(A) ? c_offset(m, VLT5_DECODER, m->dims.n_dec_layers) : 0;
+}
+
+/* Normalised rows of example b at a site: r->uhat (of h_a), r->rhat (of h). */
+static void normalise_example(struct reg_state *r, const struct adapter_site *st, int b, int keep, int d)
+{
+    const long off = (long)b * st->T * d;
+    rownorm_forward(r->uhat, r->unorm, st->ha + off, keep, d);
+    rownorm_forward(r->rhat, r->rnorm, st->x + off, keep, d);
+}
+
+void adapter_reg_local(struct peft *pf, const struct vlt5 *m, float *stats, float *pooled)
+{
+    struct adapter *A = pf->method;
+    struct reg_state *r = A->reg;
+    if (!r)
+        return;
+    const int d = m->dims.d_model, B = m->B;
+    size_t stats_len, width;
+    adapter_reg_sizes(pf, &stats_len, &width);
+    memset(stats, 0, sizeof(float) * stats_len);
+    for (int s = 0; s < 2; s++) {
+        double M = 0;
+        for (int b = 0; b < B; b++)
+            M += kept(m, s, b);
+        stats[count_offset(A, m) + (size_t)s] = (float)M;
+        for (int l = 0; use_red(A) && l < n_layers(m, s); l++) {
+            const struct adapter_site *st = A->ffn[s][l];
+            for (int b = 0; b < B; b++) {
+                const int keep = kept(m, s, b);
+                normalise_example(r, st, b, keep, d);
+                xcorr_accumulate(stats + c_offset(m, s, l), r->uhat, r->rhat, keep, d);
+            }
+        }
+        if (!use_mi(A))
+            continue;
+        const int T = s == VLT5_ENCODER ? m->enc.T : m->dec.T;
+        const float *out = s == VLT5_ENCODER ? m->enc.out : m->dec.out;
+        for (int b = 0; b < B; b++) /* g_b: the mean over every position, padding included */
+            for (int j = 0; j < d; j++) {
+                double sum = 0.0;
+                for (int t = 0; t < T; t++)
+                    sum += out[((long)b * T + t) * d + j];
+                pooled[(long)b * 2 * d + (long)s * d + j] = (float)(sum / T);
+            }
+    }
+}
+
+static void grow(struct reg_state *r, long B, int d, int T)
+{
+    if (B <= r->g_cap)
+        return;
+    r->g = xrealloc(r->g, sizeof(float) * (size_t)B * d);
+    r->dg = xrealloc(r->dg, sizeof(float) * (size_t)B * d);
+    r->mi_scratch = xrealloc(r->mi_scratch, sizeof(float) * (size_t)B * T);
+    r->g_cap = B;
+}
+
+/* The redundancy term of one layer: its value, and its gradients into the site's dreg buffers. */
+static double red_layer(struct adapter *A, const struct vlt5 *m, struct adapter_site *st, const float *C,
+                        double scale)
+{
+    struct reg_state *r = A->reg;
+    const int d = m->dims.d_model;
+    const double loss = offdiag_sq_loss(C, r->dC, d, scale);
+    for (int b = 0; b < m->B; b++) {
+        const int keep = kept(m, st->site.stack, b);
+        const long off = (long)b * st->T * d;
+        normalise_example(r, st, b, keep, d);
+        xcorr_backward(r->du, r->dr, r->dC, r->uhat, r->rhat, keep, d);
+        rownorm_backward(st->dreg_ha + off, r->du, r->uhat, r->unorm, keep, d, 1);
+        rownorm_backward(st->dreg_h + off, r->dr, r->rhat, r->rnorm, keep, d, 1);
+    }
+    return loss;
+}
+
+double adapter_reg_backward(struct peft *pf, const struct vlt5 *m, const float *stats_sum, const float *pooled_all,
+                            long global_batch, uint64_t ex0, float *dpooled_all, double *loss_partial)
+{
+    struct adapter *A = pf->method;
+    struct reg_state *r = A->reg;
+    const int d = m->dims.d_model;
+    const long Bg = global_batch;
+    double shared = 0.0, partial = 0.0;
+    if (!r)
+        return 0.0;
+    if (use_mi(A))
+        grow(r, Bg, d, peft_max_T(m));
+    for (int s = 0; s < 2; s++) {
+        const int L = n_layers(m, s);
+        const double M = stats_sum[count_offset(A, m) + (size_t)s];
+        if (use_mi(A)) { /* this stack's pooled vectors, contiguous */
+            for (long j = 0; j < Bg; j++)
+                memcpy(r->g + j * d, pooled_all + j * 2 * d + (long)s * d, sizeof(float) * (size_t)d);
+            memset(r->dg, 0, sizeof(float) * (size_t)Bg * d);
+        }
+        for (int l = 0; l < L; l++) {
+            struct adapter_site *st = A->ffn[s][l];
+            const size_t rows = (size_t)st->B * st->T;
+            memset(st->dreg_h, 0, sizeof(float) * rows * d);
+            memset(st->dreg_ha, 0, sizeof(float) * rows * d);
+            if (use_red(A))
+                shared += red_layer(A, m, st, stats_sum + c_offset(m, s, l),
+                                    A->c.red_weight * 0.5 / L * A->c.red_lambda / (double)Bg);
+            if (use_mi(A)) {
+                const double coef = A->c.mi_weight * 0.5 / L;
+                const double w_pos = coef / M, w_neg = Bg > 1 ? coef / (M * (double)(Bg - 1)) : 0.0;
+                for (int b = 0; b < m->B; b++) {
+                    const int keep = kept(m, s, b);
+                    const long off = (long)b * st->T * d;
+                    for (int k = 0; k < keep; k++)
+                        r->own[k] = (int)(ex0 + (uint64_t)b);
+                    partial += jsd_mi(st->ha + off, r->own, r->g, keep, (int)Bg, d, w_pos, w_neg, st->dreg_ha + off,
+                                      r->dg, r->mi_scratch);
+                }
+            }
+            st->reg_ready = 1;
+        }
+        if (use_mi(A))
+            for (long j = 0; j < Bg; j++)
+                for (int k = 0; k < d; k++)
+                    dpooled_all[j * 2 * d + (long)s * d + k] += r->dg[j * d + k];
+    }
+    *loss_partial = partial;
+    return shared;
+}
+
+void adapter_reg_pooled_grad(struct peft *pf, struct vlt5 *m, const float *dpooled_sum, uint64_t ex0)
+{
+    struct adapter *A = pf->method;
+    if (!A->reg || !use_mi(A))
+        return;
+    const int d = m->dims.d_model;
+    for (int s = 0; s < 2; s++) {
+        const int T = s == VLT5_ENCODER ? m->enc.T : m->dec.T;
+        float *grad = vlt5_final_grad(m, s);
+        for (int b = 0; b < m->B; b++) {
+            const float *dg = dpooled_sum + (long)(ex0 + (uint64_t)b) * 2 * d + (long)s * d;
+            for (int t = 0; t < T; t++)
+                for (int j = 0; j < d; j++)
+                    grad[((long)b * T + t) * d + j] += dg[j] / (float)T;
+        }
+    }
+}
