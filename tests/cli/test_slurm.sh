@@ -3,9 +3,11 @@
 # the end (tests/slurm/).  Needs root and the Debian packages slurmctld, slurmd, slurm-client, munge
 # (make deps installs them); elsewhere it is skipped with a message.
 #
-# The stages are a stand-in binary here, so that the scheduling itself is what is tested: Slurm's
+# First with a stand-in binary, so that the scheduling itself is tested: Slurm's
 # USR1 before the time limit reaches the train stage, which exits 75; the job requeues itself and
-# runs again; the jobs after it wait for it; a failing stage cancels the jobs after it.
+# runs again; the jobs after it wait for it; a failing stage cancels the jobs after it.  Then the real
+# mixphm: a whole chain on the tiny benchmark, and a train job stopped by USR1, requeued and resumed
+# to the weights of a run that was never stopped.
 . "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")/../slurm" && pwd)
 REAL=$(cd "$(dirname "$MIXPHM")" && pwd)/$(basename "$MIXPHM")
@@ -114,6 +116,54 @@ done
     t_fail "the jobs after a failed stage are cancelled" "eval $(job_state "$eval_job"), aggregate $(job_state "$aggregate")"
 grep -qx eval "$TMP/stages.log" && t_fail "no stage after the failure ran" "$(cat "$TMP/stages.log")" ||
     t_ok "no stage after the failure ran"
+# ---- the real mixphm ---------------------------------------------------------------------------------
+# A whole chain on the tiny benchmark: every stage's stamp and the report.
+CFG=$(cd "$(dirname "$0")/../data" && pwd)/train_tiny.yaml
+REAL_JOBS=(--set "jobs.launcher=srun" --set "jobs.tasks_per_node=1" --set 'jobs.time="00:10:00"'
+    --set 'jobs.setup="export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1"')
+t_run "$REAL" submit "$CFG" --scheduler slurm --set "run.dir=\"$TMP/chain\"" "${REAL_JOBS[@]}"
+t_expect "submit a real chain" 0 "prepare: job" "aggregate: job"
+aggregate=$(job_id aggregate "$OUT")
+state=$("$HERE/job_wait.sh" "$aggregate" 300)
+t_run "$REAL" status "$TMP/chain"
+if [ "$state" = COMPLETED ]; then t_ok "the real chain completes"; else
+    OUT="$OUT
+$(tail -20 "$TMP"/chain/jobs/*.out)"; t_fail "the real chain completes" "aggregate: $state"; fi
+t_expect "every stage of the chain is done" 0 "prepare    done" "features   done" "train      done" "eval       done" \
+    "aggregate  done" "1 of 1 runs trained, 1 evaluated"
+[ -s "$TMP/chain/report/results.md" ] && t_ok "the chain wrote the report" || t_fail "the chain wrote the report" "no results.md"
+
+# Preemption: the train job's batch shell gets USR1 mid-run (as from --signal=B:USR1, sent here at a
+# known moment because Slurm's own timing is a minute coarse), checkpoints, exits 75 and requeues itself;
+# the resumed run ends with the weights of a run that was never stopped (one rank and one BLAS thread).
+BACKBONE=$TMP/chain/runs/pretrain/backbone.h5
+LONG=(--set "model.checkpoint=\"$BACKBONE\"" --set train.epochs=500 --set train.checkpoint_steps=0 --set train.val_interval=100)
+OPENBLAS_NUM_THREADS=1 "$REAL" run "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/whole\"" --until train >"$TMP/whole.log" 2>&1 &&
+    t_ok "an uninterrupted reference run" || t_fail "an uninterrupted reference run" "$(tail -5 "$TMP/whole.log")"
+t_run "$REAL" submit "$CFG" --scheduler slurm --set "run.dir=\"$TMP/pre\"" "${LONG[@]}" "${REAL_JOBS[@]}"
+train=$(job_id train "$OUT")
+aggregate=$(job_id aggregate "$OUT")
+signalled=0
+for _ in $(seq 1 600); do
+    st=$(job_state "$aggregate")
+    [ "$st" = COMPLETED ] || [ "$st" = CANCELLED ] || [ "$st" = FAILED ] && break
+    if [ $signalled = 0 ] && grep -q "epoch 100:" "$TMP"/pre/jobs/mixphm-train-*.out 2>/dev/null; then
+        scancel --batch --signal=USR1 "$train" && signalled=1
+    fi
+    # Slurm holds a requeued job for a couple of minutes; let it start now.
+    if [ "$(job_state "$train")" = PENDING ] && grep -q requeueing "$TMP"/pre/jobs/mixphm-train-*.out 2>/dev/null; then
+        scontrol update JobId="$train" StartTime=now 2>/dev/null
+    fi
+    sleep 0.5
+done
+grep -q "SIGUSR1 at step" "$TMP"/pre/jobs/mixphm-train-*.out && grep -q "requeueing" "$TMP"/pre/jobs/mixphm-train-*.out &&
+    grep -q "resuming at step" "$TMP"/pre/jobs/mixphm-train-*.out && t_ok "the train job was stopped by USR1, requeued and resumed" ||
+    t_fail "the train job was stopped by USR1, requeued and resumed" "$(tail -20 "$TMP"/pre/jobs/mixphm-train-*.out)"
+[ "$(job_state "$aggregate")" = COMPLETED ] && t_ok "the preempted chain completes" ||
+    t_fail "the preempted chain completes" "aggregate $(job_state "$aggregate")"
+t_run "$BUILD/tests/probes/compare_runs" weights "$TMP/whole/runs/full-k16-s13/last.h5" "$TMP/pre/runs/full-k16-s13/last.h5" 0 0
+t_expect "after preemption and requeue the weights equal the uninterrupted run's, bit for bit" 0 "0 beyond tolerance"
+
 # Stop Slurm before t_finish removes the folder that holds its pid files.
 "$HERE/slurm_down.sh" "$TMP/slurm"
 trap - EXIT

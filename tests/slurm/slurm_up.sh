@@ -4,7 +4,7 @@
 # slurmd, slurm-client and munge.  Prints the SLURM_CONF to export.
 set -euo pipefail
 dir=$(cd "$1" && pwd)
-mkdir -p "$dir"/{munge,state,spool,logs}
+mkdir -p "$dir"/{munge,state,spool,logs,pmix}
 chmod 755 "$dir" "$dir/munge"                 # munged wants its socket folder a+x
 [ -f "$dir/munge/munge.key" ] || mungekey --create --keyfile="$dir/munge/munge.key"
 chmod 600 "$dir/munge/munge.key"
@@ -45,6 +45,9 @@ MinJobAge=600
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus Sockets=1 CoresPerSocket=$cpus ThreadsPerCore=1 RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
 CONF
+# PMIx's per-step folders go here, not /tmp: job ids restart at 1 in every throw-away Slurm, and a
+# folder left by a killed earlier one would make that step's launch fail.
+echo "PMIxCliTmpDirBase=$dir/pmix" >"$dir/mpi.conf"
 export SLURM_CONF="$dir/slurm.conf"
 munged --socket="$dir/munge/munge.socket" --key-file="$dir/munge/munge.key" \
     --log-file="$dir/munge/munged.log" --pid-file="$dir/munge/munged.pid" --seed-file="$dir/munge/munged.seed"
