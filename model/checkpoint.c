@@ -123,6 +123,40 @@ static int tensors_io(hid_t f, const char *path, const char *name, const struct 
     return rc;
 }
 
+/* The AdamW step count of every trainable tensor, in registry order (/adam_step, int32). */
+static int adam_steps_write(hid_t f, const char *path, const struct params *p, struct err *e)
+{
+    int32_t *steps = xmalloc((size_t)(p->n ? p->n : 1) * sizeof *steps); /* [trainable tensors] */
+    long n = 0;
+    for (int i = 0; i < p->n; i++)
+        if (p->t[i].trainable)
+            steps[n++] = (int32_t)p->adam_step[i];
+    int rc = h5u_write_int32(f, path, "adam_step", 1, &n, steps, e);
+    free(steps);
+    return rc;
+}
+
+static int adam_steps_read(hid_t f, const char *path, struct params *p, struct err *e)
+{
+    long want = 0;
+    for (int i = 0; i < p->n; i++)
+        want += p->t[i].trainable;
+    int nd;
+    long got[H5U_MAX_DIMS];
+    if (h5u_shape(f, path, "adam_step", &nd, got, e) != 0)
+        return -1;
+    if (nd != 1 || got[0] != want)
+        return err_set(e, "%s: adam_step holds %ld step counts, the model has %ld trainable tensors", path,
+                       nd == 1 ? got[0] : -1L, want);
+    int32_t *steps = xmalloc((size_t)(want ? want : 1) * sizeof *steps); /* [trainable tensors] */
+    int rc = h5u_read_int32(f, path, "adam_step", steps, want, e);
+    for (int i = 0, k = 0; rc == 0 && i < p->n; i++)
+        if (p->t[i].trainable)
+            p->adam_step[i] = steps[k++];
+    free(steps);
+    return rc;
+}
+
 static int history_write(hid_t f, const char *path, const struct train_state *s, struct err *e)
 {
     hid_t g = make_group(f, "history", path, e);
@@ -207,6 +241,8 @@ int checkpoint_save(const struct params *p, const char *path, const char run_has
     if (rc == 0)
         rc = tensors_io(f, tmp, "adam_v", p, p->adam_v, 1, e);
     if (rc == 0)
+        rc = adam_steps_write(f, tmp, p, e);
+    if (rc == 0)
         rc = history_write(f, tmp, s, e);
     h5u_close(f);
     if (rc == 0)
@@ -252,6 +288,8 @@ int checkpoint_load(struct params *p, const char *path, const char run_hash[HASH
         rc = tensors_io(f, path, "adam_m", p, p->adam_m, 0, e);
     if (rc == 0)
         rc = tensors_io(f, path, "adam_v", p, p->adam_v, 0, e);
+    if (rc == 0)
+        rc = adam_steps_read(f, path, p, e);
     if (rc == 0)
         rc = history_read(f, path, s, e);
     h5u_close(f);

@@ -1,6 +1,7 @@
 /* Training checkpoints: everything a run needs to continue exactly where it stopped.
  *
  *   /params/NAME, /adam_m/NAME, /adam_v/NAME   float32, every trainable tensor of the registry
+ *   /adam_step                                 int32, each trainable tensor's AdamW step count
  *   /history/dev_epoch, /history/dev_score     the dev validations so far
  *   /history/loss                              the mean training loss of every epoch so far
  *   root attributes                            format, version, the run's config hash and the loop
@@ -17,7 +18,7 @@
 #include "model/params.h"
 
 #define CHECKPOINT_FORMAT "mixphm-checkpoint"
-#define CHECKPOINT_VERSION 1
+#define CHECKPOINT_VERSION 2
 #define CHECKPOINT_MAX_HISTORY 100000
 
 struct train_state {

@@ -22,14 +22,15 @@ double params_clip_grad(struct params *p, double max_norm)
     return norm;
 }
 
-void params_adamw_step(struct params *p, double lr, double weight_decay, const struct adamw_hparams *h, long t)
+void params_adamw_step(struct params *p, double lr, double weight_decay, const struct adamw_hparams *h,
+                       const unsigned char *updated)
 {
     for (int i = 0; i < p->n; i++) {
         const struct param_tensor *pt = &p->t[i];
-        if (!pt->trainable)
+        if (!pt->trainable || (updated && !updated[i]))
             continue;
         const size_t o = pt->offset;
         adamw_update(p->train + o, p->grad + o, p->adam_m + o, p->adam_v + o, pt->numel, lr,
-                     param_no_decay(pt->name) ? 0.0 : weight_decay, h, t);
+                     param_no_decay(pt->name) ? 0.0 : weight_decay, h, ++p->adam_step[i]);
     }
 }

@@ -18,7 +18,11 @@ int param_no_decay(const char *name);
 double params_grad_norm(const struct params *p);
 /* Scales the gradients when their norm exceeds max_norm; returns the norm before clipping. */
 double params_clip_grad(struct params *p, double max_norm);
-/* One AdamW update of every trainable tensor; t is the 1-based step. */
-void params_adamw_step(struct params *p, double lr, double weight_decay, const struct adamw_hparams *h, long t);
+/* One AdamW update of the trainable tensors that got a gradient: updated[n] (by handle) says which, NULL
+ * means all.  As HF AdamW skips a parameter whose .grad is None (MixPHM's and AdaMix's experts not
+ * drawn in a step), a skipped tensor keeps its moments and weights (no decay either) and its own step
+ * count p->adam_step[i], which drives its bias correction, does not advance. */
+void params_adamw_step(struct params *p, double lr, double weight_decay, const struct adamw_hparams *h,
+                       const unsigned char *updated);
 
 #endif

@@ -18,6 +18,7 @@ void params_free(struct params *p)
     free(p->grad);
     free(p->adam_m);
     free(p->adam_v);
+    free(p->adam_step);
     free(p->frozen);
     memset(p, 0, sizeof *p);
 }
@@ -95,6 +96,7 @@ void params_alloc(struct params *p)
         p->adam_m = xaligned_calloc(p->n_train, sizeof(float));
         p->adam_v = xaligned_calloc(p->n_train, sizeof(float));
     }
+    p->adam_step = xcalloc((size_t)(p->n ? p->n : 1), sizeof *p->adam_step);
     p->allocated = 1;
 }
 

@@ -43,6 +43,7 @@ struct params {
     float *train;             /* [n_train] */
     float *grad;              /* [n_train] */
     float *adam_m, *adam_v;   /* [n_train] */
+    long *adam_step;          /* [n]: AdamW updates of each tensor so far (HF AdamW counts per tensor) */
     float *frozen;            /* [n_frozen] */
 };
 

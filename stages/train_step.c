@@ -33,6 +33,12 @@ int trainer_init(struct trainer *t, struct model_ctx *mc, MPI_Comm comm, int max
         t->counts = xcalloc((size_t)t->size, sizeof *t->counts);
         t->displs = xcalloc((size_t)t->size, sizeof *t->displs);
     }
+    if (mc->peft->opts.consistency > 0) {
+        const struct vlt5 *m = &mc->model;
+        size_t n = (size_t)m->opts.max_batch * (size_t)m->opts.max_target * (size_t)m->dims.vocab;
+        t->logits_a = xmalloc(n * sizeof *t->logits_a);
+        t->logits_b = xmalloc(n * sizeof *t->logits_b);
+    }
     const char *nan = getenv("MIXPHM_TEST_NAN_STEP");
     t->nan_step = nan ? atol(nan) : 0;
     return 0;
@@ -46,6 +52,8 @@ void trainer_free(struct trainer *t)
     free(t->dpooled);
     free(t->counts);
     free(t->displs);
+    free(t->logits_a);
+    free(t->logits_b);
     memset(t, 0, sizeof *t);
 }
 
@@ -86,19 +94,50 @@ static double regularise(struct trainer *t, const struct vlt5_batch *b)
     return partial + (t->rank == 0 ? shared : 0.0); /* rank 0 always has a share */
 }
 
+/* The forward passes and answer loss of the share; with the consistency loss the three passes of
+ * model/peft/peft.h (A, B with its backward, A again), whose logits are bit-identical in both A's.
+ * Returns this rank's part of the loss; m->logits then hold the gradient for vlt5_backward. */
+static int forward_and_loss(struct trainer *t, const struct vlt5_batch *b, double *local, struct err *e)
+{
+    struct vlt5 *m = &t->mc->model;
+    const double w = t->mc->peft->opts.consistency;
+    if (!t->logits_a) {
+        if (vlt5_forward(m, b, e) != 0)
+            return -1;
+        *local = vlt5_loss(m, NULL);
+        return 0;
+    }
+    const size_t n = (size_t)b->B * (size_t)b->target_len * (size_t)m->dims.vocab;
+    struct vlt5_batch other = *b;
+    other.seed = peft_pass_seed(b->seed, 1);
+    if (vlt5_forward(m, b, e) != 0)
+        return -1;
+    memcpy(t->logits_a, m->logits, n * sizeof *m->logits);
+    if (vlt5_forward(m, &other, e) != 0)
+        return -1;
+    memcpy(t->logits_b, m->logits, n * sizeof *m->logits);
+    double L = peft_consistency(m, t->logits_b, t->logits_a, w, 0);
+    vlt5_backward(m);
+    if (vlt5_forward(m, b, e) != 0)
+        return -1;
+    L += vlt5_loss(m, NULL);
+    L += peft_consistency(m, t->logits_a, t->logits_b, w, 1);
+    *local = L;
+    return 0;
+}
+
 int trainer_step(struct trainer *t, const struct vlt5_batch *b, double lr, long step_no, double *loss,
                  double *grad_norm, struct err *e)
 {
     struct vlt5 *m = &t->mc->model;
     struct params *p = &t->mc->params;
+    struct peft *pf = t->mc->peft;
     params_zero_grad(p);
+    peft_used_clear(pf);
     double local = 0;
-    int rc = b->B > 0 ? vlt5_forward(m, b, e) : 0;
     /* A forward error (a batch the buffers cannot hold) is the same on every rank of the group. */
-    if (rc != 0)
+    if (b->B > 0 && forward_and_loss(t, b, &local, e) != 0)
         return -1;
-    if (b->B > 0)
-        local = vlt5_loss(m, NULL);
     if (t->stats_len || t->pooled_w)
         local += regularise(t, b);
     if (b->B > 0)
@@ -106,6 +145,8 @@ int trainer_step(struct trainer *t, const struct vlt5_batch *b, double lr, long 
     if (t->nan_step && step_no == t->nan_step && t->rank == 0 && p->n_train)
         p->grad[0] = NAN;
     grad_bucket_allreduce(p->grad, p->n_train, t->bucket_floats, t->comm);
+    /* Every rank draws the same experts, but a rank without a share of the batch ran no hook. */
+    MPI_Allreduce(MPI_IN_PLACE, pf->used, p->n, MPI_UNSIGNED_CHAR, MPI_MAX, t->comm);
     MPI_Allreduce(MPI_IN_PLACE, &local, 1, MPI_DOUBLE, MPI_SUM, t->comm);
     *loss = local;
     double norm = params_grad_norm(p);
@@ -117,6 +158,6 @@ int trainer_step(struct trainer *t, const struct vlt5_batch *b, double lr, long 
     }
     if (t->clip_norm > 0)
         params_clip_grad(p, t->clip_norm);
-    params_adamw_step(p, lr, t->weight_decay, &t->hp, step_no);
+    params_adamw_step(p, lr, t->weight_decay, &t->hp, pf->used);
     return 0;
 }

@@ -1,7 +1,9 @@
 /* One optimizer step of a training group (the ranks that train one run together, data parallel).
  *
  * Every rank holds its share of the global batch (possibly none).  The step:
- *   1. forward and the answer loss of the share, divided by the GLOBAL batch size;
+ *   1. forward and the answer loss of the share, divided by the GLOBAL batch size; with AdaMix's
+ *      consistency loss (peft.consistency > 0) first a second pass with other experts and dropout,
+ *      whose logits and those of the first are each other's detached targets (model/peft/peft.h);
  *   2. the method's regularisers over the whole global batch: the local statistics summed over the
  *      group, the pooled final outputs gathered in global example order, the pooled gradients summed
  *      (model/peft/peft.h);
@@ -9,7 +11,8 @@
  *   4. the gradient buffer summed over the group in buckets (mpi/grad_allreduce.h), every bucket every
  *      step, in buffer order;
  *   5. a non-finite loss or gradient stops the run with the step number;
- *   6. global-norm clipping and the same AdamW update on every rank.
+ *   6. global-norm clipping and the same AdamW update on every rank, of the tensors that got a
+ *      gradient (the experts drawn in this step; the same on every rank of the group).
  * The summed gradients equal the single-rank gradients of the whole batch up to the order of the
  * floating-point sums, so a run gives the same result on 1, 2 or 4 ranks within rounding. */
 #ifndef MIXPHM_STAGES_TRAIN_STEP_H
@@ -34,6 +37,8 @@ struct trainer {
     float *pooled_all;   /* [max global batch, pooled_w] */
     float *dpooled;      /* [max global batch, pooled_w] */
     int *counts, *displs; /* [size] for the gather */
+    /* consistency loss (NULL when peft.consistency is 0) */
+    float *logits_a, *logits_b; /* [max_batch * max_target, vocab]: the two passes' logits */
     long nan_step;       /* test hook (MIXPHM_TEST_NAN_STEP): a NaN gradient at this step; 0: none */
 };
 

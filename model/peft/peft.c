@@ -138,7 +138,11 @@ double peft_reg_backward(struct peft *pf, const struct vlt5 *m, const float *sta
                          long global_batch, uint64_t ex0, float *dpooled_all, double *loss_partial)
 {
     const struct peft_method_ops *ops = method_ops(pf->opts.method);
+    size_t stats_len, width;
+    peft_reg_sizes(pf, &stats_len, &width);
     *loss_partial = 0;
+    if (width) /* the methods add their parts into it */
+        memset(dpooled_all, 0, sizeof(float) * (size_t)global_batch * width);
     return ops->reg_backward ? ops->reg_backward(pf, m, stats_sum, pooled_all, global_batch, ex0, dpooled_all,
                                                  loss_partial)
                              : 0.0;

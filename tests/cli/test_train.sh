@@ -2,6 +2,8 @@
 # The train stage through the binary, on a tiny synthetic benchmark (tests/data/train_tiny.yaml):
 #   - a run gives the same weights and loss curve on 1, 2 and 4 ranks per group (within float
 #     summation order: |a - b| <= 2e-5 + 2e-3 |b|; observed ~1e-6 absolute);
+#   - MixPHM (regulariser over the global batch, expert draws, consistency loss) likewise, and
+#     killed and resumed bit-identically;
 #   - a sweep over 2 groups of 2 ranks trains every run exactly once, and a rerun skips them all;
 #   - a run killed with SIGKILL, or stopped by SIGUSR1 (exit 75), and resumed ends with bit-identical
 #     weights and history;
@@ -37,6 +39,47 @@ for np in 2 4; do
     t_run "$CMP" json "$TMP/np1/runs/$RUN/train.json" "$TMP/np$np/runs/$RUN/train.json" loss 1e-6 1e-5
     t_expect "loss curve on $np ranks equals 1 rank's" 0 "loss: 6 values"
 done
+
+# ---- MixPHM: the regulariser over the whole batch, the expert draws, the consistency loss ------------
+# The redundancy and MI terms are computed over the global batch split over the ranks (statistics and
+# pooled outputs exchanged), the same experts are drawn on every rank, the unused experts are left
+# alone by AdamW; with peft.consistency each step runs the two routing passes.  All of it must give
+# the 1-rank result on 2 and 4 ranks (4 ranks: one example each).
+MRUN=mixphm-k16-s13
+MIX=(--set peft.method=mixphm --set "model.checkpoint=\"$BACKBONE\"")
+for cons in 0 1; do
+    for np in 1 2 4; do
+        t_run env "$MPIRUN" -np $np "$MIXPHM" run "$CFG" "${MIX[@]}" --set peft.consistency=$cons \
+            --set "run.dir=\"$TMP/mix$cons-$np\"" --set train.ranks_per_run=$np --until train
+        t_expect "MixPHM (consistency $cons) on $np rank(s)" 0 "$MRUN: done in 24 steps"
+    done
+    for np in 2 4; do
+        t_run "$CMP" weights "$TMP/mix$cons-1/runs/$MRUN/last.h5" "$TMP/mix$cons-$np/runs/$MRUN/last.h5" 2e-5 2e-3
+        t_expect "MixPHM (consistency $cons): weights on $np ranks equal 1 rank's" 0 "beyond tolerance"
+        t_run "$CMP" json "$TMP/mix$cons-1/runs/$MRUN/train.json" "$TMP/mix$cons-$np/runs/$MRUN/train.json" loss 1e-6 1e-5
+        t_expect "MixPHM (consistency $cons): loss curve on $np ranks equals 1 rank's" 0 "loss: 6 values"
+    done
+done
+t_run "$CMP" json "$TMP/mix0-1/runs/$MRUN/train.json" "$TMP/mix1-1/runs/$MRUN/train.json" loss 1e-6 1e-5
+t_expect "the consistency loss changes the training loss" 1 "beyond tolerance"
+t_run "$MIXPHM" run "$CFG" "${MIX[@]}" --set peft.mixphm.red_weight=0 --set peft.mixphm.mi_weight=0 \
+    --set "run.dir=\"$TMP/mixnoreg\"" --until train
+t_run "$CMP" json "$TMP/mix0-1/runs/$MRUN/train.json" "$TMP/mixnoreg/runs/$MRUN/train.json" loss 1e-6 1e-5
+t_expect "the regulariser changes the training loss" 1 "beyond tolerance"
+# A MixPHM run killed and resumed ends bit-identical: the checkpoint keeps each tensor's AdamW step.
+MLONG=("${MIX[@]}" --set train.epochs=15 --set train.checkpoint_steps=7)
+t_run "$MIXPHM" run "$CFG" "${MLONG[@]}" --set "run.dir=\"$TMP/mixwhole\"" --until train
+t_expect "an uninterrupted MixPHM run" 0 "$MRUN: done in 60 steps"
+"$MIXPHM" run "$CFG" "${MLONG[@]}" --set "run.dir=\"$TMP/mixkilled\"" --until features >/dev/null 2>&1
+"$MIXPHM" train "$CFG" "${MLONG[@]}" --set "run.dir=\"$TMP/mixkilled\"" >"$TMP/mixkilled.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do grep -q "$MRUN: step: 30/" "$TMP/mixkilled.log" 2>/dev/null && break; sleep 0.02; done
+kill -KILL $pid
+wait $pid
+t_run "$MIXPHM" train "$CFG" "${MLONG[@]}" --set "run.dir=\"$TMP/mixkilled\""
+t_expect "the killed MixPHM run resumes" 0 "$MRUN: resuming at step" "$MRUN: done in 60 steps"
+t_run "$CMP" weights "$TMP/mixwhole/runs/$MRUN/last.h5" "$TMP/mixkilled/runs/$MRUN/last.h5" 0 0
+t_expect "after SIGKILL and resume the MixPHM weights are bit-identical" 0 "0 beyond tolerance"
 
 # ---- a sweep over 2 groups of 2 ranks ----------------------------------------------------------------
 SWEEP=(--set "run.dir=\"$TMP/sweep\"" --set "model.checkpoint=\"$BACKBONE\"" --set "peft.method=[full, bitfit]"

@@ -7,7 +7,9 @@
 
 #include "base/fileio.h"
 #include "base/mem.h"
+#include "model/checkpoint.h"
 #include "model/h5util.h"
+#include "model/optimizer.h"
 #include "model/params_h5.h"
 #include "model/vlt5.h"
 #include "tests/harness.h"
@@ -234,6 +236,60 @@ static void test_param_counts(struct test_ctx *t)
     params_free(&p);
 }
 
+/* A tensor without a gradient in a step (an expert not drawn) is skipped as HF AdamW skips a .grad of
+ * None: weights, moments and its own step count stay; its next update uses its own bias correction.
+ * The counts survive a checkpoint. */
+static void test_adamw_skips_unused(struct test_ctx *t)
+{
+    struct params p, q;
+    struct err e;
+    params_init(&p);
+    const int shape[1] = {3};
+    CHECK(t, params_add(&p, "a.w", 1, shape, PARAM_PEFT, 1, &e) == 0);
+    CHECK(t, params_add(&p, "frozen", 1, shape, PARAM_BACKBONE, 0, &e) == 1);
+    CHECK(t, params_add(&p, "b.w", 1, shape, PARAM_PEFT, 1, &e) == 2);
+    params_alloc(&p);
+    const struct adamw_hparams h = {.beta1 = 0.9, .beta2 = 0.999, .eps = 1e-6};
+    float *a = params_data(&p, 0), *b = params_data(&p, 2);
+    float b_ref[3], m_ref[3], v_ref[3];
+    for (int i = 0; i < 3; i++)
+        a[i] = b[i] = b_ref[i] = 1.0f + (float)i, m_ref[i] = v_ref[i] = 0;
+    const unsigned char only_a[3] = {1, 0, 0}, both[3] = {1, 0, 1};
+    for (int s = 0; s < 3; s++) { /* b gets no gradient for three steps */
+        for (int i = 0; i < 3; i++)
+            params_grad(&p, 0)[i] = 0.5f, params_grad(&p, 2)[i] = 0.0f;
+        params_adamw_step(&p, 1e-2, 0.01, &h, only_a);
+    }
+    const float *mb = p.adam_m + p.t[2].offset;
+    CHECK(t, p.adam_step[0] == 3 && p.adam_step[2] == 0);
+    CHECK(t, memcmp(b, b_ref, sizeof b_ref) == 0 && mb[0] == 0.0f);
+    for (int i = 0; i < 3; i++)
+        params_grad(&p, 0)[i] = params_grad(&p, 2)[i] = 0.25f;
+    params_adamw_step(&p, 1e-2, 0.01, &h, both);
+    const float g[3] = {0.25f, 0.25f, 0.25f};
+    adamw_update(b_ref, g, m_ref, v_ref, 3, 1e-2, 0.01, &h, 1); /* b's first step */
+    CHECK(t, p.adam_step[0] == 4 && p.adam_step[2] == 1);
+    CHECK(t, memcmp(b, b_ref, sizeof b_ref) == 0);
+
+    char path[600];
+    snprintf(path, sizeof path, "%s/ckpt.h5", t->tmpdir);
+    struct train_state st, back;
+    train_state_init(&st);
+    const char hash[HASH_HEX_LEN] = "0123456789abcdef";
+    CHECKF(t, checkpoint_save(&p, path, hash, &st, &e) == 0, "%s", e.msg);
+    params_init(&q);
+    CHECK(t, params_add(&q, "a.w", 1, shape, PARAM_PEFT, 1, &e) == 0);
+    CHECK(t, params_add(&q, "frozen", 1, shape, PARAM_BACKBONE, 0, &e) == 1);
+    CHECK(t, params_add(&q, "b.w", 1, shape, PARAM_PEFT, 1, &e) == 2);
+    params_alloc(&q);
+    CHECKF(t, checkpoint_load(&q, path, hash, &back, &e) == 0, "%s", e.msg);
+    CHECK(t, q.adam_step[0] == 4 && q.adam_step[1] == 0 && q.adam_step[2] == 1);
+    train_state_free(&st);
+    train_state_free(&back);
+    params_free(&p);
+    params_free(&q);
+}
+
 int main(int argc, char **argv)
 {
     static const struct test tests[] = {
@@ -242,6 +298,7 @@ int main(int argc, char **argv)
         {"weights_errors", test_weights_errors},
         {"vlt5_weights_file", test_vlt5_weights_file},
         {"param_counts", test_param_counts},
+        {"adamw_skips_unused", test_adamw_skips_unused},
     };
     return test_main(tests, TEST_COUNT(tests), argc, argv);
 }

@@ -55,7 +55,9 @@ static void test_split_equals_whole(struct test_ctx *t)
             R[k].vqa = vlt5_loss(&T->m, NULL);
             R[k].stats = xcalloc(slen, sizeof(float));
             R[k].pooled = xcalloc((size_t)count[k] * width, sizeof(float));
-            R[k].dpooled = xcalloc(8 * width, sizeof(float));
+            R[k].dpooled = xmalloc(8 * width * sizeof(float));
+            for (size_t i = 0; i < 8 * width; i++) /* peft_reg_backward writes it, whatever it held */
+                R[k].dpooled[i] = 1e3f;
             peft_reg_local(T->pf, &T->m, R[k].stats, R[k].pooled);
             for (size_t i = 0; i < slen; i++) /* allreduce */
                 stats_sum[i] += R[k].stats[i];

@@ -45,6 +45,7 @@ static void test_loss_falls(struct test_ctx *t)
         for (long s = 0; s < 80; s++) {
             T->b.step = (uint64_t)s;
             params_zero_grad(&T->p);
+            peft_used_clear(T->pf);
             CHECK(t, vlt5_forward(&T->m, &T->b, &e) == 0);
             const double answer = vlt5_loss(&T->m, NULL), L = answer + peft_reg_step(T->pf, &T->m);
             vlt5_backward(&T->m);
@@ -52,7 +53,7 @@ static void test_loss_falls(struct test_ctx *t)
                 first = L, first_answer = answer;
             last = L, last_answer = answer;
             params_clip_grad(&T->p, 5.0);
-            params_adamw_step(&T->p, 1e-2, 0.01, &h, s + 1);
+            params_adamw_step(&T->p, 1e-2, 0.01, &h, T->pf->used);
         }
         const double eval1 = eval_loss(T);
         CHECKF(t, isfinite(last) && last < 0.75 * first, "%s: training loss %.4f -> %.4f", name, first, last);
