@@ -123,6 +123,7 @@ struct config {
             long bottleneck, phm_dim, rank, experts;
             int share_down, share_up;
             double dropout, alpha, phm_init_std, red_weight, mi_weight, red_lambda;
+            int regularizer; /* 0: red_weight and mi_weight are not used (the ablation without L_Ra) */
         } mixphm;
     } peft;
     struct {
@@ -210,6 +211,10 @@ int config_key_index(const char *path);
 const char *config_enum_name(const char *path, long v);
 /* Whether `method` has a low-rank bottleneck that a routing function can act on. */
 int config_method_supports_routing(int method);
+/* Whether `method` reads key `path`: the keys of a method's own section (peft.lora.*, peft.adapter.*
+ * for houlsby and pfeiffer, peft.compacter.*, peft.adamix.*, peft.mixphm.*) are read by it alone,
+ * every other key by all.  A sweep over such a key varies only that method's runs. */
+int config_method_reads_key(int method, const char *path);
 
 /* Loads defaults, then `path` (may be NULL), then each "key.path=value" in `sets`; then validates. */
 int config_load(struct config *cfg, const char *path, const char *const *sets, int n_sets, struct err *e);

@@ -35,8 +35,11 @@ void config_peft_options(const struct config *cfg, struct peft_options *o)
                                              .dropout = (float)cfg->peft.mixphm.dropout,
                                              .alpha = (float)cfg->peft.mixphm.alpha,
                                              .phm_init_std = (float)cfg->peft.mixphm.phm_init_std,
-                                             .red_weight = (float)cfg->peft.mixphm.red_weight,
-                                             .mi_weight = (float)cfg->peft.mixphm.mi_weight,
+                                             /* regularizer: false is the ablation without L_Ra */
+                                             .red_weight = cfg->peft.mixphm.regularizer
+                                                               ? (float)cfg->peft.mixphm.red_weight : 0.0f,
+                                             .mi_weight = cfg->peft.mixphm.regularizer
+                                                              ? (float)cfg->peft.mixphm.mi_weight : 0.0f,
                                              .red_lambda = (float)cfg->peft.mixphm.red_lambda};
     o->expert_rule = PEFT_EXPERTS_RANDOM;
 }

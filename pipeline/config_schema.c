@@ -109,6 +109,7 @@ static const struct cfg_key schema[] = {
     {"peft.mixphm.dropout", CFG_FLOAT,  OFF(peft.mixphm.dropout), 0, 0.99, NULL, 0, PEFT_STAGES},
     {"peft.mixphm.alpha",   CFG_FLOAT,  OFF(peft.mixphm.alpha),   -1e6, 1e6, NULL, 0, PEFT_STAGES},
     {"peft.mixphm.phm_init_std", CFG_FLOAT, OFF(peft.mixphm.phm_init_std), 0, 100, NULL, 0, PEFT_STAGES},
+    {"peft.mixphm.regularizer", CFG_BOOL, OFF(peft.mixphm.regularizer), 0, 1, NULL, 1, PEFT_STAGES},
     {"peft.mixphm.red_weight", CFG_FLOAT, OFF(peft.mixphm.red_weight), 0, 1e6, NULL, 0, PEFT_STAGES},
     {"peft.mixphm.mi_weight", CFG_FLOAT, OFF(peft.mixphm.mi_weight), 0, 1e6, NULL, 0, PEFT_STAGES},
     {"peft.mixphm.red_lambda", CFG_FLOAT, OFF(peft.mixphm.red_lambda), 0, 1e6, NULL, 0, PEFT_STAGES},
@@ -209,6 +210,22 @@ int config_method_supports_routing(int method)
 {
     return method == PEFT_LORA || method == PEFT_HOULSBY || method == PEFT_PFEIFFER ||
            method == PEFT_MIXPHM;
+}
+
+int config_method_reads_key(int method, const char *path)
+{
+    static const struct {
+        const char *prefix;
+        int a, b; /* the methods that read it (b = a when one) */
+    } sections[] = {{"peft.lora.", PEFT_LORA, PEFT_LORA},
+                    {"peft.adapter.", PEFT_HOULSBY, PEFT_PFEIFFER},
+                    {"peft.compacter.", PEFT_COMPACTER, PEFT_COMPACTERPP},
+                    {"peft.adamix.", PEFT_ADAMIX, PEFT_ADAMIX},
+                    {"peft.mixphm.", PEFT_MIXPHM, PEFT_MIXPHM}};
+    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
+        if (strncmp(path, sections[i].prefix, strlen(sections[i].prefix)) == 0)
+            return method == sections[i].a || method == sections[i].b;
+    return 1;
 }
 
 static const char *const stage_names[STAGE_COUNT] = {"prepare", "features",  "train",

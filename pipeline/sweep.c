@@ -56,11 +56,25 @@ static long product(const struct axes *ax)
     return p;
 }
 
+/* Whether axis a varies the runs of `method` (a method's own keys do not vary the others). */
+static int axis_applies(const struct axes *ax, int a, int method)
+{
+    int nk;
+    const struct cfg_key *keys = config_schema(&nk);
+    return config_method_reads_key(method, keys[ax->key[a]].path);
+}
+
 static int valid(const struct axes *ax, const int *idx)
 {
     /* Axes 0 and 1 are peft.method and peft.routing (leading_axes). */
     long method = ax->v[0][idx[0]].i, routing = ax->v[1][idx[1]].i;
-    return routing == ROUTING_NONE || config_method_supports_routing((int)method);
+    if (routing != ROUTING_NONE && !config_method_supports_routing((int)method))
+        return 0;
+    /* Another method's key: one run (its first value), not one per value. */
+    for (int a = (int)(sizeof leading_axes / sizeof leading_axes[0]); a < ax->n; a++)
+        if (idx[a] != 0 && !axis_applies(ax, a, (int)method))
+            return 0;
+    return 1;
 }
 
 /* Finds the combination of the index-th valid run; returns -1 when out of range. */
@@ -106,23 +120,46 @@ int sweep_run_config(const struct config *cfg, int index, struct config *out, st
     return 0;
 }
 
-void sweep_run_name(const struct config *sweep_cfg, const struct config *run_cfg, char *out, size_t n)
+/* Appends " key=value" (or "-key=value") for every other sweep key that varies this run's method. */
+static size_t append_axes(const struct config *sweep_cfg, const struct config *run_cfg, char sep, char *out,
+                          size_t n, size_t o)
 {
     int nk;
     const struct cfg_key *keys = config_schema(&nk);
-    size_t o = (size_t)snprintf(out, n, "%s", config_enum_name("peft.method", run_cfg->peft.method));
-    if (run_cfg->peft.routing != ROUTING_NONE && o < n)
-        o += (size_t)snprintf(out + o, n - o, "+%s", config_enum_name("peft.routing", run_cfg->peft.routing));
-    if (o < n)
-        o += (size_t)snprintf(out + o, n - o, "-k%ld-s%ld", run_cfg->data.sizes, run_cfg->data.seeds);
-    /* Other sweep keys (hyperparameters) appear in the name when the sweep lists them. */
     struct axes ax;
     collect_axes(sweep_cfg, &ax);
     for (int a = (int)(sizeof leading_axes / sizeof leading_axes[0]); a < ax.n && o < n; a++) {
         const struct cfg_key *k = &keys[ax.key[a]];
+        if (!axis_applies(&ax, a, (int)run_cfg->peft.method))
+            continue;
         char value[64];
         config_format_value(k, config_get(run_cfg, ax.key[a]), NULL, value, sizeof value);
         const char *leaf = strrchr(k->path, '.');
-        o += (size_t)snprintf(out + o, n - o, "-%s=%s", leaf ? leaf + 1 : k->path, value);
+        o += (size_t)snprintf(out + o, n - o, "%c%s=%s", sep, leaf ? leaf + 1 : k->path, value);
     }
+    return o;
+}
+
+/* "mixphm" or "lora+add". */
+static size_t method_name(const struct config *run_cfg, char *out, size_t n)
+{
+    size_t o = (size_t)snprintf(out, n, "%s", config_enum_name("peft.method", run_cfg->peft.method));
+    if (run_cfg->peft.routing != ROUTING_NONE && o < n)
+        o += (size_t)snprintf(out + o, n - o, "+%s", config_enum_name("peft.routing", run_cfg->peft.routing));
+    return o;
+}
+
+void sweep_run_name(const struct config *sweep_cfg, const struct config *run_cfg, char *out, size_t n)
+{
+    size_t o = method_name(run_cfg, out, n);
+    if (o < n)
+        o += (size_t)snprintf(out + o, n - o, "-k%ld-s%ld", run_cfg->data.sizes, run_cfg->data.seeds);
+    /* Other sweep keys (hyperparameters) appear in the name when the sweep lists them. */
+    append_axes(sweep_cfg, run_cfg, '-', out, n, o);
+}
+
+void sweep_run_label(const struct config *sweep_cfg, const struct config *run_cfg, char *out, size_t n)
+{
+    size_t o = method_name(run_cfg, out, n);
+    append_axes(sweep_cfg, run_cfg, ' ', out, n, o);
 }

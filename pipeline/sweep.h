@@ -17,4 +17,8 @@ int sweep_run_config(const struct config *cfg, int index, struct config *out, st
  * hyperparameter "mixphm-k16-s13-lr=0.001". */
 void sweep_run_name(const struct config *sweep_cfg, const struct config *run_cfg, char *out, size_t n);
 
+/* The run's row in the reports: its name without size and seed, e.g. "mixphm", "lora+add",
+ * "mixphm regularizer=false" (no commas: it is a CSV field). */
+void sweep_run_label(const struct config *sweep_cfg, const struct config *run_cfg, char *out, size_t n);
+
 #endif

@@ -162,7 +162,10 @@ void agg_write_markdown(const struct agg_table *t, FILE *f, const char *extra)
 
 void agg_write_text(const struct agg_table *t, FILE *f)
 {
-    fprintf(f, "%-18s %10s", "method", "params");
+    int w = 18; /* the method column fits the longest label */
+    for (int r = 0; r < t->n_rows; r++)
+        w = (int)strlen(t->rows[r].method) > w ? (int)strlen(t->rows[r].method) : w;
+    fprintf(f, "%-*s %10s", w, "method", "params");
     for (int c = 0; c < t->n_k; c++) {
         char head[32];
         snprintf(head, sizeof head, "k = %ld", t->k[c]);
@@ -172,7 +175,7 @@ void agg_write_text(const struct agg_table *t, FILE *f)
     for (int r = 0; r < t->n_rows; r++) {
         char params[32];
         format_params(t->rows[r].trainable, params, sizeof params);
-        fprintf(f, "%-18s %10s", t->rows[r].method, params);
+        fprintf(f, "%-*s %10s", w, t->rows[r].method, params);
         for (int c = 0; c < t->n_k; c++) {
             char cell[64];
             format_cell(&t->rows[r].cells[c], cell, sizeof cell);
@@ -222,7 +225,7 @@ int agg_collect(const struct config *cfg, const char *run_dir, struct agg_table 
     struct config *rc_cfg = xmalloc(sizeof *rc_cfg);
     int rc = 0, n = sweep_count(cfg);
     for (int i = 0; i < n && rc == 0; i++) {
-        char name[SWEEP_NAME_MAX], method[64];
+        char name[SWEEP_NAME_MAX], method[AGG_LABEL_MAX];
         double acc = 0, percent = 0;
         long trainable = 0;
         rc = sweep_run_config(cfg, i, rc_cfg, e);
@@ -230,8 +233,7 @@ int agg_collect(const struct config *cfg, const char *run_dir, struct agg_table 
             break;
         sweep_run_name(cfg, rc_cfg, name, sizeof name);
         rc = read_result(run_dir, name, &acc, &trainable, &percent, t->metric, sizeof t->metric, e);
-        snprintf(method, sizeof method, "%s%s%s", config_enum_name("peft.method", rc_cfg->peft.method),
-                 rc_cfg->peft.routing ? "+" : "", rc_cfg->peft.routing ? config_enum_name("peft.routing", rc_cfg->peft.routing) : "");
+        sweep_run_label(cfg, rc_cfg, method, sizeof method);
         if (rc == 0)
             rc = agg_add(t, method, rc_cfg->data.sizes, rc_cfg->data.seeds, acc, trainable, percent, e);
     }

@@ -10,6 +10,7 @@
 #include "pipeline/config.h"
 
 #define AGG_MAX_SEEDS 64
+#define AGG_LABEL_MAX 128
 
 struct agg_cell {
     int n;                        /* seeds with a result */
@@ -19,7 +20,7 @@ struct agg_cell {
 };
 
 struct agg_row {
-    char method[64];              /* "mixphm", "lora+add", ... */
+    char method[AGG_LABEL_MAX];   /* "mixphm", "lora+add", "mixphm regularizer=false" (sweep_run_label) */
     long trainable;               /* trainable parameters */
     double percent;               /* of the backbone */
     struct agg_cell *cells;       /* [n_k] */

@@ -64,6 +64,38 @@ static void test_routing_only_where_there_is_a_bottleneck(struct test_ctx *t)
     free(cfg);
 }
 
+/* A sweep over one method's own key varies only that method's runs; names and report labels say it. */
+static void test_method_key_varies_its_method_only(struct test_ctx *t)
+{
+    const char *sets[] = {"peft.method=[mixphm, lora]", "peft.mixphm.regularizer=[true, false]", "data.sizes=16",
+                          "data.seeds=[13, 21]"};
+    struct config *cfg = load_sets(t, sets, 4);
+    struct config *run = xmalloc(sizeof *run);
+    struct err e;
+    CHECK_INT(t, sweep_count(cfg), 6);
+    const char *expect[] = {"mixphm-k16-s13-regularizer=true", "mixphm-k16-s13-regularizer=false",
+                            "mixphm-k16-s21-regularizer=true", "mixphm-k16-s21-regularizer=false", "lora-k16-s13",
+                            "lora-k16-s21"};
+    const char *label[] = {"mixphm regularizer=true", "mixphm regularizer=false", "mixphm regularizer=true",
+                           "mixphm regularizer=false", "lora", "lora"};
+    for (int i = 0; i < 6; i++) {
+        char name[SWEEP_NAME_MAX];
+        CHECK_INT(t, sweep_run_config(cfg, i, run, &e), 0);
+        sweep_run_name(cfg, run, name, sizeof name);
+        CHECK_STR(t, name, expect[i]);
+        sweep_run_label(cfg, run, name, sizeof name);
+        CHECK_STR(t, name, label[i]);
+    }
+    CHECK_INT(t, sweep_run_config(cfg, 1, run, &e), 0);
+    CHECK_INT(t, run->peft.mixphm.regularizer, 0);
+    CHECK(t, config_method_reads_key(PEFT_PFEIFFER, "peft.adapter.bottleneck") &&
+                 config_method_reads_key(PEFT_COMPACTERPP, "peft.compacter.rank") &&
+                 !config_method_reads_key(PEFT_LORA, "peft.mixphm.red_weight") &&
+                 config_method_reads_key(PEFT_LORA, "peft.consistency"));
+    free(run);
+    free(cfg);
+}
+
 static void test_single_run(struct test_ctx *t)
 {
     const char *sets[] = {"data.sizes=64", "data.seeds=42", "peft.method=compacter++"};
@@ -105,6 +137,7 @@ int main(int argc, char **argv)
         {"the product of the lists, in a fixed order", test_product_in_fixed_order},
         {"routing only for methods with a bottleneck", test_routing_only_where_there_is_a_bottleneck},
         {"a config without lists is one run", test_single_run},
+        {"a method's own key varies only its runs", test_method_key_varies_its_method_only},
         {"a run's hash does not depend on the rest of the sweep", test_run_hash_ignores_other_runs},
     };
     return test_main(tests, TEST_COUNT(tests), argc, argv);
