@@ -157,6 +157,13 @@ struct config {
         long max_new_tokens;
     } eval;
     struct {
+        int enabled;              /* `mixphm run` runs the stage (`mixphm analyze` always does) */
+        long examples;            /* N: the first N test examples (capped at the test split) */
+        int weights;              /* 0 best, 1 last */
+        long block;               /* block size of the block-cyclic layout */
+        int save_representations; /* also write analysis/representations.h5 */
+    } analyze;
+    struct {
         double interval;
     } log;
     struct {

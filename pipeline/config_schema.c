@@ -146,6 +146,13 @@ static const struct cfg_key schema[] = {
     {"eval.batch_size",     CFG_INT,    OFF(eval.batch_size),     1, 65536, NULL, 0, 0},
     {"eval.max_new_tokens", CFG_INT,    OFF(eval.max_new_tokens), 1, 512, NULL, 0, ST(TRAIN) | ST(EVAL)},
 
+    /* Whether `mixphm run` includes the stage changes nothing it computes. */
+    {"analyze.enabled",     CFG_BOOL,   OFF(analyze.enabled),     0, 1, NULL, 0, 0},
+    {"analyze.examples",    CFG_INT,    OFF(analyze.examples),    2, 100000000, NULL, 0, ST(ANALYZE)},
+    {"analyze.weights",     CFG_ENUM,   OFF(analyze.weights),     0, 0, weights_names, 0, ST(ANALYZE)},
+    {"analyze.block",       CFG_INT,    OFF(analyze.block),       1, 4096, NULL, 0, ST(ANALYZE)},
+    {"analyze.save_representations", CFG_BOOL, OFF(analyze.save_representations), 0, 1, NULL, 0, ST(ANALYZE)},
+
     {"log.interval",        CFG_FLOAT,  OFF(log.interval),        0, 86400, NULL, 0, 0},
 
     /* Job scripts change how stages are scheduled, never what they compute. */

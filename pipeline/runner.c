@@ -33,9 +33,8 @@ int stage_inputs(enum stage_id stage, const char **names, int max)
 
 int stage_in_pipeline(const struct config *cfg, enum stage_id stage)
 {
-    (void)cfg;
-    /* The redundancy analysis is opt-in: `mixphm analyze` runs it on demand. */
-    return stage != STAGE_ANALYZE;
+    /* The redundancy analysis is opt-in (analyze.enabled); `mixphm analyze` runs it on demand. */
+    return stage != STAGE_ANALYZE || cfg->analyze.enabled;
 }
 
 /* The stage part of an input name: "prepare.images" -> prepare. */

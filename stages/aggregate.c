@@ -8,11 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "base/mem.h"
 #include "mpi/agree.h"
 #include "stages/aggregate_table.h"
+#include "stages/gnuplot.h"
 #include "stages/stages.h"
 
 static int write_text_file(const char *dir, const char *name, void (*writer)(const struct agg_table *, FILE *, const char *),
@@ -74,18 +74,7 @@ static int plot(const struct agg_table *t, const char *dir, struct err *e)
     }
     if (atomic_commit(&af, e) != 0)
         return -1;
-    char cmd[3 * PATH_MAX_LEN];
-    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot accuracy_vs_k.gp 2>&1", dir);
-    FILE *p = popen(cmd, "r");
-    char out[512] = "", line[256];
-    while (p && fgets(line, sizeof line, p))
-        if (strlen(out) + strlen(line) < sizeof out)
-            strcat(out, line);
-    int status = p ? pclose(p) : -1;
-    if (status != 0)
-        return err_set(e, "gnuplot could not render the plot (install gnuplot-nox; then run `gnuplot %s` in %s): %s",
-                       "accuracy_vs_k.gp", dir, out[0] ? out : "not found");
-    return 0;
+    return gnuplot_run(dir, "accuracy_vs_k.gp", e);
 }
 
 int stage_aggregate(const struct config *cfg, struct run *run)

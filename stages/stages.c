@@ -9,4 +9,5 @@ void stages_table(stage_fn table[STAGE_COUNT])
     table[STAGE_TRAIN] = stage_train;
     table[STAGE_EVAL] = stage_eval;
     table[STAGE_AGGREGATE] = stage_aggregate;
+    table[STAGE_ANALYZE] = stage_analyze;
 }

@@ -15,5 +15,6 @@ int stage_features(const struct config *cfg, struct run *run);
 int stage_train(const struct config *cfg, struct run *run);
 int stage_eval(const struct config *cfg, struct run *run);
 int stage_aggregate(const struct config *cfg, struct run *run);
+int stage_analyze(const struct config *cfg, struct run *run);
 
 #endif

@@ -38,11 +38,12 @@ int image_cache_load(struct image_cache *c, const struct features_file *f, const
     int64_t *rows = xmalloc((size_t)(u ? u : 1) * sizeof *rows); /* [u] */
     for (long i = 0; i < u; i++) {
         if (sorted[i] < 0 || sorted[i] >= n_images) {
+            err_set(e, "%s: image row %d is outside the file's %ld images (features.h5 and prepared.h5 do "
+                       "not belong together)", f->path, (int)sorted[i], n_images);
             free(sorted);
             free(rows);
             image_cache_free(c);
-            return err_set(e, "%s: image row %d is outside the file's %ld images (features.h5 and prepared.h5 do "
-                              "not belong together)", f->path, (int)sorted[i], n_images);
+            return -1;
         }
         rows[i] = sorted[i];
         c->slot[sorted[i]] = (int32_t)i;

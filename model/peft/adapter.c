@@ -299,4 +299,6 @@ const struct peft_method_ops peft_adapter_ops = {
     .reg_local = adapter_reg_local,
     .reg_backward = adapter_reg_backward,
     .reg_pooled_grad = adapter_reg_pooled_grad,
+    .repr_enable = adapter_repr_enable,
+    .repr_pool = adapter_repr_pool,
 };

@@ -70,5 +70,10 @@ void adapter_reg_local(struct peft *pf, const struct vlt5 *m, float *stats, floa
 double adapter_reg_backward(struct peft *pf, const struct vlt5 *m, const float *stats_sum, const float *pooled_all,
                             long global_batch, uint64_t ex0, float *dpooled_all, double *loss_partial);
 void adapter_reg_pooled_grad(struct peft *pf, struct vlt5 *m, const float *dpooled_sum, uint64_t ex0);
+/* The positions of example b of the last forward that the regulariser (and the analysis) pools over. */
+int adapter_reg_tokens(const struct vlt5 *m, int stack, int b);
+/* peft_repr_enable and peft_repr_pool of peft.h for the adapter methods. */
+int adapter_repr_enable(struct peft *pf, struct err *e);
+void adapter_repr_pool(const struct peft *pf, const struct vlt5 *m, int stack, int layer, float *h, float *ha);
 
 #endif

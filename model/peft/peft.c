@@ -175,6 +175,28 @@ double peft_reg_step(struct peft *pf, struct vlt5 *m)
     return shared + partial;
 }
 
+int peft_has_ffn_adapter(int method)
+{
+    const struct peft_method_ops *ops = method_ops(method);
+    return ops && ops->repr_enable != NULL;
+}
+
+int peft_repr_enable(struct peft *pf, struct err *e)
+{
+    const struct peft_method_ops *ops = method_ops(pf->opts.method);
+    if (!ops->repr_enable)
+        return err_set(e, "peft.method %s has no adapter after the FFN: no h_a to analyse",
+                       peft_kind_name(pf->opts.method));
+    return ops->repr_enable(pf, e);
+}
+
+void peft_repr_pool(const struct peft *pf, const struct vlt5 *m, int stack, int layer, float *h, float *ha)
+{
+    const struct peft_method_ops *ops = method_ops(pf->opts.method);
+    if (ops->repr_pool)
+        ops->repr_pool(pf, m, stack, layer, h, ha);
+}
+
 uint64_t peft_pass_seed(uint64_t seed, int pass)
 {
     return pass == 0 ? seed : rng_fold(seed, (uint64_t)pass);

@@ -172,6 +172,23 @@ void peft_reg_pooled_grad(struct peft *pf, struct vlt5 *m, const float *dpooled_
 /* All of the above on one process (the batch is the whole global batch); returns the loss. */
 double peft_reg_step(struct peft *pf, struct vlt5 *m);
 
+/* ---- representations for the redundancy analysis (the analyze stage, docs/analysis.md) --------- */
+
+/* Whether the method has an adapter after the FFN of every block, whose output h_a and input h (the
+ * frozen FFN output) the analysis compares: Houlsby, Pfeiffer, Compacter(++), AdaMix, MixPHM.  Full
+ * fine-tuning, BitFit and LoRA (deltas inside the attention's q and v) have none. */
+int peft_has_ffn_adapter(int method);
+/* After peft_bind: every later forward keeps h_a of each FFN adapter (buffers allocated here, once).
+ * -1 with a message when the method has no FFN adapter. */
+int peft_repr_enable(struct peft *pf, struct err *e);
+/* After a forward (after peft_repr_enable): for each of the B examples, the mean of h and of h_a at the
+ * FFN adapter of (stack, layer) over the regulariser's tokens (mixphm-spec 2.1: in the encoder the
+ * first (text + regions) positions, in the decoder every position).  h, ha [B, d_model]. */
+void peft_repr_pool(const struct peft *pf, const struct vlt5 *m, int stack, int layer, float *h, float *ha);
+/* The regulariser's g: the mean over every position (padding included) of the stack's final output
+ * of the last forward, g[b * ld + j] for the B examples (mixphm-spec 2.2). */
+void peft_final_pool(const struct vlt5 *m, int stack, float *g, long ld);
+
 /* ---- expert usage and the consistency loss ---------------------------------------------------- */
 
 void peft_used_clear(struct peft *pf);

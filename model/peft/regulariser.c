@@ -67,7 +67,7 @@ static int n_layers(const struct vlt5 *m, int stack)
 }
 
 /* Positions of example b that the regulariser uses (see the header comment). */
-static int kept(const struct vlt5 *m, int stack, int b)
+int adapter_reg_tokens(const struct vlt5 *m, int stack, int b)
 {
     if (stack == VLT5_DECODER)
         return m->dec.T;
@@ -123,27 +123,75 @@ void adapter_reg_local(struct peft *pf, const struct vlt5 *m, float *stats, floa
     for (int s = 0; s < 2; s++) {
         double M = 0;
         for (int b = 0; b < B; b++)
-            M += kept(m, s, b);
+            M += adapter_reg_tokens(m, s, b);
         stats[count_offset(A, m) + (size_t)s] = (float)M;
         for (int l = 0; use_red(A) && l < n_layers(m, s); l++) {
             const struct adapter_site *st = A->ffn[s][l];
             for (int b = 0; b < B; b++) {
-                const int keep = kept(m, s, b);
+                const int keep = adapter_reg_tokens(m, s, b);
                 normalise_example(r, st, b, keep, d);
                 xcorr_accumulate(stats + c_offset(m, s, l), r->uhat, r->rhat, keep, d);
             }
         }
         if (!use_mi(A))
             continue;
-        const int T = s == VLT5_ENCODER ? m->enc.T : m->dec.T;
-        const float *out = s == VLT5_ENCODER ? m->enc.out : m->dec.out;
-        for (int b = 0; b < B; b++) /* g_b: the mean over every position, padding included */
-            for (int j = 0; j < d; j++) {
-                double sum = 0.0;
-                for (int t = 0; t < T; t++)
-                    sum += out[((long)b * T + t) * d + j];
-                pooled[(long)b * 2 * d + (long)s * d + j] = (float)(sum / T);
-            }
+        peft_final_pool(m, s, pooled + (long)s * d, 2L * d);
+    }
+}
+
+void peft_final_pool(const struct vlt5 *m, int stack, float *g, long ld)
+{
+    const int d = m->dims.d_model, T = stack == VLT5_ENCODER ? m->enc.T : m->dec.T;
+    const float *out = stack == VLT5_ENCODER ? m->enc.out : m->dec.out; /* [B, T, d] */
+    for (int b = 0; b < m->B; b++) /* g_b: the mean over every position, padding included */
+        for (int j = 0; j < d; j++) {
+            double sum = 0.0;
+            for (int t = 0; t < T; t++)
+                sum += out[((long)b * T + t) * d + j];
+            g[(long)b * ld + j] = (float)(sum / T);
+        }
+}
+
+/* ---- the same representations for the analysis (peft_repr_*) ---------------------------------- */
+
+int adapter_repr_enable(struct peft *pf, struct err *e)
+{
+    struct adapter *A = pf->method;
+    const struct vlt5 *m = pf->model;
+    const int d = m->dims.d_model;
+    for (int s = 0; s < 2; s++)
+        for (int l = 0; l < n_layers(m, s); l++) {
+            struct adapter_site *st = A->ffn[s][l];
+            if (!st)
+                return err_set(e, "%s: no adapter after the FFN of %s layer %d", peft_kind_name(pf->opts.method),
+                               s == VLT5_ENCODER ? "encoder" : "decoder", l);
+            if (!st->ha) /* kept already when the regulariser is on */
+                st->ha = xcalloc((size_t)peft_max_rows(m, s == VLT5_ENCODER) * d, sizeof(float));
+        }
+    return 0;
+}
+
+/* Mean over the regulariser's tokens of example b's rows x [T, d] into out [d]. */
+static void pool_tokens(const float *x, int keep, int d, float *out)
+{
+    for (int j = 0; j < d; j++) {
+        double sum = 0.0;
+        for (int t = 0; t < keep; t++)
+            sum += x[(long)t * d + j];
+        out[j] = (float)(sum / keep);
+    }
+}
+
+void adapter_repr_pool(const struct peft *pf, const struct vlt5 *m, int stack, int layer, float *h, float *ha)
+{
+    const struct adapter *A = pf->method;
+    const struct adapter_site *st = A->ffn[stack][layer];
+    const int d = m->dims.d_model;
+    for (int b = 0; b < st->B; b++) {
+        const int keep = adapter_reg_tokens(m, stack, b);
+        const long off = (long)b * st->T * d;
+        pool_tokens(st->x + off, keep, d, h + (long)b * d);
+        pool_tokens(st->ha + off, keep, d, ha + (long)b * d);
     }
 }
 
@@ -165,7 +213,7 @@ static double red_layer(struct adapter *A, const struct vlt5 *m, struct adapter_
     const int d = m->dims.d_model;
     const double loss = offdiag_sq_loss(C, r->dC, d, scale);
     for (int b = 0; b < m->B; b++) {
-        const int keep = kept(m, st->site.stack, b);
+        const int keep = adapter_reg_tokens(m, st->site.stack, b);
         const long off = (long)b * st->T * d;
         normalise_example(r, st, b, keep, d);
         xcorr_backward(r->du, r->dr, r->dC, r->uhat, r->rhat, keep, d);
@@ -207,7 +255,7 @@ double adapter_reg_backward(struct peft *pf, const struct vlt5 *m, const float *
                 const double coef = A->c.mi_weight * 0.5 / L;
                 const double w_pos = coef / M, w_neg = Bg > 1 ? coef / (M * (double)(Bg - 1)) : 0.0;
                 for (int b = 0; b < m->B; b++) {
-                    const int keep = kept(m, s, b);
+                    const int keep = adapter_reg_tokens(m, s, b);
                     const long off = (long)b * st->T * d;
                     for (int k = 0; k < keep; k++)
                         r->own[k] = (int)(ex0 + (uint64_t)b);

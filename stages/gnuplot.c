@@ -1,0 +1,22 @@
+#include "stages/gnuplot.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/fileio.h"
+
+int gnuplot_run(const char *dir, const char *script, struct err *e)
+{
+    char cmd[3 * PATH_MAX_LEN];
+    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot '%s' 2>&1", dir, script);
+    FILE *p = popen(cmd, "r");
+    char out[512] = "", line[256];
+    while (p && fgets(line, sizeof line, p))
+        if (strlen(out) + strlen(line) < sizeof out)
+            strcat(out, line);
+    int status = p ? pclose(p) : -1;
+    if (status != 0)
+        return err_set(e, "gnuplot could not render the plot (install gnuplot-nox; then run `gnuplot %s` in %s): %s",
+                       script, dir, out[0] ? out : "not found");
+    return 0;
+}
