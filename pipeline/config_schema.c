@@ -147,7 +147,8 @@ static const struct cfg_key schema[] = {
     {"eval.max_new_tokens", CFG_INT,    OFF(eval.max_new_tokens), 1, 512, NULL, 0, ST(TRAIN) | ST(EVAL)},
 
     /* Whether `mixphm run` includes the stage changes nothing it computes. */
-    {"analyze.enabled",     CFG_BOOL,   OFF(analyze.enabled),     0, 1, NULL, 0, 0},
+    /* The report links the analysis when it is part of the pipeline. */
+    {"analyze.enabled",     CFG_BOOL,   OFF(analyze.enabled),     0, 1, NULL, 0, ST(AGGREGATE)},
     {"analyze.examples",    CFG_INT,    OFF(analyze.examples),    2, 100000000, NULL, 0, ST(ANALYZE)},
     {"analyze.weights",     CFG_ENUM,   OFF(analyze.weights),     0, 0, weights_names, 0, ST(ANALYZE)},
     {"analyze.block",       CFG_INT,    OFF(analyze.block),       1, 4096, NULL, 0, ST(ANALYZE)},

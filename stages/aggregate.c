@@ -98,7 +98,9 @@ int stage_aggregate(const struct config *cfg, struct run *run)
                 snprintf(extra, sizeof extra, "(No plot: %s)\n", pe.msg);
             }
             char analysis[PATH_MAX_LEN];
-            if (run_path(run, "analysis/redundancy.md", analysis, sizeof analysis) == 0 && file_exists(analysis)) {
+            /* With analyze.enabled `mixphm run` writes the analysis right after this report. */
+            if (run_path(run, "analysis/redundancy.md", analysis, sizeof analysis) == 0 &&
+                (cfg->analyze.enabled || file_exists(analysis))) {
                 size_t len = strlen(extra);
                 snprintf(extra + len, sizeof extra - len, "\nRedundancy analysis: [analysis/redundancy.md](../analysis/redundancy.md)\n");
             }

@@ -69,6 +69,11 @@ fi
 RUNSET=("${SETS[@]}" --set analyze.examples=1000 --set analyze.block=7)
 t_run "$MIXPHM" analyze "$CFG" "${RUNSET[@]}"
 t_expect "nothing changed: skipped" 0 "analyze: up to date, skipped"
+t_run "$MIXPHM" run "$CFG" "${RUNSET[@]}" --set analyze.enabled=true
+t_expect "enabling the analysis rewrites only the report" 0 "train: up to date, skipped" "analyze: up to date, skipped" \
+    "aggregate: running (config changed: analyze.enabled false -> true)"
+grep -q '(../analysis/redundancy.md)' "$TMP/run/report/results.md" && t_ok "the report links the analysis" ||
+    t_fail "the report links the analysis" "$(cat "$TMP/run/report/results.md")"
 t_run "$MIXPHM" run "$CFG" "${RUNSET[@]}" --set analyze.block=9 --set analyze.enabled=true
 t_expect "an analyze key reruns analyze only" 0 "train: up to date, skipped" "aggregate: up to date, skipped" \
     "analyze: running (config changed: analyze.block 7 -> 9)"
