@@ -261,6 +261,7 @@ DEMO_NP ?= 2
 demo: deps
 	$(MAKE) all
 	env $(MPIRUN_ENV) $(MPIRUN) -np $(DEMO_NP) ./mixphm run configs/demo.yaml
+	@echo; cat runs/demo/report/results.md
 
 # What the run targets put in the environment (tests check that a set value is kept).
 show-env:
@@ -268,7 +269,7 @@ show-env:
 	@echo "MPIRUN=$(MPIRUN_ENV) $(MPIRUN)"
 
 # Each benchmark is a target of its own, listed in BENCH_TARGETS; figures go to docs/benchmarks.md.
-BENCH_TARGETS := bench-vlt5 bench-features bench-analysis
+BENCH_TARGETS := bench-vlt5 bench-features bench-analysis bench-parallel
 bench: all $(BENCH_TARGETS)
 
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
@@ -286,6 +287,12 @@ bench-vlt5: all $(BUILD)/bench/sgemm_peak $(BUILD)/bench/bench_vlt5
 #   make bench-analysis BENCH_N="4000 8000 16000" BENCH_NP="1 2 4" BENCH_D=768 BENCH_BLOCK=64
 bench-analysis: check-deps $(BUILD)/bench/redundancy_bench
 	env $(MPIRUN_ENV) OPENBLAS_NUM_THREADS=1 MPIRUN=$(MPIRUN) bench/redundancy_bench.sh $(BUILD)/bench/redundancy_bench
+
+# Data-parallel training step (with the allreduce's share) and decoding on 1 and 2 ranks
+# (docs/benchmarks.md, "## Data-parallel training and evaluation").
+#   make bench-parallel BENCH_SIZE=t5-base BENCH_METHODS="mixphm lora" BENCH_NPS="1 2" BENCH_ARGS="16 20 10 3"
+bench-parallel: check-deps $(BUILD)/bench/bench_parallel
+	env $(MPIRUN_ENV) MPIRUN=$(MPIRUN) bench/parallel.sh $(BUILD)/bench/bench_parallel
 
 # The features stage: images/s and write bandwidth next to dd (docs/benchmarks.md, "## Features stage").
 bench-features: all

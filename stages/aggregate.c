@@ -57,10 +57,7 @@ static int plot(const struct agg_table *t, const char *dir, struct err *e)
     if (atomic_open(&af, script, e) != 0)
         return -1;
     fprintf(af.f, "# gnuplot %s: renders accuracy_vs_k.png and .svg from accuracy_vs_k.dat\n", "accuracy_vs_k.gp");
-    fprintf(af.f, "names = \"");
-    for (int r = 0; r < t->n_rows; r++)
-        fprintf(af.f, "%s%s", r ? " " : "", t->rows[r].method);
-    fprintf(af.f, "\"\nset logscale x\nset xtics (");
+    fprintf(af.f, "set logscale x\nset xtics (");
     for (int c = 0; c < t->n_k; c++)
         fprintf(af.f, "%s\"%ld\" %ld", c ? ", " : "", t->k[c], t->k[c]);
     fprintf(af.f, ")\nset xlabel \"training examples k\"\nset ylabel \"test accuracy (%%, %s)\"\n", t->metric);
@@ -69,8 +66,12 @@ static int plot(const struct agg_table *t, const char *dir, struct err *e)
     for (int pass = 0; pass < 2; pass++) {
         fprintf(af.f, "set terminal %s size 900,560\nset output \"accuracy_vs_k.%s\"\n",
                 pass == 0 ? "pngcairo" : "svg", pass == 0 ? "png" : "svg");
-        fprintf(af.f, "plot for [i=0:%d] \"accuracy_vs_k.dat\" index i using 1:2:3 with yerrorlines lw 2 "
-                      "title word(names, i+1)\n", t->n_rows - 1);
+        for (int r = 0; r < t->n_rows; r++) {
+            fprintf(af.f, "%s \"accuracy_vs_k.dat\" index %d using 1:2:3 with yerrorlines lw 2 noenhanced title ",
+                    r ? ", \\\n    " : "plot", r);
+            gnuplot_string(af.f, t->rows[r].method);
+        }
+        fprintf(af.f, "\n");
     }
     if (atomic_commit(&af, e) != 0)
         return -1;

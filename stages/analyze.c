@@ -17,14 +17,6 @@
 /* What happens to sweep run i: analysed, or skipped and why. */
 enum run_plan { PLAN_ANALYZE, PLAN_NO_ADAPTER, PLAN_NOT_TRAINED };
 
-static void method_label(const struct config *rc_cfg, char *out, size_t n)
-{
-    if (rc_cfg->peft.routing)
-        snprintf(out, n, "%s+%s", peft_kind_name(rc_cfg->peft.method), config_enum_name("peft.routing", rc_cfg->peft.routing));
-    else
-        snprintf(out, n, "%s", peft_kind_name(rc_cfg->peft.method));
-}
-
 /* Why a method is not analysed: it has no adapter after the FFN (docs/analysis.md). */
 static const char *skip_reason(int method)
 {
@@ -174,7 +166,7 @@ static int analyze_runs(struct train_data *d, const struct config *cfg, const in
         if (rc != 0)
             break;
         sweep_run_name(cfg, rc_cfg, r->name, sizeof r->name);
-        method_label(rc_cfg, r->method, sizeof r->method);
+        sweep_run_label(cfg, rc_cfg, r->method, sizeof r->method); /* the report's row: its variant too */
         r->k = rc_cfg->data.sizes, r->seed = rc_cfg->data.seeds;
         r->layers[0] = b->layers[0], r->layers[1] = b->layers[1], r->layers_max = b->layers[0];
         r->stats = xcalloc((size_t)2 * r->layers_max * ANALYZE_PAIRS, sizeof *r->stats);

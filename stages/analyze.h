@@ -27,7 +27,7 @@ extern const char *const analyze_pair_names[ANALYZE_PAIRS]; /* "ha_h", "ha_g" */
 /* One analysed run. */
 struct analyze_result {
     char name[SWEEP_NAME_MAX]; /* "mixphm-k16-s13" */
-    char method[64];           /* "mixphm", "pfeiffer+add" */
+    char method[128];          /* "mixphm", "pfeiffer+add", "mixphm regularizer=false" (sweep_run_label) */
     long k, seed;
     int layers[2];             /* per stack */
     struct redundancy_stats *stats; /* [2][layers_max][ANALYZE_PAIRS], stats_at() */

@@ -256,14 +256,7 @@ static int plot_files(const char *dir, const struct analyze_result *r, int n_run
     FILE *f = af.f;
     fprintf(f, "# gnuplot redundancy_%s.gp: renders redundancy_%s.png and .svg from redundancy_%s.dat\n", name, name,
             name);
-    fprintf(f, "names = \"");
-    for (int gi = 0; gi < n_groups; gi++)
-        for (int i = 0; i < n_runs; i++)
-            if (group[i] == gi) {
-                fprintf(f, "%s%s_k%ld", gi ? " " : "", r[i].method, r[i].k);
-                break;
-            }
-    fprintf(f, "\"\nset xtics (");
+    fprintf(f, "set xtics (");
     for (int x = 0; x < Le + Ld; x++)
         fprintf(f, "%s\"%s%d\" %d", x ? ", " : "", x < Le ? "e" : "d", x < Le ? x : x - Le, x);
     fprintf(f, ")\nset xrange [-0.5:%d.5]\nset xlabel \"layer (e: encoder, d: decoder)\"\nset grid\n", Le + Ld - 1);
@@ -276,8 +269,17 @@ static int plot_files(const char *dir, const struct analyze_result *r, int n_run
         for (int p = 0; p < ANALYZE_PAIRS; p++) {
             fprintf(f, "set title \"(h_a, %s)%s\" noenhanced\nset ylabel \"%s\"\n", pair_y[p],
                     p ? ": relevance to the stack's output" : ": redundancy with the FFN output", shown_titles[stat]);
-            fprintf(f, "plot for [i=0:%d] \"redundancy_%s.dat\" index i using 1:%d with linespoints lw 2 "
-                       "title word(names, i+1) noenhanced\n", n_groups - 1, name, 2 + p);
+            for (int gi = 0; gi < n_groups; gi++) {
+                int first = 0; /* the group's first run names it */
+                while (group[first] != gi)
+                    first++;
+                char title[160];
+                snprintf(title, sizeof title, "%s k=%ld", r[first].method, r[first].k);
+                fprintf(f, "%s \"redundancy_%s.dat\" index %d using 1:%d with linespoints lw 2 noenhanced title ",
+                        gi ? ", \\\n    " : "plot", name, gi, 2 + p);
+                gnuplot_string(f, title);
+            }
+            fprintf(f, "\n");
         }
         fprintf(f, "unset multiplot\n");
     }

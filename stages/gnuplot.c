@@ -20,3 +20,14 @@ int gnuplot_run(const char *dir, const char *script, struct err *e)
                        script, dir, out[0] ? out : "not found");
     return 0;
 }
+
+void gnuplot_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fputc('\\', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}

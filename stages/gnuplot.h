@@ -9,4 +9,10 @@
 /* Runs `gnuplot SCRIPT` in `dir`; -1 with what gnuplot said (or "not found") and how to redo it. */
 int gnuplot_run(const char *dir, const char *script, struct err *e);
 
+#include <stdio.h>
+
+/* Writes s as a gnuplot double-quoted string (titles may hold spaces, so they are never split into
+ * words). */
+void gnuplot_string(FILE *f, const char *s);
+
 #endif

@@ -9,6 +9,7 @@
 #include "base/mem.h"
 #include "pipeline/sweep.h"
 #include "stages/aggregate_table.h"
+#include "stages/gnuplot.h"
 #include "tests/harness.h"
 
 static void write_result(struct test_ctx *t, const char *name, double acc, long trainable, double percent)
@@ -125,12 +126,27 @@ static void test_one_seed_has_no_std(struct test_ctx *t)
     free(cfg);
 }
 
+/* Plot titles with spaces ("mixphm regularizer=false") stay one title. */
+static void test_gnuplot_titles_are_quoted(struct test_ctx *t)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    gnuplot_string(f, "mixphm regularizer=false");
+    fputc(' ', f);
+    gnuplot_string(f, "a \"b\" \\c");
+    fclose(f);
+    CHECK_STR(t, buf, "\"mixphm regularizer=false\" \"a \\\"b\\\" \\\\c\"");
+    free(buf);
+}
+
 int main(int argc, char **argv)
 {
     static const struct test tests[] = {
         {"mean and std over seeds in the paper's layout", test_mean_std_over_seeds},
         {"a missing result is named", test_missing_result_is_named},
         {"one seed: the mean alone", test_one_seed_has_no_std},
+        {"gnuplot titles are quoted", test_gnuplot_titles_are_quoted},
     };
     return test_main(tests, TEST_COUNT(tests), argc, argv);
 }

@@ -1,0 +1,182 @@
+/* The train and eval stages' inner loops on every rank of MPI_COMM_WORLD, as one training group:
+ * a data-parallel optimizer step of a PEFT method on a frozen backbone with random weights (the
+ * train stage's trainer_step: forward, regulariser exchange, backward, bucketed gradient allreduce,
+ * clipping, AdamW), and greedy decoding of each rank's share of the test questions (the eval stage).
+ *
+ *   mpirun -np N bench_parallel [SIZE [METHOD [GLOBAL_BATCH [TEXT [ANSWER [REPEATS]]]]]]
+ *   defaults: t5-base mixphm 16 20 10 3
+ *
+ * Prints one JSON object (rank 0): the fastest and median step in seconds, steps/s, the time of the
+ * gradient allreduce alone on the same buffer and its share of the step, and decoded questions/s
+ * (the global batch over the slowest rank's decoding time). */
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/mem.h"
+#include "mpi/grad_allreduce.h"
+#include "nn/blas_env.h"
+#include "nn/xent.h"
+#include "pipeline/config.h"
+#include "stages/model_setup.h"
+#include "stages/train_batch.h"
+#include "stages/train_step.h"
+
+#define VOCAB 32200
+#define FEAT_DIM 2048
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The slowest rank's time of each repeat, then sorted. */
+static void slowest_sorted(double *t, int n)
+{
+    MPI_Allreduce(MPI_IN_PLACE, t, n, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    qsort(t, (size_t)n, sizeof *t, cmp_double);
+}
+
+struct share {
+    int32_t *text, *labels; /* [B, Lt], [B, Ld] */
+    float *feats, *boxes;   /* [B, R, FEAT_DIM], [B, R, 4] */
+    float *weights;         /* [B] */
+};
+
+/* Random questions, regions and answers for this rank's examples [lo, hi) of the global batch (the
+ * contents depend on the global index only, so any rank count sees the same batch). */
+static void share_fill(struct share *s, int lo, int hi, int Lt, int Ld, int R)
+{
+    const int B = hi - lo > 0 ? hi - lo : 1;
+    s->text = xcalloc((size_t)B * Lt, sizeof *s->text);
+    s->labels = xcalloc((size_t)B * Ld, sizeof *s->labels);
+    s->feats = xmalloc(sizeof(float) * (size_t)B * R * FEAT_DIM);
+    s->boxes = xmalloc(sizeof(float) * (size_t)B * R * 4);
+    s->weights = xmalloc(sizeof(float) * (size_t)B);
+    for (int b = 0; b < hi - lo; b++) {
+        uint64_t x = 88172645463325252ULL + 7919u * (uint64_t)(lo + b);
+        const int g = lo + b, tl = Lt - (g % 4), al = Ld - (g % 3); /* some padding in both */
+        for (int i = 0; i < Lt; i++)
+            s->text[b * Lt + i] = i < tl - 1 ? 3 + (int)((x = x * 6364136223846793005ULL + 1) >> 33) % 31000 : i == tl - 1;
+        for (int i = 0; i < Ld; i++)
+            s->labels[b * Ld + i] = i < al - 1 ? 3 + (int)((x = x * 6364136223846793005ULL + 1) >> 33) % 31000
+                                    : i == al - 1 ? 1 : XENT_IGNORE;
+        s->weights[b] = 1.0f;
+        for (long i = 0; i < (long)R * FEAT_DIM; i++)
+            s->feats[(long)b * R * FEAT_DIM + i] = (float)((x = x * 6364136223846793005ULL + 1) >> 40) * 0x1p-24f;
+        for (int i = 0; i < R; i++) {
+            float *bx = s->boxes + ((long)b * R + i) * 4;
+            bx[0] = 0.5f * (float)(i % 7) / 7, bx[1] = 0.5f * (float)(i % 5) / 5, bx[2] = bx[0] + 0.3f, bx[3] = bx[1] + 0.4f;
+        }
+    }
+}
+
+static void share_free(struct share *s)
+{
+    free(s->text), free(s->labels), free(s->feats), free(s->boxes), free(s->weights);
+}
+
+static int fail(const char *what, const struct err *e)
+{
+    fprintf(stderr, "bench_parallel: %s: %s\n", what, e->msg);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    const char *model = argc > 1 ? argv[1] : "t5-base", *method = argc > 2 ? argv[2] : "mixphm";
+    const int Bg = argc > 3 ? atoi(argv[3]) : 16, Lt = argc > 4 ? atoi(argv[4]) : 20;
+    const int Ld = argc > 5 ? atoi(argv[5]) : 10, reps = argc > 6 ? atoi(argv[6]) : 3;
+    if (Bg < size || Lt < 2 || Ld < 2 || reps < 1) {
+        if (rank == 0)
+            fprintf(stderr, "usage: mpirun -np N bench_parallel [SIZE [METHOD [GLOBAL_BATCH >= N [TEXT [ANSWER "
+                            "[REPEATS]]]]]]\n");
+        MPI_Finalize();
+        return 2;
+    }
+    char set_size[64], set_method[64];
+    snprintf(set_size, sizeof set_size, "model.size=%s", model);
+    snprintf(set_method, sizeof set_method, "peft.method=%s", method);
+    const char *sets[] = {set_size, set_method};
+    struct config *cfg = xmalloc(sizeof *cfg);
+    struct err e;
+    if (config_load(cfg, NULL, sets, 2, &e) != 0)
+        return fail("config", &e);
+
+    int lo, hi;
+    batch_share(Bg, rank, size, &lo, &hi);
+    const int B = hi - lo;
+    struct model_sizes sz = {.max_batch = B, .max_text = Lt, .max_target = Ld, .max_generate = Ld};
+    struct model_ctx mc;
+    if (model_setup(&mc, cfg, VOCAB, FEAT_DIM, 0, &sz, &e) != 0)
+        return fail("model", &e);
+    vlt5_init_random(&mc.model, 1);
+    peft_init(mc.peft, 1);
+    struct trainer t;
+    trainer_init(&t, &mc, MPI_COMM_WORLD, Bg, cfg->train.bucket_mb, cfg->train.weight_decay, cfg->train.adam_eps,
+                 cfg->train.clip_norm);
+    const int R = mc.model.dims.n_regions;
+    struct share s;
+    share_fill(&s, lo, hi, Lt, Ld, R);
+    struct vlt5_batch batch = {.B = B, .text_len = Lt, .text = s.text, .feats = s.feats, .boxes = s.boxes,
+                               .target_len = Ld, .labels = s.labels, .weights = s.weights, .ex0 = (uint64_t)lo,
+                               .global_batch = Bg, .seed = 1, .train = 1};
+
+    double *t_step = xcalloc((size_t)reps, sizeof *t_step), *t_red = xcalloc((size_t)reps, sizeof *t_red);
+    double *t_dec = xcalloc((size_t)reps, sizeof *t_dec), loss = 0, norm = 0;
+    for (int r = -1; r < reps; r++) { /* r = -1: warm-up */
+        batch.step = (uint64_t)(r + 2);
+        MPI_Barrier(MPI_COMM_WORLD);
+        const double t0 = MPI_Wtime();
+        if (trainer_step(&t, &batch, 1e-4, r + 2, &loss, &norm, &e) != 0)
+            return fail("step", &e);
+        if (r >= 0)
+            t_step[r] = MPI_Wtime() - t0;
+    }
+    /* The allreduce alone, on the gradient buffer it sums in every step. */
+    for (int r = -1; r < reps; r++) {
+        MPI_Barrier(MPI_COMM_WORLD);
+        const double t0 = MPI_Wtime();
+        grad_bucket_allreduce(mc.params.grad, mc.params.n_train, t.bucket_floats, MPI_COMM_WORLD);
+        if (r >= 0)
+            t_red[r] = MPI_Wtime() - t0;
+    }
+    peft_eval_prepare(mc.peft);
+    batch.train = 0;
+    int32_t *out = xmalloc(sizeof(int32_t) * (size_t)B * Ld);
+    int *len = xmalloc(sizeof(int) * (size_t)B);
+    for (int r = -1; r < reps; r++) {
+        MPI_Barrier(MPI_COMM_WORLD);
+        const double t0 = MPI_Wtime();
+        if (vlt5_generate(&mc.model, &batch, Ld, out, len, &e) != 0)
+            return fail("decoding", &e);
+        if (r >= 0)
+            t_dec[r] = MPI_Wtime() - t0;
+    }
+    slowest_sorted(t_step, reps);
+    slowest_sorted(t_red, reps);
+    slowest_sorted(t_dec, reps);
+    if (rank == 0) {
+        const double step = t_step[0], red = t_red[0];
+        printf("{\"impl\": \"c\", \"size\": \"%s\", \"method\": \"%s\", \"ranks\": %d, \"global_batch\": %d, "
+               "\"text\": %d, \"answer\": %d, \"threads\": %d, \"blas_core\": \"%s\", \"trainable\": %zu, "
+               "\"step_min_s\": %.4f, \"step_median_s\": %.4f, \"steps_per_s\": %.3f, \"allreduce_min_s\": %.5f, "
+               "\"allreduce_share\": %.4f, \"decode_min_s\": %.4f, \"questions_per_s\": %.2f, \"loss\": %.4f}\n",
+               model, method, size, Bg, Lt, Ld, blas_threads(), blas_core_name(), mc.params.n_train, step,
+               t_step[reps / 2], 1.0 / step, red, red / step, t_dec[0], Bg / t_dec[0], loss);
+    }
+    free(t_step), free(t_red), free(t_dec), free(out), free(len), free(cfg);
+    share_free(&s);
+    trainer_free(&t);
+    model_teardown(&mc);
+    MPI_Finalize();
+    return 0;
+}
