@@ -53,8 +53,8 @@ t_run "$MIXPHM" run configs/demo.yaml --set "run.dir=\"$TMP/demo\"" --until prep
 grep -q "sizes: \[16, 64, 500\]" "$TMP/demo/config.yaml" && t_ok "the resolved config holds the sweep lists" ||
     t_fail "the resolved config holds the sweep lists" "$(cat "$TMP/demo/config.yaml")"
 t_run "$MIXPHM" status "$TMP/demo"
-t_expect "status lists stages and sweep runs" 0 "run folder $TMP/demo" "prepare" "aggregate" "sweep: 36 runs" \
-    "mixphm-k16-s13" "pfeiffer-k500-s42" "0 of 36 runs trained"
+t_expect "status lists stages and sweep runs" 0 "run folder $TMP/demo" "prepare" "aggregate" "sweep: 45 runs" \
+    "mixphm-k16-s13-regularizer=false" "pfeiffer-k500-s42" "0 of 45 runs trained"
 t_run "$MIXPHM" status "$TMP/nowhere"
 t_expect "status of a missing folder" 1 "no run folder at '$TMP/nowhere'"
 t_run "$MIXPHM" status "$TMP"

@@ -48,6 +48,10 @@ if [ "\${FAKE_WAIT:-0}" = 1 ]; then
     sleep 30 & wait
     exit 1
 fi
+if [ "\${FAKE_NOTRAP:-0}" = 1 ]; then # a stage still starting: a stop signal kills it
+    sleep 5 & wait
+    exit 1
+fi
 exit \${FAKE_STATUS:-0}
 EOF
 chmod +x "$TMP"/bin/*
@@ -197,4 +201,18 @@ kill -TERM $job
 wait $job
 grep -q "got signal" "$TMP/stage.log" && t_ok "pbs script: SIGTERM at the walltime reaches the stage" ||
     t_fail "pbs script: SIGTERM at the walltime reaches the stage" "$(cat "$TMP/stage.log")"
+# The signal that reaches a stage before its handler is installed kills it: nothing new was saved,
+# so the job is requeued as after a checkpoint.
+: >"$TMP/stage.log"
+: >"$TMP/scontrol.log"
+FAKE_NOTRAP=1 bash "$TMP/run/jobs/train.sbatch" >"$TMP/slurm-job.out" 2>&1 &
+job=$!
+for _ in $(seq 1 50); do grep -q train "$TMP/stage.log" 2>/dev/null && break; sleep 0.1; done
+sleep 0.3
+kill -USR1 $job
+wait $job
+RC=$?
+OUT=$(cat "$TMP/slurm-job.out")
+t_expect "slurm script: a stage killed by the passed-on USR1 is requeued" 0 \
+    "the stage was stopped by SIGUSR1 before it could save its state" "requeueing 9001"
 t_finish
