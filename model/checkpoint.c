@@ -221,7 +221,7 @@ int checkpoint_save(const struct params *p, const char *path, const char run_has
         return -1;
     hid_t f = h5u_create(tmp, e);
     if (f < 0)
-        return err_prefix(e, "writing the checkpoint");
+        return err_prefix(e, "writing the checkpoint %s (the previous one is kept)", path);
     int rc = h5u_attr_write_string(f, tmp, "format", CHECKPOINT_FORMAT, e);
     if (rc == 0)
         rc = h5u_attr_write_long(f, tmp, "format_version", CHECKPOINT_VERSION, e);

@@ -5,8 +5,9 @@
 #   - MixPHM (regulariser over the global batch, expert draws, consistency loss) likewise, and
 #     killed and resumed bit-identically;
 #   - a sweep over 2 groups of 2 ranks trains every run exactly once, and a rerun skips them all;
-#   - a run killed with SIGKILL, or stopped by SIGUSR1 (exit 75), and resumed ends with bit-identical
-#     weights and history;
+#   - a run killed with SIGKILL at a random step, or stopped by SIGUSR1 (exit 75), and resumed ends
+#     with bit-identical weights and history; a checkpoint that cannot be written stops the run and
+#     keeps the previous one;
 #   - a NaN gradient (test hook) stops the run naming the step and keeps the last good checkpoint;
 #   - progress lines, and refused backbones.
 . "$(dirname "$0")/lib.sh"
@@ -105,7 +106,7 @@ LONG=(--set "model.checkpoint=\"$BACKBONE\"" --set train.epochs=60 --set train.c
 t_run "$MIXPHM" run "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/whole\"" --until train
 t_expect "an uninterrupted longer run" 0 "$RUN: done in 240 steps"
 "$MIXPHM" run "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/killed\"" --until features >/dev/null 2>&1
-# Start, wait for step 100, kill -9: the run continues from its last checkpoint (step 98).
+# Start, wait for a random step, kill -9: the run continues from its last checkpoint (every 7 steps).
 run_until_step() { # $1 dir, $2 step, $3 signal; leaves the log in $TMP/$1.log and the status in RC
     "$MIXPHM" train "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/$1\"" >"$TMP/$1.log" 2>&1 &
     local pid=$!
@@ -114,14 +115,15 @@ run_until_step() { # $1 dir, $2 step, $3 signal; leaves the log in $TMP/$1.log a
     wait $pid
     RC=$?
 }
-run_until_step killed 100 KILL
+KILL_STEP=$((RANDOM % 200 + 20))
+run_until_step killed $KILL_STEP KILL
 OUT=$(cat "$TMP/killed.log")
 [ "$RC" = 137 ] && [ -f "$TMP/killed/runs/$RUN/checkpoint.h5" ] && t_ok "SIGKILL mid-run leaves a checkpoint" ||
     t_fail "SIGKILL mid-run leaves a checkpoint" "exit $RC"
 t_run "$MIXPHM" train "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/killed\""
 t_expect "the killed run resumes from its checkpoint" 0 "$RUN: resuming at step" "$RUN: done in 240 steps"
 t_run "$CMP" weights "$TMP/whole/runs/$RUN/last.h5" "$TMP/killed/runs/$RUN/last.h5" 0 0
-t_expect "after SIGKILL and resume the weights are bit-identical" 0 "0 beyond tolerance"
+t_expect "after SIGKILL at step $KILL_STEP and resume the weights are bit-identical" 0 "0 beyond tolerance"
 t_run "$CMP" json "$TMP/whole/runs/$RUN/train.json" "$TMP/killed/runs/$RUN/train.json" loss 0 0
 t_expect "after SIGKILL and resume the loss history is identical" 0 "loss: 60 values"
 
@@ -135,6 +137,23 @@ t_run "$CMP" weights "$TMP/whole/runs/$RUN/last.h5" "$TMP/stopped/runs/$RUN/last
 t_expect "after a stop signal and resume the weights are bit-identical" 0 "0 beyond tolerance"
 t_run "$CMP" json "$TMP/whole/runs/$RUN/train.json" "$TMP/stopped/runs/$RUN/train.json" dev 0 0
 t_expect "after a stop signal and resume the dev scores are identical" 0 "dev: 30 values"
+
+# A checkpoint that cannot be written (its temporary name is taken by a folder) stops the run with the
+# error and leaves the previous checkpoint as it was; once the folder is gone the run resumes.
+"$MIXPHM" run "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/nowrite\"" --until features >/dev/null 2>&1
+run_until_step nowrite 30 USR1
+cp "$TMP/nowrite/runs/$RUN/checkpoint.h5" "$TMP/checkpoint-before.h5"
+mkdir "$TMP/nowrite/runs/$RUN/checkpoint.h5.tmp"
+t_run "$MIXPHM" train "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/nowrite\""
+t_expect "a checkpoint that cannot be written stops the run with the error" 1 "writing the checkpoint" \
+    "the previous one is kept"
+cmp -s "$TMP/checkpoint-before.h5" "$TMP/nowrite/runs/$RUN/checkpoint.h5" && t_ok "the previous checkpoint is intact" ||
+    t_fail "the previous checkpoint is intact" "checkpoint.h5 changed"
+rmdir "$TMP/nowrite/runs/$RUN/checkpoint.h5.tmp"
+t_run "$MIXPHM" train "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/nowrite\""
+t_expect "the run then resumes from it" 0 "$RUN: resuming at step" "$RUN: done in 240 steps"
+t_run "$CMP" weights "$TMP/whole/runs/$RUN/last.h5" "$TMP/nowrite/runs/$RUN/last.h5" 0 0
+t_expect "and ends bit-identical" 0 "0 beyond tolerance"
 
 "$MIXPHM" run "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/nan\"" --until features >/dev/null 2>&1
 t_run env MIXPHM_TEST_NAN_STEP=17 "$MIXPHM" train "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/nan\""
