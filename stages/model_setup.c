@@ -18,6 +18,7 @@ int model_setup(struct model_ctx *mc, const struct config *run_cfg, int vocab, i
     if (full) {
         po.method = PEFT_KIND_FULL;
         po.routing = PEFT_ROUTE_NONE;
+        po.consistency = 0; /* the backbone's pretraining is not the method's training */
         peft_backbone_options(&po, &opts);
     }
     opts.max_batch = sz->max_batch;
