@@ -52,6 +52,8 @@ if [ "\${FAKE_NOTRAP:-0}" = 1 ]; then # a stage still starting: a stop signal ki
     sleep 5 & wait
     exit 1
 fi
+# A stage that ends well says so (FAKE_NODONE: a launcher that reports success for a stage that never ran).
+[ "\${FAKE_STATUS:-0}" = 0 ] && [ "\${FAKE_NODONE:-0}" = 0 ] && touch "\$MIXPHM_DONE_FILE"
 exit \${FAKE_STATUS:-0}
 EOF
 chmod +x "$TMP"/bin/*
@@ -215,4 +217,16 @@ RC=$?
 OUT=$(cat "$TMP/slurm-job.out")
 t_expect "slurm script: a stage killed by the passed-on USR1 is requeued" 0 \
     "the stage was stopped by SIGUSR1 before it could save its state" "requeueing 9001"
+# A launcher that reports success for a stage that never ran (srun does when the step fails to
+# launch) does not make a successful job.
+t_run env FAKE_NODONE=1 bash "$TMP/run/jobs/eval.sbatch"
+t_expect "slurm script: success without the stage's done file fails the job" 1 \
+    "the launcher reported success, but the stage did not run to its end"
+t_run bash "$TMP/run/jobs/eval.sbatch"
+t_expect "slurm script: with it, the job succeeds" 0
+[ -z "$(ls -A "$TMP/run/jobs" | grep '^\.done-')" ] && t_ok "slurm script: the done file is removed" ||
+    t_fail "slurm script: the done file is removed" "$(ls -A "$TMP/run/jobs")"
+t_run env FAKE_NODONE=1 bash "$TMP/run/jobs/eval.pbs"
+t_expect "pbs script: success without the stage's done file fails the job" 1 \
+    "the launcher reported success, but the stage did not run to its end"
 t_finish

@@ -47,6 +47,7 @@ fi
 trap 'echo "\$1 ignored a signal" >>"$TMP/signals.log"' USR1 TERM
 echo "\$1" >>"$TMP/stages.log"
 [ "\$1" = "\${FAIL_AT:-none}" ] && exit 1
+touch "\$MIXPHM_DONE_FILE" # what mixphm writes when a stage ends well
 exit 0
 EOF
 chmod +x "$TMP/fake-mixphm"
