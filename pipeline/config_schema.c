@@ -211,6 +211,12 @@ int config_key_affects(const struct config *cfg, int i, enum stage_id stage)
         int cond = config_key_index(k->only_if);
         return cond >= 0 && config_get(cfg, cond).i != 0;
     }
+    /* One method (a run, or a config without a method list): another method's keys change nothing. */
+    int method_key = config_key_index("peft.method"), method_listed = 0;
+    for (int a = 0; a < cfg->n_axes; a++)
+        method_listed |= cfg->axes[a].key == method_key;
+    if (!method_listed && !config_method_reads_key(cfg->peft.method, k->path))
+        return 0;
     return 1;
 }
 

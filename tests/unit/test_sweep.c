@@ -88,6 +88,18 @@ static void test_method_key_varies_its_method_only(struct test_ctx *t)
     }
     CHECK_INT(t, sweep_run_config(cfg, 1, run, &e), 0);
     CHECK_INT(t, run->peft.mixphm.regularizer, 0);
+    /* A run's hash leaves out the other methods' keys: a new MixPHM weight retrains no LoRA run. */
+    const char *other_sets[] = {"peft.method=[mixphm, lora]", "peft.mixphm.regularizer=[true, false]",
+                                "peft.mixphm.red_weight=0.5", "data.sizes=16", "data.seeds=[13, 21]"};
+    struct config *other = load_sets(t, other_sets, 5), *run2 = xmalloc(sizeof *run2);
+    CHECK_INT(t, sweep_run_config(cfg, 4, run, &e), 0); /* lora-k16-s13 */
+    CHECK_INT(t, sweep_run_config(other, 4, run2, &e), 0);
+    CHECK(t, config_stage_hash(run, STAGE_TRAIN) == config_stage_hash(run2, STAGE_TRAIN));
+    CHECK_INT(t, sweep_run_config(cfg, 0, run, &e), 0); /* mixphm-k16-s13-regularizer=true */
+    CHECK_INT(t, sweep_run_config(other, 0, run2, &e), 0);
+    CHECK(t, config_stage_hash(run, STAGE_TRAIN) != config_stage_hash(run2, STAGE_TRAIN));
+    free(other);
+    free(run2);
     CHECK(t, config_method_reads_key(PEFT_PFEIFFER, "peft.adapter.bottleneck") &&
                  config_method_reads_key(PEFT_COMPACTERPP, "peft.compacter.rank") &&
                  !config_method_reads_key(PEFT_LORA, "peft.mixphm.red_weight") &&
