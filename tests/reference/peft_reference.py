@@ -18,7 +18,8 @@ For every case NAME the file holds, at its root:
   NAME.grad         every trainable tensor's gradient of the sum of the four, concatenated in the order
                     of NAME.grad_names ('\\n'-separated, as bytes)
   NAME.logits_eval  (AdaMix, MixPHM) the forward with every expert's factors averaged
-and the inputs (text, feats, boxes, labels, weights) with the configuration as attributes.
+and train.* (train_case): MixPHM trained for a few optimizer steps as the authors' loop takes them
+(config, loss per step, every tensor after the last step, each tensor's AdamW step count), and the inputs (text, feats, boxes, labels, weights) with the configuration as attributes.
 """
 import math
 import os
@@ -367,6 +368,41 @@ def run_case(f, W, inputs, name, method, routing, extra):
           f"{len(M.P)} tensors")
 
 
+# ---- several optimizer steps, as the authors' loop takes them ------------------------------------
+TRAIN_STEPS, TRAIN_LR, TRAIN_WD, TRAIN_CLIP = 6, 1e-3, 0.01, 5.0
+
+
+def train_case(f, W, inputs):
+    """MixPHM with its regulariser, TRAIN_STEPS steps as MixPHM's train.py takes them: step s draws the
+    experts (s + layer + 2 stack + proj) mod E; clip_grad_norm_ over every parameter; HF AdamW, which
+    skips a parameter whose .grad is None (an expert not drawn); then every .grad set to None."""
+    text, feats, boxes, labels, weights = inputs
+    o = dict(BASE, bottleneck=8, share_down=1, alpha=1.5, red_weight=0.2, mi_weight=0.04, offset_A=0)
+    M = Method("mixphm", "none", o)
+    state, losses = {}, []
+    for step in range(TRAIN_STEPS):
+        M.offset = step
+        logits, enc, dec, mask = forward(W, M, text, feats, boxes, labels)
+        vqa, _ = V.vqa_loss(logits, labels, weights, text.shape[0])
+        red, mi = regularisers(M, enc, dec, mask, o)
+        total = vqa + red + mi
+        total.backward()
+        live = [(n, t) for n, t in M.P.items() if t.grad is not None]
+        torch.nn.utils.clip_grad_norm_([t for _, t in live], TRAIN_CLIP)
+        V.hf_adamw_step([t for _, t in live], [n for n, _ in live], state, TRAIN_LR, TRAIN_WD)
+        for t in M.P.values():
+            t.grad = None
+        losses.append(total.item())
+    f["train.config"] = np.array([TRAIN_STEPS, TRAIN_LR, TRAIN_WD, TRAIN_CLIP, o["bottleneck"], o["phm_dim"],
+                                  o["rank"], o["experts"], o["share_up"], o["share_down"], o["alpha"],
+                                  o["red_weight"], o["mi_weight"], o["red_lambda"]], np.float64)
+    f["train.loss"] = np.array(losses, np.float64)
+    f["train.params"] = np.concatenate([V.f32(t.detach()).ravel() for t in M.P.values()])
+    f["train.adam_step"] = np.array([state[n]["step"] if n in state else 0 for n in M.P], np.int32)
+    f["train.names"] = np.frombuffer("\n".join(M.P).encode(), np.uint8)
+    print(f"{'train':20s} {TRAIN_STEPS} steps, loss {losses[0]:.6f} -> {losses[-1]:.6f}")
+
+
 def main():
     out = os.path.join(HERE, "fixtures", "peft.h5")
     text, feats, boxes, labels = V.make_inputs(C, [5, 9, 12], [3, 1, 4], seed=11)
@@ -378,6 +414,7 @@ def main():
         f.attrs["peft_seed"] = np.int64(PEFT_SEED)
         for name, method, routing, extra in cases():
             run_case(f, W, inputs, name, method, routing, extra)
+        train_case(f, W, inputs)
     print(f"{out}: {os.path.getsize(out)} bytes")
 
 

@@ -11,6 +11,7 @@
  *   float32 is off by 1.1e-4 of the float64 value there, e.g. lora+expand's first q.lora_A, and the C
  *   code by as much; the other tensors agree to ~2e-5.)
  * The method's tensors are fixture_tensor(name, seed 17) times peft_factor(), as the script makes them. */
+#include "model/optimizer.h"
 #include "model/peft/peft.h"
 #include "tests/unit/fixture_weights.h"
 #include "tests/unit/reference_fixture.h"
@@ -254,11 +255,109 @@ static void test_routing(struct test_ctx *t)
     run_cases(t, names, (int)(sizeof names / sizeof names[0]));
 }
 
+/* The fixture's train.* : MixPHM with its regulariser trained for a few steps as the authors' loop
+ * does (experts (step + layer + 2 stack + proj) mod E, clipping, AdamW over the tensors that got a
+ * gradient, each with its own step count).  The loss of every step, each tensor's step count
+ * (exactly), and each tensor's change over the steps (relative L2 error <= 1e-3; observed <= 1.1e-5,
+ * while updating the experts that were not drawn, as a plain AdamW would, is off by 1e-2 and more). */
+enum { T_STEPS, T_LR, T_WD, T_CLIP, T_BOTTLENECK, T_PHM_DIM, T_RANK, T_EXPERTS, T_SHARE_UP, T_SHARE_DOWN, T_ALPHA,
+       T_RED_W, T_MI_W, T_LAMBDA, T_COUNT };
+
+static void test_training_steps(struct test_ctx *t)
+{
+    struct fixture fx;
+    if (fixture_open(t, PEFT_FIXTURE, &fx))
+        return;
+    float *tc = read_floats(t, &fx, "train.config", T_COUNT);
+    if (!tc) {
+        fixture_close(&fx);
+        return;
+    }
+    const int steps = (int)tc[T_STEPS];
+    struct peft_options o;
+    memset(&o, 0, sizeof o);
+    o.method = PEFT_KIND_MIXPHM, o.routing = PEFT_ROUTE_NONE;
+    o.mixphm = (struct peft_mixphm_options){.bottleneck = (int)tc[T_BOTTLENECK], .phm_dim = (int)tc[T_PHM_DIM],
+                                            .rank = (int)tc[T_RANK], .experts = (int)tc[T_EXPERTS],
+                                            .share_up = (int)tc[T_SHARE_UP], .share_down = (int)tc[T_SHARE_DOWN],
+                                            .alpha = tc[T_ALPHA], .red_weight = tc[T_RED_W], .mi_weight = tc[T_MI_W],
+                                            .red_lambda = tc[T_LAMBDA]};
+    o.expert_rule = PEFT_EXPERTS_FIXED;
+    struct pcase *c = xcalloc(1, sizeof *c);
+    float *ref_loss = read_floats(t, &fx, "train.loss", steps);
+    if (ref_loss && build(t, &fx, &o, c) == 0) {
+        struct params *p = &c->p;
+        float *before = xmalloc(sizeof(float) * (p->n_train ? p->n_train : 1)); /* [n_train] */
+        memcpy(before, p->train, sizeof(float) * p->n_train);
+        const struct adamw_hparams h = {.beta1 = 0.9, .beta2 = 0.999, .eps = 1e-6};
+        struct err e;
+        for (int s = 0; s < steps; s++) {
+            c->pf->opts.expert_offset = s;
+            params_zero_grad(p);
+            peft_used_clear(c->pf);
+            CHECK(t, vlt5_forward(&c->m, &c->b, &e) == 0);
+            const double loss = vlt5_loss(&c->m, NULL) + peft_reg_step(c->pf, &c->m);
+            vlt5_backward(&c->m);
+            CHECKF(t, fabs(loss - ref_loss[s]) <= 1e-4 * fabs(ref_loss[s]), "step %d: loss %.8g, reference %.8g", s,
+                   loss, ref_loss[s]);
+            params_clip_grad(p, tc[T_CLIP]);
+            params_adamw_step(p, tc[T_LR], tc[T_WD], &h, c->pf->used);
+        }
+        int trainable = 0;
+        for (int i = 0; i < p->n; i++)
+            trainable += p->t[i].trainable;
+        const long total = (long)params_count(p, 1, PARAM_ANY);
+        float *ref = read_floats(t, &fx, "train.params", total);
+        int32_t *ref_steps = read_ints(t, &fx, "train.adam_step", trainable);
+        int32_t *bytes = NULL;
+        int nd;
+        long dims[H5U_MAX_DIMS];
+        if (h5u_shape(fx.f, fx.path, "train.names", &nd, dims, &e) == 0)
+            bytes = read_ints(t, &fx, "train.names", dims[0]);
+        char *names = xcalloc(bytes ? (size_t)dims[0] + 2 : 2, 1);
+        for (long i = 0; bytes && i < dims[0]; i++)
+            names[i] = (char)bytes[i];
+        long offset = 0;
+        int k = 0, skipped = 0;
+        for (char *tok = strtok(names, "\n"); tok && ref && ref_steps; tok = strtok(NULL, "\n"), k++) {
+            const int hnd = params_find(p, tok);
+            CHECKF(t, hnd >= 0 && p->t[hnd].trainable, "train: the reference's %s is not a trainable tensor", tok);
+            if (hnd < 0)
+                break;
+            const struct param_tensor *pt = &p->t[hnd];
+            CHECKF(t, p->adam_step[hnd] == ref_steps[k], "train: %s took %ld AdamW steps, the reference %d", tok,
+                   p->adam_step[hnd], (int)ref_steps[k]);
+            skipped += ref_steps[k] < steps;
+            double num = 0, den = 0;
+            for (size_t j = 0; j < pt->numel; j++) {
+                const double w0 = before[pt->offset + j], dc = p->train[pt->offset + j] - w0,
+                             dr = ref[offset + (long)j] - w0;
+                num += (dc - dr) * (dc - dr), den += dr * dr;
+            }
+            if (getenv("MIXPHM_SHOW_ERRORS"))
+                fprintf(stderr, "train %-72s steps %ld, change %.3g, relative error %.3g\n", tok, p->adam_step[hnd],
+                        sqrt(den), den > 0 ? sqrt(num / den) : sqrt(num));
+            CHECKF(t, den == 0 ? num == 0 : sqrt(num / den) <= 1e-3, "train: %s changed by %.3g, relative error %.3g",
+                   tok, sqrt(den), den > 0 ? sqrt(num / den) : sqrt(num));
+            offset += (long)pt->numel;
+        }
+        CHECKF(t, k == trainable && offset == total, "train: %d reference tensors, %d here", k, trainable);
+        CHECKF(t, skipped > 0, "train: every tensor was updated in every step; the case must skip some experts");
+        free(before), free(ref), free(ref_steps), free(bytes), free(names);
+        peft_free(c->pf);
+        vlt5_free(&c->m);
+        params_free(&c->p);
+    }
+    free(c), free(tc), free(ref_loss);
+    fixture_close(&fx);
+}
+
 int main(int argc, char **argv)
 {
     static const struct test tests[] = {
         {"methods", test_methods},
         {"routing", test_routing},
+        {"training_steps", test_training_steps},
     };
     return test_main(tests, TEST_COUNT(tests), argc, argv);
 }
