@@ -260,13 +260,15 @@ static int plot_files(const char *dir, const struct analyze_result *r, int n_run
     for (int x = 0; x < Le + Ld; x++)
         fprintf(f, "%s\"%s%d\" %d", x ? ", " : "", x < Le ? "e" : "d", x < Le ? x : x - Le, x);
     fprintf(f, ")\nset xrange [-0.5:%d.5]\nset xlabel \"layer (e: encoder, d: decoder)\"\nset grid\n", Le + Ld - 1);
-    fprintf(f, "set key bottom left font \",9\"\nset datafile missing \"nan\"\n");
+    fprintf(f, "set datafile missing \"nan\"\n");
     for (int pass = 0; pass < 2; pass++) {
-        fprintf(f, "set terminal %s size 1100,480\nset output \"redundancy_%s.%s.tmp\"\n",
+        fprintf(f, "set terminal %s size 1400,500\nset output \"redundancy_%s.%s.tmp\"\n",
                 pass == 0 ? "pngcairo" : "svg", name, pass == 0 ? "png" : "svg");
         fprintf(f, "set multiplot layout 1,2 title \"%s across layers (%ld test examples; mean over seeds)\"\n",
                 shown_titles[stat < N_SHOWN ? stat : 0], N);
         for (int p = 0; p < ANALYZE_PAIRS; p++) {
+            /* One legend, right of the second plot, where it covers no line. */
+            fprintf(f, p == ANALYZE_PAIRS - 1 ? "set key outside right top font \",9\"\n" : "unset key\n");
             fprintf(f, "set title \"(h_a, %s)%s\" noenhanced\nset ylabel \"%s\"\n", pair_y[p],
                     p ? ": relevance to the stack's output" : ": redundancy with the FFN output", shown_titles[stat]);
             for (int gi = 0; gi < n_groups; gi++) {
