@@ -8,6 +8,7 @@
 #include "base/mem.h"
 #include "base/signals.h"
 #include "mpi/agree.h"
+#include "pipeline/sweep.h"
 
 #define REASON_UPSTREAM "an input stage runs first"
 
@@ -46,6 +47,35 @@ static int input_stage(const char *name)
     if (dot)
         *dot = '\0';
     return stage_from_name(buf);
+}
+
+/* train and eval keep a stamp per sweep run: the stage is current only while every run's stamp matches
+ * that run's settings and outputs (a removed run folder, or a run whose settings hash changed, makes
+ * the stage run again; it then does only those runs). */
+static int runs_current(const struct config *cfg, const char *run_dir, enum stage_id stage, char *reason, size_t n)
+{
+    if (stage != STAGE_TRAIN && stage != STAGE_EVAL)
+        return 0;
+    struct config *run_cfg = xmalloc(sizeof *run_cfg);
+    struct err e;
+    int rc = 0, count = sweep_count(cfg);
+    for (int i = 0; i < count && rc == 0; i++) {
+        char name[SWEEP_NAME_MAX], why[256];
+        if (sweep_run_config(cfg, i, run_cfg, &e) != 0) {
+            snprintf(reason, n, "%s", e.msg);
+            rc = -1;
+            break;
+        }
+        sweep_run_name(cfg, run_cfg, name, sizeof name);
+        enum run_state st = stamp_run_state(run_dir, name, run_cfg, stage, why, sizeof why);
+        if (st != RUN_DONE) {
+            snprintf(reason, n, "run %s %s%s%s", name, st == RUN_NOT_DONE ? "is not done" : "is stale",
+                     why[0] ? ": " : "", why);
+            rc = -1;
+        }
+    }
+    free(run_cfg);
+    return rc;
 }
 
 int stage_check(const struct config *cfg, const char *run_dir, enum stage_id stage, char *reason, size_t n)
@@ -93,6 +123,8 @@ int stage_check(const struct config *cfg, const char *run_dir, enum stage_id sta
         }
     }
     stamp_free(&s);
+    if (rc == 0)
+        rc = runs_current(cfg, run_dir, stage, reason, n);
     if (rc == 0)
         snprintf(reason, n, "up to date");
     return rc;

@@ -168,7 +168,8 @@ static int analyze_runs(struct train_data *d, const struct config *cfg, const in
         sweep_run_name(cfg, rc_cfg, r->name, sizeof r->name);
         sweep_run_label(cfg, rc_cfg, r->method, sizeof r->method); /* the report's row: its variant too */
         r->k = rc_cfg->data.sizes, r->seed = rc_cfg->data.seeds;
-        r->layers[0] = b->layers[0], r->layers[1] = b->layers[1], r->layers_max = b->layers[0];
+        r->layers[0] = b->layers[0], r->layers[1] = b->layers[1];
+        r->layers_max = b->layers[0] > b->layers[1] ? b->layers[0] : b->layers[1]; /* custom sizes may differ */
         r->stats = xcalloc((size_t)2 * r->layers_max * ANALYZE_PAIRS, sizeof *r->stats);
         double t0 = now_monotonic();
         rc = analyze_collect(b, d, rc_cfg, r->name, comm, e);

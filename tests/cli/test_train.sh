@@ -100,6 +100,11 @@ t_expect_count "a rerun trains nothing" 0 ": training ("
 t_run env "$MPIRUN" -np 4 "$MIXPHM" run "$CFG" "${SWEEP[@]}" --set "data.seeds=[13, 21, 42]" --until train
 t_expect_count "adding a seed trains only the new runs" 2 ": training ("
 t_expect "adding a seed reruns prepare but not features" 0 "prepare: running" "features: up to date (its inputs were rerun with the same content), skipped"
+rm -r "$TMP/sweep/runs/bitfit-k16-s21"
+t_run env "$MPIRUN" -np 4 "$MIXPHM" run "$CFG" "${SWEEP[@]}" --set "data.seeds=[13, 21, 42]" --until train
+t_expect "a removed run folder makes the stage run again" 0 "train: running (run bitfit-k16-s21 is not done)" \
+    "bitfit-k16-s21: training ("
+t_expect_count "and trains that run only" 1 ": training ("
 
 # ---- resume after SIGKILL, after SIGUSR1; a NaN gradient ---------------------------------------------
 LONG=(--set "model.checkpoint=\"$BACKBONE\"" --set train.epochs=60 --set train.checkpoint_steps=7)
