@@ -49,12 +49,16 @@ static int input_stage(const char *name)
     return stage_from_name(buf);
 }
 
-/* train and eval keep a stamp per sweep run: the stage is current only while every run's stamp matches
- * that run's settings and outputs (a removed run folder, or a run whose settings hash changed, makes
- * the stage run again; it then does only those runs). */
-static int runs_current(const struct config *cfg, const char *run_dir, enum stage_id stage, char *reason, size_t n)
+/* A stage whose output is the sweep's run folders (train, eval) keeps a stamp per run: it is current
+ * only while every run's stamp matches that run's settings and outputs (a removed run folder, or a
+ * run whose settings hash changed, makes the stage run again; it then does only those runs). */
+static int runs_current(const struct config *cfg, const char *run_dir, enum stage_id stage, const struct stamp *s,
+                        char *reason, size_t n)
 {
-    if (stage != STAGE_TRAIN && stage != STAGE_EVAL)
+    int per_run = 0;
+    for (int i = 0; i < s->n_outputs; i++)
+        per_run |= strcmp(s->outputs[i].path, "runs") == 0;
+    if (!per_run)
         return 0;
     struct config *run_cfg = xmalloc(sizeof *run_cfg);
     struct err e;
@@ -122,9 +126,9 @@ int stage_check(const struct config *cfg, const char *run_dir, enum stage_id sta
             stamp_free(&u);
         }
     }
-    stamp_free(&s);
     if (rc == 0)
-        rc = runs_current(cfg, run_dir, stage, reason, n);
+        rc = runs_current(cfg, run_dir, stage, &s, reason, n);
+    stamp_free(&s);
     if (rc == 0)
         snprintf(reason, n, "up to date");
     return rc;

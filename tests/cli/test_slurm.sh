@@ -144,16 +144,18 @@ OPENBLAS_NUM_THREADS=1 "$REAL" run "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/who
 t_run "$REAL" submit "$CFG" --scheduler slurm --set "run.dir=\"$TMP/pre\"" "${LONG[@]}" "${REAL_JOBS[@]}"
 train=$(job_id train "$OUT")
 aggregate=$(job_id aggregate "$OUT")
-signalled=0
+signalled=0 nudged=0
 for _ in $(seq 1 600); do
     st=$(job_state "$aggregate")
     [ "$st" = COMPLETED ] || [ "$st" = CANCELLED ] || [ "$st" = FAILED ] && break
     if [ $signalled = 0 ] && grep -q "epoch 100:" "$TMP"/pre/jobs/mixphm-train-*.out 2>/dev/null; then
         scancel --batch --signal=USR1 "$train" && signalled=1
     fi
-    # Slurm holds a requeued job for a couple of minutes; let it start now.
-    if [ "$(job_state "$train")" = PENDING ] && grep -q requeueing "$TMP"/pre/jobs/mixphm-train-*.out 2>/dev/null; then
-        scontrol update JobId="$train" StartTime=now 2>/dev/null
+    # Slurm holds a requeued job for a couple of minutes; let it start in a few seconds (a restart
+    # within a second of the requeue fails with "Job credential revoked").
+    if [ $nudged = 0 ] && [ "$(job_state "$train")" = PENDING ] &&
+        grep -q requeueing "$TMP"/pre/jobs/mixphm-train-*.out 2>/dev/null; then
+        scontrol update JobId="$train" StartTime=now+3 2>/dev/null && nudged=1
     fi
     sleep 0.5
 done

@@ -141,6 +141,12 @@ static void test_resume_after_partial_run(struct test_ctx *t)
     finish_stage(t, cfg, STAGE_TRAIN, "runs", "x");
     finish_stage(t, cfg, STAGE_EVAL, "eval.json", "e");
     finish_stage(t, cfg, STAGE_AGGREGATE, "report.md", "r");
+    /* A stage whose output is the run folders is done only when each sweep run's own stamp is. */
+    CHECK_INT(t, plan(t, cfg, -1, 0, -1, reasons), BIT(TRAIN) | BIT(EVAL) | BIT(AGGREGATE));
+    CHECK_CONTAINS(t, reasons[STAGE_TRAIN], "is not done");
+    finish_stage(t, cfg, STAGE_TRAIN, "trained.txt", "x"); /* a stage with one output file */
+    finish_stage(t, cfg, STAGE_EVAL, "eval.json", "e");
+    finish_stage(t, cfg, STAGE_AGGREGATE, "report.md", "r");
     CHECK_INT(t, plan(t, cfg, -1, 0, -1, reasons), 0);
     free(cfg);
 }
