@@ -15,6 +15,39 @@ CFG=tests/data/train_tiny.yaml
 CMP=$BUILD/tests/probes/compare_runs
 RUN=full-k16-s13
 
+# Trains run $3 ($4 steps) with the settings "${@:5}" on 1, 2 and 4 ranks per group into $TMP/$2NP, and
+# checks that 2 and 4 ranks give 1 rank's weights (within summation order) and loss curve.  Each
+# run's output is kept in $TMP/$2NP.out.
+same_on_1_2_4_ranks() {
+    local label=$1 prefix=$2 run=$3 steps=$4 np
+    shift 4
+    for np in 1 2 4; do
+        t_run env "$MPIRUN" -np $np "$MIXPHM" run "$CFG" "$@" --set "run.dir=\"$TMP/$prefix$np\"" \
+            --set train.ranks_per_run=$np --until train
+        t_expect "$label on $np rank(s) per group" 0 "$run: done in $steps steps"
+        printf '%s' "$OUT" >"$TMP/$prefix$np.out"
+    done
+    for np in 2 4; do
+        t_run "$CMP" weights "$TMP/${prefix}1/runs/$run/last.h5" "$TMP/$prefix$np/runs/$run/last.h5" 2e-5 2e-3
+        t_expect "$label: final weights on $np ranks equal 1 rank's within summation order" 0 "beyond tolerance"
+        t_run "$CMP" json "$TMP/${prefix}1/runs/$run/train.json" "$TMP/$prefix$np/runs/$run/train.json" loss 1e-6 1e-5
+        t_expect "$label: loss curve on $np ranks equals 1 rank's" 0 "loss: 6 values"
+    done
+}
+
+# Starts `train` for run $4 with the settings "${@:5}" in $TMP/$1, waits for step $2 and sends signal $3;
+# leaves the log in $TMP/$1.log and the status in RC.
+run_until_step() {
+    local dir=$1 step=$2 sig=$3 run=$4
+    shift 4
+    "$MIXPHM" train "$CFG" "$@" --set "run.dir=\"$TMP/$dir\"" >"$TMP/$dir.log" 2>&1 &
+    local pid=$!
+    for _ in $(seq 1 600); do grep -q "$run: step: $step/" "$TMP/$dir.log" 2>/dev/null && break; sleep 0.02; done
+    kill -"$sig" $pid
+    wait $pid
+    RC=$?
+}
+
 # The backbone every comparison shares (pretraining on different rank counts would differ in rounding).
 t_run "$MIXPHM" run "$CFG" --set "run.dir=\"$TMP/base\"" --until train
 t_expect "pretraining the synthetic backbone, then the run" 0 "pretrain: done in 6 steps" "$RUN: done in 24 steps"
@@ -28,18 +61,9 @@ t_expect "status: the stage and the run are done" 0 "train      done" "$RUN" "1 
 # ---- the same run on 1, 2 and 4 ranks --------------------------------------------------------------
 t_run env "$MPIRUN" -np 1 "$MIXPHM" train "$CFG" --set "run.dir=\"$TMP/np1\"" --set "model.checkpoint=\"$BACKBONE\""
 t_expect "train alone needs prepare and features first" 1 "train needs the prepare stage first"
-for np in 1 2 4; do
-    t_run env "$MPIRUN" -np $np "$MIXPHM" run "$CFG" --set "run.dir=\"$TMP/np$np\"" --set "model.checkpoint=\"$BACKBONE\"" \
-        --set train.ranks_per_run=$np --until train
-    t_expect "training with $np rank(s) per group" 0 "$RUN: done in 24 steps"
-    [ $np = 2 ] && t_expect "progress lines with the step, rate, ETA and loss" 0 "$RUN: step: 12/24 (50.0%)" "ETA" "loss"
-done
-for np in 2 4; do
-    t_run "$CMP" weights "$TMP/np1/runs/$RUN/last.h5" "$TMP/np$np/runs/$RUN/last.h5" 2e-5 2e-3
-    t_expect "final weights on $np ranks equal 1 rank's within summation order" 0 "beyond tolerance"
-    t_run "$CMP" json "$TMP/np1/runs/$RUN/train.json" "$TMP/np$np/runs/$RUN/train.json" loss 1e-6 1e-5
-    t_expect "loss curve on $np ranks equals 1 rank's" 0 "loss: 6 values"
-done
+same_on_1_2_4_ranks "full fine-tuning" np "$RUN" 24 --set "model.checkpoint=\"$BACKBONE\""
+OUT=$(cat "$TMP/np2.out")
+t_expect "progress lines with the step, rate, ETA and loss" 0 "$RUN: step: 12/24 (50.0%)" "ETA" "loss"
 
 # ---- MixPHM: the regulariser over the whole batch, the expert draws, the consistency loss ------------
 # The redundancy and MI terms are computed over the global batch split over the ranks (statistics and
@@ -49,17 +73,7 @@ done
 MRUN=mixphm-k16-s13
 MIX=(--set peft.method=mixphm --set "model.checkpoint=\"$BACKBONE\"")
 for cons in 0 1; do
-    for np in 1 2 4; do
-        t_run env "$MPIRUN" -np $np "$MIXPHM" run "$CFG" "${MIX[@]}" --set peft.consistency=$cons \
-            --set "run.dir=\"$TMP/mix$cons-$np\"" --set train.ranks_per_run=$np --until train
-        t_expect "MixPHM (consistency $cons) on $np rank(s)" 0 "$MRUN: done in 24 steps"
-    done
-    for np in 2 4; do
-        t_run "$CMP" weights "$TMP/mix$cons-1/runs/$MRUN/last.h5" "$TMP/mix$cons-$np/runs/$MRUN/last.h5" 2e-5 2e-3
-        t_expect "MixPHM (consistency $cons): weights on $np ranks equal 1 rank's" 0 "beyond tolerance"
-        t_run "$CMP" json "$TMP/mix$cons-1/runs/$MRUN/train.json" "$TMP/mix$cons-$np/runs/$MRUN/train.json" loss 1e-6 1e-5
-        t_expect "MixPHM (consistency $cons): loss curve on $np ranks equals 1 rank's" 0 "loss: 6 values"
-    done
+    same_on_1_2_4_ranks "MixPHM (consistency $cons)" "mix$cons-" "$MRUN" 24 "${MIX[@]}" --set peft.consistency=$cons
 done
 t_run "$CMP" json "$TMP/mix0-1/runs/$MRUN/train.json" "$TMP/mix1-1/runs/$MRUN/train.json" loss 1e-6 1e-5
 t_expect "the consistency loss changes the training loss" 1 "beyond tolerance"
@@ -72,11 +86,7 @@ MLONG=("${MIX[@]}" --set train.epochs=15 --set train.checkpoint_steps=7)
 t_run "$MIXPHM" run "$CFG" "${MLONG[@]}" --set "run.dir=\"$TMP/mixwhole\"" --until train
 t_expect "an uninterrupted MixPHM run" 0 "$MRUN: done in 60 steps"
 "$MIXPHM" run "$CFG" "${MLONG[@]}" --set "run.dir=\"$TMP/mixkilled\"" --until features >/dev/null 2>&1
-"$MIXPHM" train "$CFG" "${MLONG[@]}" --set "run.dir=\"$TMP/mixkilled\"" >"$TMP/mixkilled.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 600); do grep -q "$MRUN: step: 30/" "$TMP/mixkilled.log" 2>/dev/null && break; sleep 0.02; done
-kill -KILL $pid
-wait $pid
+run_until_step mixkilled 30 KILL "$MRUN" "${MLONG[@]}"
 t_run "$MIXPHM" train "$CFG" "${MLONG[@]}" --set "run.dir=\"$TMP/mixkilled\""
 t_expect "the killed MixPHM run resumes" 0 "$MRUN: resuming at step" "$MRUN: done in 60 steps"
 t_run "$CMP" weights "$TMP/mixwhole/runs/$MRUN/last.h5" "$TMP/mixkilled/runs/$MRUN/last.h5" 0 0
@@ -112,16 +122,8 @@ t_run "$MIXPHM" run "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/whole\"" --until t
 t_expect "an uninterrupted longer run" 0 "$RUN: done in 240 steps"
 "$MIXPHM" run "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/killed\"" --until features >/dev/null 2>&1
 # Start, wait for a random step, kill -9: the run continues from its last checkpoint (every 7 steps).
-run_until_step() { # $1 dir, $2 step, $3 signal; leaves the log in $TMP/$1.log and the status in RC
-    "$MIXPHM" train "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/$1\"" >"$TMP/$1.log" 2>&1 &
-    local pid=$!
-    for _ in $(seq 1 600); do grep -q "$RUN: step: $2/" "$TMP/$1.log" 2>/dev/null && break; sleep 0.02; done
-    kill -"$3" $pid
-    wait $pid
-    RC=$?
-}
 KILL_STEP=$((RANDOM % 200 + 20))
-run_until_step killed $KILL_STEP KILL
+run_until_step killed $KILL_STEP KILL "$RUN" "${LONG[@]}"
 OUT=$(cat "$TMP/killed.log")
 [ "$RC" = 137 ] && [ -f "$TMP/killed/runs/$RUN/checkpoint.h5" ] && t_ok "SIGKILL mid-run leaves a checkpoint" ||
     t_fail "SIGKILL mid-run leaves a checkpoint" "exit $RC"
@@ -133,7 +135,7 @@ t_run "$CMP" json "$TMP/whole/runs/$RUN/train.json" "$TMP/killed/runs/$RUN/train
 t_expect "after SIGKILL and resume the loss history is identical" 0 "loss: 60 values"
 
 "$MIXPHM" run "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/stopped\"" --until features >/dev/null 2>&1
-run_until_step stopped 60 USR1
+run_until_step stopped 60 USR1 "$RUN" "${LONG[@]}"
 OUT=$(cat "$TMP/stopped.log")
 t_expect "SIGUSR1 checkpoints and exits 75" 75 "SIGUSR1 at step" "checkpoint written" "stopped by SIGUSR1 after saving its state"
 t_run "$MIXPHM" train "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/stopped\""
@@ -146,7 +148,7 @@ t_expect "after a stop signal and resume the dev scores are identical" 0 "dev: 3
 # A checkpoint that cannot be written (its temporary name is taken by a folder) stops the run with the
 # error and leaves the previous checkpoint as it was; once the folder is gone the run resumes.
 "$MIXPHM" run "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/nowrite\"" --until features >/dev/null 2>&1
-run_until_step nowrite 30 USR1
+run_until_step nowrite 30 USR1 "$RUN" "${LONG[@]}"
 cp "$TMP/nowrite/runs/$RUN/checkpoint.h5" "$TMP/checkpoint-before.h5"
 mkdir "$TMP/nowrite/runs/$RUN/checkpoint.h5.tmp"
 t_run "$MIXPHM" train "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/nowrite\""
