@@ -179,42 +179,34 @@ t_expect "slurm script: a stop before the stage starts requeues without starting
 [ ! -s "$TMP/stage.log" ] && t_ok "slurm script: the stage was not started" || t_fail "the stage was not started" "$(cat "$TMP/stage.log")"
 "$MIXPHM" submit "$TMP/jobs.yaml" --scheduler slurm >/dev/null 2>&1
 
+# Runs job script $2 (stage $3) with the fake's setting $1 in the background, sends signal $4 to its shell
+# once the stage has started; leaves the status in RC and the job's output in OUT.
+signal_job() {
+    : >"$TMP/stage.log"
+    env "$1" bash "$TMP/run/jobs/$2" >"$TMP/job.out" 2>&1 &
+    local job=$!
+    for _ in $(seq 1 50); do grep -q "$3" "$TMP/stage.log" 2>/dev/null && break; sleep 0.1; done
+    sleep 0.3
+    kill -"$4" $job
+    wait $job
+    RC=$?
+    OUT=$(cat "$TMP/job.out")
+}
+
 # Slurm's USR1 before the time limit reaches the stage, which checkpoints (75); the job requeues itself.
-: >"$TMP/stage.log"
-FAKE_WAIT=1 bash "$TMP/run/jobs/train.sbatch" >"$TMP/slurm-job.out" 2>&1 &
-job=$!
-for _ in $(seq 1 50); do grep -q train "$TMP/stage.log" 2>/dev/null && break; sleep 0.1; done
-sleep 0.3
-kill -USR1 $job
-wait $job
-RC=$?
-OUT=$(cat "$TMP/slurm-job.out")
+signal_job FAKE_WAIT=1 train.sbatch train USR1
 t_expect "slurm script: USR1 reaches the stage, and a checkpoint requeues the job" 0 "requeueing 9001"
 grep -qx "requeue 9001" "$TMP/scontrol.log" && t_ok "slurm script: scontrol requeue of its own job" ||
     t_fail "slurm script: scontrol requeue of its own job" "$(cat "$TMP/scontrol.log" 2>&1)"
 grep -q "got signal" "$TMP/stage.log" && t_ok "slurm script: the stage received the signal" ||
     t_fail "slurm script: the stage received the signal" "$(cat "$TMP/stage.log")"
-: >"$TMP/stage.log"
-FAKE_WAIT=1 bash "$TMP/run/jobs/eval.pbs" >"$TMP/pbs-job.out" 2>&1 &
-job=$!
-for _ in $(seq 1 50); do grep -q eval "$TMP/stage.log" 2>/dev/null && break; sleep 0.1; done
-sleep 0.3
-kill -TERM $job
-wait $job
+signal_job FAKE_WAIT=1 eval.pbs eval TERM
 grep -q "got signal" "$TMP/stage.log" && t_ok "pbs script: SIGTERM at the walltime reaches the stage" ||
     t_fail "pbs script: SIGTERM at the walltime reaches the stage" "$(cat "$TMP/stage.log")"
 # The signal that reaches a stage before its handler is installed kills it: nothing new was saved,
 # so the job is requeued as after a checkpoint.
-: >"$TMP/stage.log"
 : >"$TMP/scontrol.log"
-FAKE_NOTRAP=1 bash "$TMP/run/jobs/train.sbatch" >"$TMP/slurm-job.out" 2>&1 &
-job=$!
-for _ in $(seq 1 50); do grep -q train "$TMP/stage.log" 2>/dev/null && break; sleep 0.1; done
-sleep 0.3
-kill -USR1 $job
-wait $job
-RC=$?
-OUT=$(cat "$TMP/slurm-job.out")
+signal_job FAKE_NOTRAP=1 train.sbatch train USR1
 t_expect "slurm script: a stage killed by the passed-on USR1 is requeued" 0 \
     "the stage was stopped by SIGUSR1 before it could save its state" "requeueing 9001"
 # A launcher that reports success for a stage that never ran (srun does when the step fails to
