@@ -136,7 +136,7 @@ static int adam_steps_write(hid_t f, const char *path, const struct params *p, s
     return rc;
 }
 
-static int adam_steps_read(hid_t f, const char *path, struct params *p, struct err *e)
+static int adam_steps_read(hid_t f, const char *path, const struct params *p, struct err *e)
 {
     long want = 0;
     for (int i = 0; i < p->n; i++)
@@ -154,6 +154,19 @@ static int adam_steps_read(hid_t f, const char *path, struct params *p, struct e
         if (p->t[i].trainable)
             p->adam_step[i] = steps[k++];
     free(steps);
+    return rc;
+}
+
+/* The trainable tensors, their AdamW moments and step counts: written, or read into p's buffers. */
+static int trainable_state_io(hid_t f, const char *path, const struct params *p, int writing, struct err *e)
+{
+    int rc = tensors_io(f, path, "params", p, p->train, writing, e);
+    if (rc == 0)
+        rc = tensors_io(f, path, "adam_m", p, p->adam_m, writing, e);
+    if (rc == 0)
+        rc = tensors_io(f, path, "adam_v", p, p->adam_v, writing, e);
+    if (rc == 0)
+        rc = writing ? adam_steps_write(f, path, p, e) : adam_steps_read(f, path, p, e);
     return rc;
 }
 
@@ -235,13 +248,7 @@ int checkpoint_save(const struct params *p, const char *path, const char run_has
                                  : h5u_attr_write_long(f, tmp, fields[i].name, *(const long *)at, e);
     }
     if (rc == 0)
-        rc = tensors_io(f, tmp, "params", p, p->train, 1, e);
-    if (rc == 0)
-        rc = tensors_io(f, tmp, "adam_m", p, p->adam_m, 1, e);
-    if (rc == 0)
-        rc = tensors_io(f, tmp, "adam_v", p, p->adam_v, 1, e);
-    if (rc == 0)
-        rc = adam_steps_write(f, tmp, p, e);
+        rc = trainable_state_io(f, tmp, p, 1, e);
     if (rc == 0)
         rc = history_write(f, tmp, s, e);
     h5u_close(f);
@@ -283,13 +290,7 @@ int checkpoint_load(struct params *p, const char *path, const char run_hash[HASH
                                  : h5u_attr_read_long(f, path, fields[i].name, (long *)at, e);
     }
     if (rc == 0)
-        rc = tensors_io(f, path, "params", p, p->train, 0, e);
-    if (rc == 0)
-        rc = tensors_io(f, path, "adam_m", p, p->adam_m, 0, e);
-    if (rc == 0)
-        rc = tensors_io(f, path, "adam_v", p, p->adam_v, 0, e);
-    if (rc == 0)
-        rc = adam_steps_read(f, path, p, e);
+        rc = trainable_state_io(f, path, p, 0, e);
     if (rc == 0)
         rc = history_read(f, path, s, e);
     h5u_close(f);
