@@ -12,9 +12,9 @@
 
 #include "base/mem.h"
 #include "bench/flops.h"
+#include "bench/random_batch.h"
 #include "model/vlt5.h"
 #include "nn/blas_env.h"
-#include "nn/xent.h"
 
 static double now(void)
 {
@@ -58,27 +58,11 @@ int main(int argc, char **argv)
     m.input_grad = 1; /* backward through every block, as an adapter in block 0 needs */
 
     const long R = d.n_regions;
-    int32_t *text = xcalloc((size_t)B * Lt, sizeof(int32_t)), *labels = xcalloc((size_t)B * Ld, sizeof(int32_t));
-    float *feats = xmalloc(sizeof(float) * (size_t)(B * R * d.feat_dim)), *boxes = xmalloc(sizeof(float) * (size_t)(B * R * 4));
-    float *weights = xmalloc(sizeof(float) * (size_t)B);
-    uint64_t s = 88172645463325252ULL;
-    for (int b = 0; b < B; b++) {
-        const int tl = Lt - (b % 4), al = Ld - (b % 3); /* some padding in both */
-        for (int i = 0; i < Lt; i++)
-            text[b * Lt + i] = i < tl - 1 ? 3 + (int)((s = s * 6364136223846793005ULL + 1) >> 33) % 31000 : i == tl - 1;
-        for (int i = 0; i < Ld; i++)
-            labels[b * Ld + i] = i < al - 1 ? 3 + (int)((s = s * 6364136223846793005ULL + 1) >> 33) % 31000
-                                 : i == al - 1 ? 1 : XENT_IGNORE;
-        weights[b] = 1.0f;
-    }
-    for (long i = 0; i < B * R * d.feat_dim; i++)
-        feats[i] = (float)((s = s * 6364136223846793005ULL + 1) >> 40) * 0x1p-24f;
-    for (long i = 0; i < B * R; i++) {
-        float x = 0.5f * (float)(i % 7) / 7, y = 0.5f * (float)(i % 5) / 5;
-        boxes[i * 4] = x, boxes[i * 4 + 1] = y, boxes[i * 4 + 2] = x + 0.3f, boxes[i * 4 + 3] = y + 0.4f;
-    }
-    struct vlt5_batch batch = {.B = B, .text_len = Lt, .text = text, .feats = feats, .boxes = boxes, .target_len = Ld,
-                               .labels = labels, .weights = weights, .global_batch = B, .seed = 1, .train = 1};
+    struct share in;
+    share_fill(&in, 0, B, Lt, Ld, (int)R, d.feat_dim);
+    struct vlt5_batch batch = {.B = B, .text_len = Lt, .text = in.text, .feats = in.feats, .boxes = in.boxes,
+                               .target_len = Ld, .labels = in.labels, .weights = in.weights, .global_batch = B,
+                               .seed = 1, .train = 1};
     double *t_train = xmalloc(sizeof(double) * (size_t)reps), *t_dec = xmalloc(sizeof(double) * (size_t)reps);
     double loss = 0;
     for (int r = -1; r < reps; r++) { /* r = -1: warm-up */
@@ -114,7 +98,8 @@ int main(int argc, char **argv)
            "\"decode_gflops\": %.1f, \"decode_gflop\": %.1f, \"loss\": %.4f}\n",
            size, B, Lt, Ld, blas_threads(), blas_core_name(), tt, tt_min, ft / tt_min * 1e-9, ft * 1e-9, td, td_min,
            steps, fdec / td_min * 1e-9, fdec * 1e-9, loss);
-    free(text), free(labels), free(feats), free(boxes), free(weights), free(t_train), free(t_dec), free(out), free(len);
+    share_free(&in);
+    free(t_train), free(t_dec), free(out), free(len);
     vlt5_free(&m);
     params_free(&p);
     return 0;
