@@ -94,7 +94,7 @@ DEB_PACKAGES := gcc make pkg-config openmpi-bin libopenmpi-dev libhdf5-openmpi-d
   python3-h5py gnuplot-nox afl++ slurmctld slurmd slurm-client munge
 
 # ---- sources --------------------------------------------------------------------------------
-SRC_DIRS := base nn mpi model model/peft data stages pipeline
+SRC_DIRS := base nn mpi model model/peft data run train stages pipeline
 LIB_SRCS := $(filter-out pipeline/main.c,$(wildcard $(addsuffix /*.c,$(SRC_DIRS))))
 GEN_SRCS := $(BUILD)/gen/defaults_yaml.c
 # The one C++ file: the extern "C" shim over libsentencepiece's C++ API.
@@ -235,7 +235,7 @@ $(BUILD)/tests/probes/%: tests/probes/%.c $(LIBMIXPHM)
 	$(Q)$(CC) $(WARN) $(OPT) $(DEFS) $(LIB_CFLAGS) -o $@ $< $(LIBMIXPHM) $(LIBS)
 
 # The config loader built alone with AddressSanitizer and UBSan, to replay the fuzz corpus.
-FUZZ_LIB_SRCS := $(wildcard base/*.c) pipeline/config_load.c pipeline/config_emit.c pipeline/config_schema.c
+FUZZ_LIB_SRCS := $(wildcard base/*.c) run/config_load.c run/config_emit.c run/config_schema.c
 FUZZ_SAN := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 $(FUZZ_REPLAY): tests/fuzz/fuzz_config.c $(FUZZ_LIB_SRCS) $(GEN_SRCS)
 	@mkdir -p $(dir $@)

@@ -19,10 +19,10 @@
 #include "bench/random_batch.h"
 #include "mpi/grad_allreduce.h"
 #include "nn/blas_env.h"
-#include "pipeline/config.h"
-#include "stages/model_setup.h"
-#include "stages/train_batch.h"
-#include "stages/train_step.h"
+#include "run/config.h"
+#include "train/model.h"
+#include "train/batch.h"
+#include "train/step.h"
 
 #define VOCAB 32200
 #define FEAT_DIM 2048

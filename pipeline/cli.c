@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/config.h"
+#include "run/config.h"
 
 struct help {
     const char *command;

@@ -8,7 +8,7 @@
 #include "mpi/world.h"
 #include "nn/blas_env.h"
 #include "pipeline/cli.h"
-#include "pipeline/config.h"
+#include "run/config.h"
 #include "pipeline/params_cmd.h"
 #include "pipeline/runner.h"
 #include "pipeline/score_cmd.h"

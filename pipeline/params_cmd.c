@@ -6,7 +6,7 @@
 #include "base/mem.h"
 #include "model/peft/peft.h"
 #include "model/vlt5.h"
-#include "pipeline/config_model.h"
+#include "train/config_model.h"
 
 #define VLT5_VOCAB 32200 /* 32,000 SentencePiece pieces, 100 <extra_id>, 100 <vis_extra_id> */
 #define VLT5_FEATURES 2048

@@ -8,7 +8,7 @@
 #include "base/mem.h"
 #include "base/signals.h"
 #include "mpi/agree.h"
-#include "pipeline/sweep.h"
+#include "run/sweep.h"
 
 #define REASON_UPSTREAM "an input stage runs first"
 

@@ -8,8 +8,8 @@
 #define MIXPHM_PIPELINE_RUNNER_H
 
 #include "mpi/world.h"
-#include "pipeline/config.h"
-#include "pipeline/run.h"
+#include "run/config.h"
+#include "run/run.h"
 
 struct run_options {
     int until;      /* last stage to run, or -1 for the whole pipeline */

@@ -6,7 +6,7 @@
 #include "base/fileio.h"
 #include "base/mem.h"
 #include "pipeline/runner.h"
-#include "pipeline/sweep.h"
+#include "run/sweep.h"
 
 static void print_stages(const struct config *cfg, FILE *out)
 {

@@ -8,7 +8,7 @@
 
 #include "base/fileio.h"
 #include "base/mem.h"
-#include "pipeline/sweep.h"
+#include "run/sweep.h"
 
 void agg_init(struct agg_table *t, const long *k, int n_k)
 {

@@ -7,7 +7,7 @@
 #include <stdio.h>
 
 #include "base/err.h"
-#include "pipeline/config.h"
+#include "run/config.h"
 
 #define AGG_MAX_SEEDS 64
 #define AGG_LABEL_MAX 128

@@ -10,7 +10,7 @@
 #include "base/mem.h"
 #include "mpi/agree.h"
 #include "mpi/phdf5.h"
-#include "pipeline/config_model.h"
+#include "train/config_model.h"
 #include "stages/analyze.h"
 #include "stages/stages.h"
 

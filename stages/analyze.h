@@ -14,10 +14,10 @@
 #include <hdf5.h>
 
 #include "mpi/redundancy_stats.h"
-#include "pipeline/run.h"
-#include "pipeline/sweep.h"
-#include "stages/train_batch.h"
-#include "stages/train_run.h"
+#include "run/run.h"
+#include "run/sweep.h"
+#include "train/batch.h"
+#include "train/run.h"
 
 #define ANALYZE_PAIRS 2 /* 0: (h_a, h) "redundancy", 1: (h_a, g) "relevance" */
 

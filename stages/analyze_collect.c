@@ -14,7 +14,7 @@
 #include "mpi/agree.h"
 #include "mpi/phdf5.h"
 #include "stages/analyze.h"
-#include "stages/model_setup.h"
+#include "train/model.h"
 
 const char *const analyze_stack_names[2] = {"encoder", "decoder"};
 const char *const analyze_pair_names[ANALYZE_PAIRS] = {"ha_h", "ha_g"};

@@ -16,12 +16,12 @@
 #include "model/params_h5.h"
 #include "mpi/agree.h"
 #include "mpi/gather_strings.h"
-#include "pipeline/stamp.h"
-#include "pipeline/sweep.h"
-#include "stages/decode.h"
+#include "run/stamp.h"
+#include "run/sweep.h"
+#include "train/decode.h"
 #include "stages/eval_score.h"
 #include "stages/stages.h"
-#include "stages/train_run.h"
+#include "train/run.h"
 
 static const char *const weight_sets[2] = {"best", "last"};
 

@@ -5,8 +5,8 @@
 #ifndef MIXPHM_STAGES_STAGES_H
 #define MIXPHM_STAGES_STAGES_H
 
-#include "pipeline/config.h"
-#include "pipeline/run.h"
+#include "run/config.h"
+#include "run/run.h"
 
 void stages_table(stage_fn table[STAGE_COUNT]);
 

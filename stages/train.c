@@ -10,9 +10,9 @@
 #include "base/mem.h"
 #include "mpi/agree.h"
 #include "mpi/run_queue.h"
-#include "pipeline/sweep.h"
+#include "run/sweep.h"
 #include "stages/stages.h"
-#include "stages/train_run.h"
+#include "train/run.h"
 
 /* The backbone the sweep's runs start from: model.checkpoint, or the pretrained synthetic one. */
 static int find_backbone(struct train_data *d, struct run *run, int *stop, struct err *e)

@@ -7,7 +7,7 @@
 
 #include "base/fileio.h"
 #include "base/mem.h"
-#include "pipeline/sweep.h"
+#include "run/sweep.h"
 #include "stages/aggregate_table.h"
 #include "stages/gnuplot.h"
 #include "tests/harness.h"

@@ -7,8 +7,8 @@
 
 #include "base/fileio.h"
 #include "base/mem.h"
-#include "pipeline/config.h"
-#include "pipeline/config_model.h"
+#include "run/config.h"
+#include "train/config_model.h"
 #include "tests/harness.h"
 
 /* Loads YAML `text` (written to a file in the test folder) plus `sets`; returns the rc. */

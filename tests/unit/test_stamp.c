@@ -5,9 +5,9 @@
 
 #include "base/fileio.h"
 #include "base/mem.h"
-#include "pipeline/config.h"
+#include "run/config.h"
 #include "pipeline/runner.h"
-#include "pipeline/stamp.h"
+#include "run/stamp.h"
 #include "tests/harness.h"
 
 static struct config *load(struct test_ctx *t, const char *extra)

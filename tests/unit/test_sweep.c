@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "base/mem.h"
-#include "pipeline/config.h"
-#include "pipeline/sweep.h"
+#include "run/config.h"
+#include "run/sweep.h"
 #include "tests/harness.h"
 
 static struct config *load_sets(struct test_ctx *t, const char *const *sets, int n)

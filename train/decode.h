@@ -1,13 +1,13 @@
 /* Greedy answers of a list of questions with the current weights (the method's inference form: call
  * peft_eval_prepare first), post-processed as the papers' code does (formats.md 6.5: special tokens
  * skipped, HF's space clean-up). */
-#ifndef MIXPHM_STAGES_DECODE_H
-#define MIXPHM_STAGES_DECODE_H
+#ifndef MIXPHM_TRAIN_DECODE_H
+#define MIXPHM_TRAIN_DECODE_H
 
 #include "data/prepared.h"
 #include "data/tokenizer.h"
-#include "stages/model_setup.h"
-#include "stages/train_batch.h"
+#include "train/model.h"
+#include "train/batch.h"
 
 /* preds[i] (malloc'd) is the answer to question row rows[i]; batches of at most `batch` questions
  * (buf must hold them). */

@@ -1,4 +1,4 @@
-#include "pipeline/sweep.h"
+#include "run/sweep.h"
 
 #include <stdio.h>
 #include <string.h>

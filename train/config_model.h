@@ -6,12 +6,12 @@
  * config_vlt5_options: model.dropout and model.visual_bias; full fine-tuning trains the backbone and
  * BitFit adds a bias to every block linear.  The caller sets the buffer sizes (max_batch, ...).
  * config_peft_options: peft.method, peft.routing and the methods' hyperparameters. */
-#ifndef MIXPHM_PIPELINE_CONFIG_MODEL_H
-#define MIXPHM_PIPELINE_CONFIG_MODEL_H
+#ifndef MIXPHM_TRAIN_CONFIG_MODEL_H
+#define MIXPHM_TRAIN_CONFIG_MODEL_H
 
 #include "model/peft/peft.h"
 #include "model/vlt5.h"
-#include "pipeline/config.h"
+#include "run/config.h"
 
 /* The PEFT method and its hyperparameters (peft.*). */
 void config_peft_options(const struct config *cfg, struct peft_options *o);

@@ -10,12 +10,12 @@
  *   - a checkpoint every checkpoint_steps steps and on a stop signal (then the loop returns with
  *     *stop_signal set); on entry, the run continues from its checkpoint, bit for bit.
  * Every rank of the group runs the loop; files are written by the group's rank 0. */
-#ifndef MIXPHM_STAGES_TRAIN_LOOP_H
-#define MIXPHM_STAGES_TRAIN_LOOP_H
+#ifndef MIXPHM_TRAIN_LOOP_H
+#define MIXPHM_TRAIN_LOOP_H
 
 #include "base/log.h"
 #include "model/checkpoint.h"
-#include "stages/train_step.h"
+#include "train/step.h"
 
 struct train_job {
     struct trainer *tr;

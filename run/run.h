@@ -2,14 +2,14 @@
  * declare its outputs for the stamp.  Stage functions have the fixed signature
  *     int stage_NAME(const struct config *cfg, struct run *run);
  * returning 0, or -1 with run->err filled (err.collective = 1 when every rank returns that error). */
-#ifndef MIXPHM_PIPELINE_RUN_H
-#define MIXPHM_PIPELINE_RUN_H
+#ifndef MIXPHM_RUN_RUN_H
+#define MIXPHM_RUN_RUN_H
 
 #include "base/fileio.h"
 #include "base/log.h"
 #include "mpi/world.h"
-#include "pipeline/config.h"
-#include "pipeline/stamp.h"
+#include "run/config.h"
+#include "run/stamp.h"
 
 struct run {
     char dir[PATH_MAX_LEN];

@@ -1,4 +1,4 @@
-#include "stages/decode.h"
+#include "train/decode.h"
 
 #include <stdlib.h>
 

@@ -1,4 +1,4 @@
-#include "stages/train_run.h"
+#include "train/run.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -10,9 +10,9 @@
 #include "model/params_h5.h"
 #include "model/vlt5.h"
 #include "mpi/agree.h"
-#include "pipeline/stamp.h"
-#include "stages/train_loop.h"
-#include "stages/train_validate.h"
+#include "run/stamp.h"
+#include "train/loop.h"
+#include "train/validate.h"
 
 int train_data_open(struct train_data *d, const char *run_dir, int parts, struct err *e)
 {

@@ -1,10 +1,10 @@
 /* Sweep expansion: the product of every sweep list in the config, in a fixed order (method, routing,
  * size, seed, then any other sweep keys), leaving out combinations that cannot run (a routing
  * function on a method without a bottleneck).  Each run gets a scalar config and a folder name. */
-#ifndef MIXPHM_PIPELINE_SWEEP_H
-#define MIXPHM_PIPELINE_SWEEP_H
+#ifndef MIXPHM_RUN_SWEEP_H
+#define MIXPHM_RUN_SWEEP_H
 
-#include "pipeline/config.h"
+#include "run/config.h"
 
 #define SWEEP_NAME_MAX 256
 #define SWEEP_MAX_RUNS 100000

@@ -6,12 +6,12 @@
  * which upstream ids it `consumes`.  A stage is up to date when its stamp exists, its hash matches
  * the current config, its outputs still have their recorded sizes, and every id it consumed is still
  * what the upstream stamp provides (an upstream stage that was rerun makes it stale). */
-#ifndef MIXPHM_PIPELINE_STAMP_H
-#define MIXPHM_PIPELINE_STAMP_H
+#ifndef MIXPHM_RUN_STAMP_H
+#define MIXPHM_RUN_STAMP_H
 
 #include "base/err.h"
 #include "base/hash.h"
-#include "pipeline/config.h"
+#include "run/config.h"
 
 #define STAMP_MAX_ITEMS 32
 #define STAMP_NAME_MAX 96

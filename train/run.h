@@ -4,8 +4,8 @@
  *   train_pretrain  the synthetic benchmark's backbone: full training from random weights on the
  *                   pretraining pairs; writes RUN/runs/pretrain/backbone.h5 and its stamp
  * Every rank of `comm` calls them; files are written by its rank 0. */
-#ifndef MIXPHM_STAGES_TRAIN_RUN_H
-#define MIXPHM_STAGES_TRAIN_RUN_H
+#ifndef MIXPHM_TRAIN_RUN_H
+#define MIXPHM_TRAIN_RUN_H
 
 #include <mpi.h>
 
@@ -13,7 +13,7 @@
 #include "base/log.h"
 #include "data/features.h"
 #include "data/prepared.h"
-#include "pipeline/config.h"
+#include "run/config.h"
 
 #define PRETRAIN_RUN "pretrain"
 

@@ -8,7 +8,7 @@
 #include <yaml.h>
 
 #include "base/fileio.h"
-#include "pipeline/config.h"
+#include "run/config.h"
 
 extern const char mixphm_defaults_yaml[];
 extern const size_t mixphm_defaults_yaml_len;

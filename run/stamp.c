@@ -1,4 +1,4 @@
-#include "pipeline/stamp.h"
+#include "run/stamp.h"
 
 #include <jansson.h>
 #include <stdio.h>

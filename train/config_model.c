@@ -1,5 +1,5 @@
 /* From the configuration to the backbone's dimensions and options (model/ knows nothing of YAML). */
-#include "pipeline/config_model.h"
+#include "train/config_model.h"
 
 #include <string.h>
 

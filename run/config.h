@@ -9,8 +9,8 @@
  * Sweep keys (peft.method, peft.routing, data.sizes, data.seeds, ...) take one value or a list; a list
  * is stored as an axis and the scalar field holds its first value.  sweep.h expands the axes into one
  * scalar config per training run. */
-#ifndef MIXPHM_PIPELINE_CONFIG_H
-#define MIXPHM_PIPELINE_CONFIG_H
+#ifndef MIXPHM_RUN_CONFIG_H
+#define MIXPHM_RUN_CONFIG_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-#include "stages/train_batch.h"
+#include "train/batch.h"
 
 #include <stdlib.h>
 #include <string.h>

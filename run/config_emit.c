@@ -6,7 +6,7 @@
 #include "base/hash.h"
 #include "base/mem.h"
 #include "base/numfmt.h"
-#include "pipeline/config.h"
+#include "run/config.h"
 
 /* Decodes one UTF-8 sequence at p (libyaml hands us valid UTF-8); returns its length. */
 static int utf8_decode(const unsigned char *p, unsigned long *cp)

@@ -8,8 +8,8 @@
  *   - the answer each example learns from is drawn from its soft labels with the counter-based RNG,
  *     keyed on (seed, epoch, question row) (formats.md 6.3);
  *   - ex0 is the share's first index in the global batch (dropout masks, the loss denominator). */
-#ifndef MIXPHM_STAGES_TRAIN_BATCH_H
-#define MIXPHM_STAGES_TRAIN_BATCH_H
+#ifndef MIXPHM_TRAIN_BATCH_H
+#define MIXPHM_TRAIN_BATCH_H
 
 #include <stdint.h>
 

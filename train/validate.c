@@ -1,4 +1,4 @@
-#include "stages/train_validate.h"
+#include "train/validate.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -6,7 +6,7 @@
 #include "base/mem.h"
 #include "data/label_score.h"
 #include "mpi/agree.h"
-#include "stages/train_batch.h"
+#include "train/batch.h"
 
 double question_label_score(const struct prepared *p, long q, const char *prediction)
 {

@@ -1,4 +1,4 @@
-#include "stages/train_step.h"
+#include "train/step.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 #include "base/mem.h"
 #include "model/optimizer.h"
 #include "mpi/grad_allreduce.h"
-#include "stages/train_batch.h"
+#include "train/batch.h"
 
 int trainer_init(struct trainer *t, struct model_ctx *mc, MPI_Comm comm, int max_global_batch, double bucket_mb,
                  double weight_decay, double adam_eps, double clip_norm)

@@ -1,4 +1,4 @@
-#include "stages/train_loop.h"
+#include "train/loop.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include "base/signals.h"
 #include "mpi/agree.h"
 #include "mpi/world.h"
-#include "stages/train_batch.h"
+#include "train/batch.h"
 
 /* Writes the checkpoint on the group's rank 0; every rank learns the outcome. */
 static int save_checkpoint(struct train_job *j, const struct train_state *st, struct err *e)

@@ -1,8 +1,8 @@
-#include "stages/model_setup.h"
+#include "train/model.h"
 
 #include <string.h>
 
-#include "pipeline/config_model.h"
+#include "train/config_model.h"
 
 int model_setup(struct model_ctx *mc, const struct config *run_cfg, int vocab, int feat_dim, int full,
                 const struct model_sizes *sz, struct err *e)

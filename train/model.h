@@ -1,13 +1,13 @@
 /* The model of one training run, as its config describes it: the VL-T5 backbone with the run's PEFT
  * method, buffers sized once for the run, and the backbone's weights.  Used by train, eval and analyze
  * (only stages/ assembles models from a config: model/ knows nothing of YAML). */
-#ifndef MIXPHM_STAGES_MODEL_SETUP_H
-#define MIXPHM_STAGES_MODEL_SETUP_H
+#ifndef MIXPHM_TRAIN_MODEL_H
+#define MIXPHM_TRAIN_MODEL_H
 
 #include "model/params.h"
 #include "model/peft/peft.h"
 #include "model/vlt5.h"
-#include "pipeline/config.h"
+#include "run/config.h"
 
 struct model_ctx {
     struct params params;

@@ -15,13 +15,13 @@
  *      gradient (the experts drawn in this step; the same on every rank of the group).
  * The summed gradients equal the single-rank gradients of the whole batch up to the order of the
  * floating-point sums, so a run gives the same result on 1, 2 or 4 ranks within rounding. */
-#ifndef MIXPHM_STAGES_TRAIN_STEP_H
-#define MIXPHM_STAGES_TRAIN_STEP_H
+#ifndef MIXPHM_TRAIN_STEP_H
+#define MIXPHM_TRAIN_STEP_H
 
 #include <mpi.h>
 
 #include "nn/adamw.h"
-#include "stages/model_setup.h"
+#include "train/model.h"
 
 struct trainer {
     struct model_ctx *mc;

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "pipeline/config.h"
+#include "run/config.h"
 
 #define OFF(member) offsetof(struct config, member)
 #define ST(s) (1u << STAGE_##s)
