@@ -8,131 +8,9 @@
 #include "base/mem.h"
 #include "base/signals.h"
 #include "mpi/agree.h"
-#include "run/sweep.h"
+#include "run/resume.h"
 
 #define REASON_UPSTREAM "an input stage runs first"
-
-/* What each stage reads from the stages before it: a stage's whole output ("prepare"), or only a digest
- * it provides ("prepare.images": features reads prepare's image list, so a new seed in prepare's splits
- * does not recompute features). */
-static const char *const inputs[STAGE_COUNT][4] = {
-    [STAGE_PREPARE] = {NULL},
-    [STAGE_FEATURES] = {"prepare.images", NULL},
-    [STAGE_TRAIN] = {"prepare", "features", NULL},
-    [STAGE_EVAL] = {"prepare", "features", "train", NULL},
-    [STAGE_AGGREGATE] = {"eval", NULL},
-    [STAGE_ANALYZE] = {"prepare", "features", "train", NULL},
-};
-
-int stage_inputs(enum stage_id stage, const char **names, int max)
-{
-    int n = 0;
-    for (int i = 0; i < 4 && inputs[stage][i] && n < max; i++)
-        names[n++] = inputs[stage][i];
-    return n;
-}
-
-int stage_in_pipeline(const struct config *cfg, enum stage_id stage)
-{
-    /* The redundancy analysis is opt-in (analyze.enabled); `mixphm analyze` runs it on demand. */
-    return stage != STAGE_ANALYZE || cfg->analyze.enabled;
-}
-
-/* The stage part of an input name: "prepare.images" -> prepare. */
-static int input_stage(const char *name)
-{
-    char buf[64];
-    snprintf(buf, sizeof buf, "%s", name);
-    char *dot = strchr(buf, '.');
-    if (dot)
-        *dot = '\0';
-    return stage_from_name(buf);
-}
-
-/* A stage whose output is the sweep's run folders (train, eval) keeps a stamp per run: it is current
- * only while every run's stamp matches that run's settings and outputs (a removed run folder, or a
- * run whose settings hash changed, makes the stage run again; it then does only those runs). */
-static int runs_current(const struct config *cfg, const char *run_dir, enum stage_id stage, const struct stamp *s,
-                        char *reason, size_t n)
-{
-    int per_run = 0;
-    for (int i = 0; i < s->n_outputs; i++)
-        per_run |= strcmp(s->outputs[i].path, "runs") == 0;
-    if (!per_run)
-        return 0;
-    struct config *run_cfg = xmalloc(sizeof *run_cfg);
-    struct err e;
-    int rc = 0, count = sweep_count(cfg);
-    for (int i = 0; i < count && rc == 0; i++) {
-        char name[SWEEP_NAME_MAX], why[256];
-        if (sweep_run_config(cfg, i, run_cfg, &e) != 0) {
-            snprintf(reason, n, "%s", e.msg);
-            rc = -1;
-            break;
-        }
-        sweep_run_name(cfg, run_cfg, name, sizeof name);
-        enum run_state st = stamp_run_state(run_dir, name, run_cfg, stage, why, sizeof why);
-        if (st != RUN_DONE) {
-            snprintf(reason, n, "run %s %s%s%s", name, st == RUN_NOT_DONE ? "is not done" : "is stale",
-                     why[0] ? ": " : "", why);
-            rc = -1;
-        }
-    }
-    free(run_cfg);
-    return rc;
-}
-
-int stage_check(const struct config *cfg, const char *run_dir, enum stage_id stage, char *reason, size_t n)
-{
-    char path[PATH_MAX_LEN];
-    struct err e;
-    struct stamp s;
-    if (stamp_path(run_dir, stage_name(stage), path, sizeof path, &e) != 0) {
-        snprintf(reason, n, "%s", e.msg);
-        return -1;
-    }
-    if (stamp_read(path, &s, &e) != 0) {
-        snprintf(reason, n, "%s", strcmp(e.msg, "no stamp") == 0 ? "not run yet" : e.msg);
-        return -1;
-    }
-    int rc = 0;
-    char want[HASH_HEX_LEN];
-    hash_hex(config_stage_hash(cfg, stage), want);
-    if (strcmp(want, s.config_hash) != 0) {
-        char *now = stamp_settings_text(cfg, stage);
-        char diff[400];
-        stamp_settings_diff(s.settings, now, diff, sizeof diff);
-        free(now);
-        snprintf(reason, n, "config changed: %s", diff);
-        rc = -1;
-    } else if (stamp_outputs_intact(&s, run_dir, reason, n) != 0) {
-        rc = -1;
-    } else {
-        for (int i = 0; i < s.n_consumes && rc == 0; i++) {
-            int up = input_stage(s.consumes[i].name);
-            struct stamp u;
-            char upath[PATH_MAX_LEN];
-            if (up < 0 || stamp_path(run_dir, stage_name((enum stage_id)up), upath, sizeof upath, &e) != 0 ||
-                stamp_read(upath, &u, &e) != 0) {
-                snprintf(reason, n, "its input %s is gone", s.consumes[i].name);
-                rc = -1;
-                break;
-            }
-            const char *id = stamp_provided(&u, s.consumes[i].name);
-            if (!id || strcmp(id, s.consumes[i].id) != 0) {
-                snprintf(reason, n, "%s was rerun after it", s.consumes[i].name);
-                rc = -1;
-            }
-            stamp_free(&u);
-        }
-    }
-    if (rc == 0)
-        rc = runs_current(cfg, run_dir, stage, &s, reason, n);
-    stamp_free(&s);
-    if (rc == 0)
-        snprintf(reason, n, "up to date");
-    return rc;
-}
 
 /* The stages whose outputs `stage` reads, directly or through other stages. */
 static unsigned ancestors_of(enum stage_id stage)
@@ -141,7 +19,7 @@ static unsigned ancestors_of(enum stage_id stage)
     const char *names[4];
     int n = stage_inputs(stage, names, 4);
     for (int i = 0; i < n; i++) {
-        int up = input_stage(names[i]);
+        int up = stage_input_stage(names[i]);
         set |= (1u << up) | ancestors_of((enum stage_id)up);
     }
     return set;
@@ -162,7 +40,7 @@ int runner_plan(const struct config *cfg, const struct run_options *o, unsigned 
         int n_in = stage_inputs((enum stage_id)s, names, 4);
         int upstream_reruns = 0;
         for (int i = 0; i < n_in; i++)
-            if (*mask & (1u << input_stage(names[i])))
+            if (*mask & (1u << stage_input_stage(names[i])))
                 upstream_reruns = 1;
         int current = stage_check(cfg, cfg->run.dir, (enum stage_id)s, reasons[s], sizeof reasons[s]) == 0;
         if (o->force & (1u << s)) {
@@ -208,56 +86,6 @@ int runner_write_config(const struct config *cfg, const struct logger *log, stru
     }
     free(old);
     free(text);
-    return rc;
-}
-
-static int write_stamp(const struct config *cfg, const struct run *r, double seconds, struct err *e)
-{
-    struct stamp *s = xcalloc(1, sizeof *s);
-    snprintf(s->stage, sizeof s->stage, "%s", stage_name(r->stage));
-    hash_hex(config_stage_hash(cfg, r->stage), s->config_hash);
-    stamp_new_id(s->stage, s->id);
-    time_t t = time(NULL);
-    struct tm tm;
-    localtime_r(&t, &tm);
-    strftime(s->finished, sizeof s->finished, "%Y-%m-%dT%H:%M:%S", &tm);
-    s->seconds = seconds;
-    s->ranks = r->world->size;
-    int rc = 0;
-    for (int i = 0; i < r->n_outputs && rc == 0; i++) {
-        char path[PATH_MAX_LEN];
-        rc = path_join(path, sizeof path, r->dir, r->outputs[i], e);
-        snprintf(s->outputs[i].path, sizeof s->outputs[i].path, "%s", r->outputs[i]);
-        s->outputs[i].size = dir_exists(path) ? -1 : file_size(path);
-        if (rc == 0 && s->outputs[i].size < 0 && !dir_exists(path))
-            rc = err_set(e, "stage %s declared the output %s but did not write it", s->stage, r->outputs[i]);
-        s->n_outputs++;
-    }
-    memcpy(s->provides, r->provides, sizeof s->provides);
-    s->n_provides = r->n_provides;
-    const char *names[4];
-    int n_in = stage_inputs(r->stage, names, 4);
-    for (int i = 0; i < n_in && rc == 0; i++) {
-        char upath[PATH_MAX_LEN];
-        struct stamp u;
-        int up = input_stage(names[i]);
-        if (stamp_path(r->dir, stage_name((enum stage_id)up), upath, sizeof upath, e) != 0 ||
-            stamp_read(upath, &u, e) != 0) {
-            rc = err_prefix(e, "stage %s finished but its input %s has no stamp", s->stage, names[i]);
-            break;
-        }
-        const char *id = stamp_provided(&u, names[i]);
-        snprintf(s->consumes[s->n_consumes].name, STAMP_NAME_MAX, "%s", names[i]);
-        snprintf(s->consumes[s->n_consumes].id, HASH_HEX_LEN, "%s", id ? id : "");
-        s->n_consumes++;
-        stamp_free(&u);
-    }
-    char path[PATH_MAX_LEN];
-    if (rc == 0)
-        rc = stamp_path(r->dir, s->stage, path, sizeof path, e);
-    if (rc == 0)
-        rc = stamp_write(path, s, cfg, e);
-    free(s);
     return rc;
 }
 
@@ -344,7 +172,7 @@ int runner_execute(const struct config *cfg, const struct run_options *o, const 
         }
         double seconds = now_monotonic() - t0;
         if (w->rank == 0)
-            rc = write_stamp(cfg, r, seconds, e);
+            rc = run_write_stamp(cfg, r, seconds, e);
         if ((rc = agree_root_result(w->comm, 0, rc, e)) != 0)
             goto out;
         char took[32];
@@ -355,28 +183,4 @@ out:
     free(reasons);
     free(r);
     return rc;
-}
-
-int run_output(struct run *r, const char *relpath)
-{
-    if (r->n_outputs >= STAMP_MAX_ITEMS || strlen(relpath) >= STAMP_PATH_MAX)
-        return err_set(&r->err, "too many outputs (or too long a name) for one stage: %s", relpath);
-    snprintf(r->outputs[r->n_outputs++], STAMP_PATH_MAX, "%s", relpath);
-    return 0;
-}
-
-int run_provide(struct run *r, const char *name, const char digest[HASH_HEX_LEN])
-{
-    if (r->n_provides >= STAMP_MAX_ITEMS || strlen(name) >= STAMP_NAME_MAX)
-        return err_set(&r->err, "too many provides for one stage: %s", name);
-    snprintf(r->provides[r->n_provides].name, STAMP_NAME_MAX, "%s", name);
-    snprintf(r->provides[r->n_provides].id, HASH_HEX_LEN, "%s", digest);
-    r->n_provides++;
-    return 0;
-}
-
-int run_path(const struct run *r, const char *rel, char *out, size_t n)
-{
-    struct err e;
-    return path_join(out, n, r->dir, rel, &e);
 }

@@ -9,6 +9,7 @@
 
 #include "mpi/world.h"
 #include "run/config.h"
+#include "run/resume.h"
 #include "run/run.h"
 
 struct run_options {
@@ -17,13 +18,6 @@ struct run_options {
     int only;       /* -1 for `mixphm run`; else the one stage of `mixphm STAGE` */
     int slice, slices; /* train --slice I/N; slices 0 for the whole sweep */
 };
-
-/* The upstream provides that `stage` consumes, e.g. {"prepare", "features"}; returns the count. */
-int stage_inputs(enum stage_id stage, const char **names, int max);
-/* Whether `mixphm run` includes `stage` for this config. */
-int stage_in_pipeline(const struct config *cfg, enum stage_id stage);
-/* 0 when the stage is up to date in run_dir; else -1 and a reason ("missing", "config changed: ..."). */
-int stage_check(const struct config *cfg, const char *run_dir, enum stage_id stage, char *reason, size_t n);
 
 /* Which stages to run (bit mask) and why; rank-0 work, no MPI. */
 int runner_plan(const struct config *cfg, const struct run_options *o, unsigned *mask,

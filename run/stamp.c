@@ -54,6 +54,44 @@ enum run_state stamp_run_state(const char *run_dir, const char *run_name, const 
     return state;
 }
 
+int stamp_build(struct stamp *s, const char *stage, const char config_hash[HASH_HEX_LEN], double seconds, int ranks,
+                const char *dir, const char *const *outputs, int n_outputs, struct err *e)
+{
+    memset(s, 0, sizeof *s);
+    if (n_outputs > STAMP_MAX_ITEMS)
+        return err_set(e, "stage %s declared %d outputs (at most %d)", stage, n_outputs, STAMP_MAX_ITEMS);
+    snprintf(s->stage, sizeof s->stage, "%s", stage);
+    snprintf(s->config_hash, sizeof s->config_hash, "%s", config_hash);
+    stamp_new_id(stage, s->id);
+    time_t t = time(NULL);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(s->finished, sizeof s->finished, "%Y-%m-%dT%H:%M:%S", &tm);
+    s->seconds = seconds;
+    s->ranks = ranks;
+    for (int i = 0; i < n_outputs; i++) {
+        char path[PATH_MAX_LEN];
+        if (path_join(path, sizeof path, dir, outputs[i], e) != 0)
+            return -1;
+        snprintf(s->outputs[i].path, sizeof s->outputs[i].path, "%s", outputs[i]);
+        s->outputs[i].size = dir_exists(path) ? -1 : file_size(path);
+        if (s->outputs[i].size < 0 && !dir_exists(path))
+            return err_set(e, "stage %s declared the output %s but did not write it", stage, outputs[i]);
+        s->n_outputs++;
+    }
+    return 0;
+}
+
+int stamp_add_consume(struct stamp *s, const char *name, const char *id, struct err *e)
+{
+    if (s->n_consumes >= STAMP_MAX_ITEMS)
+        return err_set(e, "stage %s consumes more than %d inputs", s->stage, STAMP_MAX_ITEMS);
+    snprintf(s->consumes[s->n_consumes].name, STAMP_NAME_MAX, "%s", name);
+    snprintf(s->consumes[s->n_consumes].id, HASH_HEX_LEN, "%s", id ? id : "");
+    s->n_consumes++;
+    return 0;
+}
+
 void stamp_new_id(const char *stage, char out[HASH_HEX_LEN])
 {
     struct timespec ts;

@@ -51,6 +51,12 @@ int stamp_write(const char *path, const struct stamp *s, const struct config *cf
 /* Returns 0 and fills *s; -1 with a message when missing or unreadable. Free with stamp_free(). */
 int stamp_read(const char *path, struct stamp *s, struct err *e);
 void stamp_free(struct stamp *s);
+/* The one way a stamp is made: fills `s` for `stage` with the settings' hash, a new id, the finishing
+ * time, and the outputs (paths relative to `dir`) with their sizes (-1: a folder); -1 with a message
+ * when an output is missing.  Consumed ids are added with stamp_add_consume, then stamp_write. */
+int stamp_build(struct stamp *s, const char *stage, const char config_hash[HASH_HEX_LEN], double seconds, int ranks,
+                const char *dir, const char *const *outputs, int n_outputs, struct err *e);
+int stamp_add_consume(struct stamp *s, const char *name, const char *id, struct err *e);
 /* A new unique id for a stamp. */
 void stamp_new_id(const char *stage, char out[HASH_HEX_LEN]);
 /* The id a stamp provides under `name` ("prepare" = its own id, "prepare.images" = its provide

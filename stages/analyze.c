@@ -59,7 +59,7 @@ static int plan_runs(struct train_data *d, const struct config *cfg, int *plan, 
 static int run_statistics(const struct analyze_block *b, const struct blacs_grid *grid, int block,
                           struct analyze_result *res, struct err *e)
 {
-    const int nl = (int)b->n_local;
+    const int nl = (int)b->blk.n;
     for (int s = 0; s < 2; s++) {
         struct redundancy_rep g;
         if (redundancy_rep_init(&g, grid, analyze_g(b, s), nl, b->d, block, e) != 0)
@@ -156,7 +156,7 @@ static int analyze_runs(struct train_data *d, const struct config *cfg, const in
         free(rc_cfg);
         return agree_all_ok(comm, rc, e);
     }
-    log_msg(&run->log, "analyze: %ld test examples on a %d x %d BLACS grid, blocks of %ld", b->N, grid.nprow,
+    log_msg(&run->log, "analyze: %ld test examples on a %d x %d BLACS grid, blocks of %ld", b->blk.N, grid.nprow,
             grid.npcol, cfg->analyze.block);
     for (int i = 0; i < n && rc == 0; i++) {
         if (plan[i] != PLAN_ANALYZE)

@@ -16,8 +16,7 @@
 #include "mpi/redundancy_stats.h"
 #include "run/run.h"
 #include "run/sweep.h"
-#include "train/batch.h"
-#include "train/run.h"
+#include "train/data.h"
 
 #define ANALYZE_PAIRS 2 /* 0: (h_a, h) "redundancy", 1: (h_a, g) "relevance" */
 
@@ -42,10 +41,7 @@ static inline struct redundancy_stats *analyze_stats_at(const struct analyze_res
 /* This rank's rows of the first N test examples and their representations, sized once for the stage.
  * reps holds, per stack, 1 + 2 L slots of [n_local, d]: g, then h and h_a of each layer. */
 struct analyze_block {
-    long N, lo, n_local;       /* the rows lo .. lo + n_local - 1 of the N */
-    int32_t *rows;             /* [N] question rows of the N examples (every rank) */
-    struct image_cache cache;  /* the images of this rank's rows */
-    struct batch_buf buf;
+    struct test_block blk;     /* this rank's rows blk.lo .. blk.lo + blk.n - 1 of the first blk.N */
     int batch;                 /* examples per forward */
     int d, layers[2];
     float *reps;               /* [2][1 + 2 L][n_local, d] */
@@ -54,7 +50,7 @@ struct analyze_block {
 static inline float *analyze_slot(const struct analyze_block *b, int stack, int slot)
 {
     const long per_stack = 1 + 2L * b->layers[0];
-    return b->reps + ((long)stack * per_stack + slot) * b->n_local * b->d;
+    return b->reps + ((long)stack * per_stack + slot) * b->blk.n * b->d;
 }
 static inline float *analyze_g(const struct analyze_block *b, int stack) { return analyze_slot(b, stack, 0); }
 static inline float *analyze_h(const struct analyze_block *b, int stack, int l) { return analyze_slot(b, stack, 1 + 2 * l); }

@@ -23,33 +23,18 @@ int analyze_block_load(struct analyze_block *b, struct train_data *d, MPI_Comm c
                        int layers, struct err *e)
 {
     memset(b, 0, sizeof *b);
-    int rank, size, lo, hi;
-    MPI_Comm_rank(comm, &rank);
-    MPI_Comm_size(comm, &size);
-    batch_share((int)N, rank, size, &lo, &hi);
-    b->N = N, b->lo = lo, b->n_local = hi - lo, b->batch = batch;
+    b->batch = batch;
     b->d = d_model, b->layers[0] = b->layers[1] = layers;
-    b->rows = xmalloc((size_t)N * sizeof *b->rows);
-    for (long i = 0; i < N; i++)
-        b->rows[i] = d->p.test[i];
-    int32_t *images = xmalloc((size_t)(b->n_local ? b->n_local : 1) * sizeof *images); /* [n_local] */
-    for (long i = 0; i < b->n_local; i++)
-        images[i] = d->p.q_image[b->rows[lo + i]];
-    int rc = image_cache_load(&b->cache, &d->features, images, b->n_local, d->p.n_images, e);
-    free(images);
-    if (rc != 0)
+    if (test_block_load(&b->blk, d, comm, N, batch, 1, e) != 0)
         return -1;
-    batch_buf_alloc(&b->buf, batch, d->p.q_len, d->p.a_len, &b->cache);
     const size_t slots = 2 * (1 + 2 * (size_t)layers);
-    b->reps = xcalloc(slots * (size_t)(b->n_local ? b->n_local : 1) * (size_t)d_model, sizeof *b->reps);
+    b->reps = xcalloc(slots * (size_t)(b->blk.n ? b->blk.n : 1) * (size_t)d_model, sizeof *b->reps);
     return 0;
 }
 
 void analyze_block_free(struct analyze_block *b)
 {
-    free(b->rows);
-    image_cache_free(&b->cache);
-    batch_buf_free(&b->buf);
+    test_block_free(&b->blk);
     free(b->reps);
     memset(b, 0, sizeof *b);
 }
@@ -59,15 +44,15 @@ static int forward_block(struct analyze_block *b, struct train_data *d, struct m
 {
     struct vlt5 *m = &mc->model;
     const int dm = b->d;
-    for (long c0 = b->lo; c0 < b->lo + b->n_local; c0 += b->batch) {
-        const long c1 = c0 + b->batch < b->lo + b->n_local ? c0 + b->batch : b->lo + b->n_local;
+    for (long c0 = b->blk.lo; c0 < b->blk.lo + b->blk.n; c0 += b->batch) {
+        const long c1 = c0 + b->batch < b->blk.lo + b->blk.n ? c0 + b->batch : b->blk.lo + b->blk.n;
         struct vlt5_batch vb;
-        if (batch_vqa(&vb, &b->buf, &d->p, &b->cache, b->rows, (int)b->N, (int)c0, (int)c1, 1, seed, 0, e) != 0)
+        if (batch_vqa(&vb, &b->blk.buf, &d->p, &b->blk.cache, d->p.test, (int)b->blk.N, (int)c0, (int)c1, 1, seed, 0, e) != 0)
             return -1;
         vb.train = 0;
         if (vlt5_forward(m, &vb, e) != 0)
             return -1;
-        const long at = (c0 - b->lo) * dm; /* the batch's first row in this rank's block */
+        const long at = (c0 - b->blk.lo) * dm; /* the batch's first row in this rank's block */
         for (int s = 0; s < 2; s++) {
             peft_final_pool(m, s, analyze_g(b, s) + at, dm);
             for (int l = 0; l < b->layers[s]; l++)
@@ -111,7 +96,7 @@ int analyze_collect(struct analyze_block *b, struct train_data *d, const struct 
 static int write_rows(hid_t file, const char *path, const float *x, const struct analyze_block *b, hid_t dxpl,
                       struct phdf5_io *io, struct err *e)
 {
-    hsize_t dims[2] = {(hsize_t)b->N, (hsize_t)b->d};
+    hsize_t dims[2] = {(hsize_t)b->blk.N, (hsize_t)b->d};
     hid_t space = H5Screate_simple(2, dims, NULL), lcpl = H5Pcreate(H5P_LINK_CREATE), ds;
     H5Pset_create_intermediate_group(lcpl, 1);
     H5E_BEGIN_TRY
@@ -123,7 +108,7 @@ static int write_rows(hid_t file, const char *path, const float *x, const struct
     H5Pclose(lcpl);
     if (ds < 0)
         return err_set(e, "representations.h5: cannot create %s", path);
-    int rc = phdf5_write_rows(ds, H5T_NATIVE_FLOAT, b->lo, b->n_local, x, dxpl, io, e);
+    int rc = phdf5_write_rows(ds, H5T_NATIVE_FLOAT, b->blk.lo, b->blk.n, x, dxpl, io, e);
     H5Dclose(ds);
     return rc;
 }

@@ -21,44 +21,9 @@
 #include "train/decode.h"
 #include "stages/eval_score.h"
 #include "stages/stages.h"
-#include "train/run.h"
+#include "train/data.h"
 
 static const char *const weight_sets[2] = {"best", "last"};
-
-/* This rank's block of the test questions and their images, read once for every run. */
-struct eval_block {
-    int32_t *rows; /* [n] question rows */
-    long n, lo;
-    struct image_cache cache;
-    struct batch_buf buf;
-};
-
-static int block_load(struct eval_block *b, struct train_data *d, const struct world *w, int batch, struct err *e)
-{
-    memset(b, 0, sizeof *b);
-    int lo, hi;
-    batch_share((int)d->p.n_test, w->rank, w->size, &lo, &hi);
-    b->lo = lo;
-    b->n = hi - lo;
-    b->rows = xmalloc((size_t)(b->n ? b->n : 1) * sizeof *b->rows);
-    int32_t *images = xmalloc((size_t)(b->n ? b->n : 1) * sizeof *images);
-    for (long i = 0; i < b->n; i++) {
-        b->rows[i] = d->p.test[lo + i];
-        images[i] = d->p.q_image[b->rows[i]];
-    }
-    int rc = image_cache_load(&b->cache, &d->features, images, b->n, d->p.n_images, e);
-    free(images);
-    if (rc == 0)
-        batch_buf_alloc(&b->buf, batch, d->p.q_len, 0, &b->cache);
-    return rc;
-}
-
-static void block_free(struct eval_block *b)
-{
-    free(b->rows);
-    image_cache_free(&b->cache);
-    batch_buf_free(&b->buf);
-}
 
 /* The id of a run's train stamp (what its evaluation consumes). */
 static int train_stamp_id(const char *run_dir, const char *name, char id[HASH_HEX_LEN])
@@ -116,7 +81,7 @@ struct run_eval {
 
 /* Answers of the whole test split with one set of weights, on every rank; rank 0 scores them and writes
  * the predictions; the report goes into ev->test. */
-static int evaluate_weights(struct train_data *d, struct model_ctx *mc, struct eval_block *b, const char *dir,
+static int evaluate_weights(struct train_data *d, struct model_ctx *mc, struct test_block *b, const char *dir,
                             int which, const struct world *w, struct run_eval *ev, struct err *e)
 {
     const struct config *cfg = d->cfg;
@@ -209,37 +174,24 @@ static int write_result(const char *dir, const char *name, const struct config *
 static int write_eval_stamp(const char *run_dir, const char *dir, const char *name, const struct config *rc_cfg,
                             const char *train_id, double seconds, int ranks, struct err *e)
 {
-    struct stamp *s = xcalloc(1, sizeof *s);
-    snprintf(s->stage, sizeof s->stage, "eval");
-    hash_hex(config_stage_hash(rc_cfg, STAGE_EVAL), s->config_hash);
-    stamp_new_id("eval", s->id);
-    time_t t = time(NULL);
-    struct tm tm;
-    localtime_r(&t, &tm);
-    strftime(s->finished, sizeof s->finished, "%Y-%m-%dT%H:%M:%S", &tm);
-    s->seconds = seconds;
-    s->ranks = ranks;
     static const char *const outputs[] = {"result.json", "predictions.json", "predictions_best.json",
                                           "predictions_last.json"};
-    for (int i = 0; i < 4; i++) {
-        char file[PATH_MAX_LEN + 64];
-        snprintf(file, sizeof file, "%s/%s", dir, outputs[i]);
-        snprintf(s->outputs[i].path, sizeof s->outputs[i].path, "%s", outputs[i]);
-        s->outputs[i].size = file_size(file);
-    }
-    s->n_outputs = 4;
-    snprintf(s->consumes[0].name, STAMP_NAME_MAX, "train");
-    snprintf(s->consumes[0].id, HASH_HEX_LEN, "%s", train_id);
-    s->n_consumes = 1;
+    char hash[HASH_HEX_LEN];
+    hash_hex(config_stage_hash(rc_cfg, STAGE_EVAL), hash);
+    struct stamp *s = xmalloc(sizeof *s);
+    int rc = stamp_build(s, "eval", hash, seconds, ranks, dir, outputs, 4, e);
+    if (rc == 0)
+        rc = stamp_add_consume(s, "train", train_id, e);
     char path[PATH_MAX_LEN];
-    int rc = stamp_run_path(run_dir, name, STAGE_EVAL, path, sizeof path, e);
+    if (rc == 0)
+        rc = stamp_run_path(run_dir, name, STAGE_EVAL, path, sizeof path, e);
     if (rc == 0)
         rc = stamp_write(path, s, rc_cfg, e);
     free(s);
     return rc;
 }
 
-static int evaluate_run(struct train_data *d, struct eval_block *b, const struct config *rc_cfg, const char *name,
+static int evaluate_run(struct train_data *d, struct test_block *b, const struct config *rc_cfg, const char *name,
                         const char *train_id, const struct world *w, const struct logger *log, struct err *e)
 {
     char dir[PATH_MAX_LEN];
@@ -287,7 +239,7 @@ int stage_eval(const struct config *cfg, struct run *run)
     struct world *w = run->world;
     struct err *e = &run->err;
     struct train_data *d = xcalloc(1, sizeof *d);
-    struct eval_block b = {0};
+    struct test_block b = {0};
     struct config *rc_cfg = xmalloc(sizeof *rc_cfg);
     d->cfg = cfg;
     d->run_dir = run->dir;
@@ -295,7 +247,7 @@ int stage_eval(const struct config *cfg, struct run *run)
     if (rc == 0)
         rc = sweep_backbone(d, e);
     if (rc == 0)
-        rc = block_load(&b, d, w, (int)cfg->eval.batch_size, e);
+        rc = test_block_load(&b, d, w->comm, d->p.n_test, (int)cfg->eval.batch_size, 0, e);
     if (agree_all_ok(w->comm, rc, e) != 0)
         goto out;
     int n = sweep_count(cfg);
@@ -324,7 +276,7 @@ int stage_eval(const struct config *cfg, struct run *run)
         rc = run_output(run, "runs");
 out:
     free(rc_cfg);
-    block_free(&b);
+    test_block_free(&b);
     train_data_close(d);
     free(d);
     return rc;

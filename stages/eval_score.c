@@ -8,7 +8,7 @@
 #include "base/numfmt.h"
 #include "data/label_score.h"
 #include "data/vqa_accuracy.h"
-#include "train/validate.h"
+#include "train/decode.h"
 
 static const char *confidence_name(int c)
 {

@@ -12,6 +12,7 @@
 #include "mpi/run_queue.h"
 #include "run/sweep.h"
 #include "stages/stages.h"
+#include "train/pretrain.h"
 #include "train/run.h"
 
 /* The backbone the sweep's runs start from: model.checkpoint, or the pretrained synthetic one. */

@@ -1,144 +1,166 @@
 #include "train/run.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "base/fileio.h"
 #include "base/mem.h"
+#include "base/signals.h"
 #include "model/params_h5.h"
 #include "model/vlt5.h"
 #include "mpi/agree.h"
-#include "run/stamp.h"
-#include "train/loop.h"
-#include "train/validate.h"
+#include "mpi/world.h"
 
-int train_data_open(struct train_data *d, const char *run_dir, int parts, struct err *e)
+/* ---- the epoch loop -------------------------------------------------------------------------- */
+
+/* Writes the checkpoint on the group's rank 0; every rank learns the outcome. */
+static int save_checkpoint(struct train_job *j, const struct train_state *st, struct err *e)
 {
-    char path[PATH_MAX_LEN];
-    if (path_join(path, sizeof path, run_dir, "prepared.h5", e) != 0 || prepared_open(&d->p, path, parts, e) != 0)
-        return -1;
-    if (prepared_tokenizer(&d->p, &d->tok, e) != 0)
-        return -1;
-    if (path_join(path, sizeof path, run_dir, "features.h5", e) != 0 ||
-        features_open(&d->features, path, H5P_DEFAULT, e) != 0)
-        return -1;
-    d->vocab = d->p.vocab_size;
-    d->feat_dim = d->features.dim;
-    if (d->features.projected) {
-        /* The file holds visual tokens (d_model wide); the model keeps the raw size of the backbone that
-         * projected them (model.checkpoint, which projection requires). */
-        struct vlt5_dims w;
-        if (!d->cfg->model.checkpoint[0] || vlt5_dims_from_weights(d->cfg->model.checkpoint, &w, e) != 0)
-            return err_set(e, "%s holds projected features: model.checkpoint must name the backbone that projected them",
-                           path);
-        d->feat_dim = w.feat_dim;
-    }
-    return 0;
+    int rc = 0;
+    if (j->tr->rank == 0)
+        rc = checkpoint_save(&j->tr->mc->params, j->checkpoint, j->run_hash, st, e);
+    return agree_root_result(j->tr->comm, 0, rc, e);
 }
 
-void train_data_close(struct train_data *d)
+/* Continues from the run's checkpoint when there is one for these settings. */
+static int resume(struct train_job *j, struct train_state *st, struct err *e)
 {
-    if (d->features.file > 0)
-        features_close(&d->features);
-    prepared_close(&d->p);
-}
-
-int sweep_backbone(struct train_data *d, struct err *e)
-{
-    const struct config *cfg = d->cfg;
-    if (cfg->model.checkpoint[0]) {
-        long long size = file_size(cfg->model.checkpoint);
-        if (size < 0)
-            return err_set(e, "model.checkpoint: no weights file at '%s'", cfg->model.checkpoint);
-        snprintf(d->backbone, sizeof d->backbone, "%s", cfg->model.checkpoint);
-        uint64_t h = hash_str(HASH_INIT, cfg->model.checkpoint);
-        hash_hex(hash_bytes(h, &size, sizeof size), d->backbone_id);
+    train_state_init(st);
+    int have = file_exists(j->checkpoint);
+    MPI_Bcast(&have, 1, MPI_INT, 0, j->tr->comm); /* one view of the file system */
+    if (!have)
         return 0;
+    int rc = checkpoint_load(&j->tr->mc->params, j->checkpoint, j->run_hash, st, e);
+    if (agree_all_ok(j->tr->comm, rc, e) != 0)
+        return err_prefix(e, "resuming %s (remove the checkpoint to start over)", j->name);
+    log_msg(j->log, "%s: resuming at step %ld (epoch %ld) from %s", j->name, st->step, st->epoch, j->checkpoint);
+    return 0;
+}
+
+/* The validation after epoch `epoch` (1-based count of epochs done), best weights and early stopping. */
+static int validate(struct train_job *j, struct train_state *st, long epoch, struct err *e)
+{
+    double score;
+    const struct dev_set *dev = j->dev;
+    if (validate_dev(j->tr->mc, j->tr->comm, j->p, dev->tok, j->cache, dev->buf, dev->rows, dev->n, dev->batch,
+                     dev->max_new, &score, e) != 0)
+        return -1;
+    train_state_add_dev(st, epoch, score);
+    int best = score >= st->best_score; /* a tie goes to the later epoch */
+    if (best) {
+        st->best_score = score;
+        st->best_epoch = epoch;
+        int rc = j->tr->rank == 0 ? save_trainable(j->tr->mc, j->best_path, st->step, e) : 0;
+        if (agree_root_result(j->tr->comm, 0, rc, e) != 0)
+            return -1;
     }
-    if (cfg->data.dataset != DATASET_SYNTHETIC)
-        return err_set(e, "model.checkpoint is empty: %s needs the pretrained VL-T5 backbone (convert FewVLM's "
-                          "Epoch30_base.pth with tools/convert_vlt5.py)",
-                       config_enum_name("data.dataset", cfg->data.dataset));
-    if (pretrain_done(d, d->backbone_id) != 0)
-        return err_set(e, "the synthetic backbone is not pretrained yet (RUN/runs/%s)", PRETRAIN_RUN);
-    if (train_run_dir(d, PRETRAIN_RUN, d->backbone, sizeof d->backbone, e) != 0)
-        return -1;
-    size_t len = strlen(d->backbone);
-    snprintf(d->backbone + len, sizeof d->backbone - len, "/backbone.h5");
+    st->dev_total += score;
+    if (j->patience > 0 && st->dev_total > 0) {
+        if (st->es_best < 0 || score > st->es_best + j->min_delta) {
+            st->es_best = score;
+            st->es_bad = 0;
+        } else if (++st->es_bad >= j->patience) {
+            st->stopped_early = 1;
+        }
+    }
+    log_msg(j->log, "%s: epoch %ld: dev score %.2f%s%s", j->name, epoch, score, best ? " (best so far)" : "",
+            st->stopped_early ? "; stopping early" : "");
     return 0;
 }
 
-int train_run_dir(const struct train_data *d, const char *name, char *out, size_t n, struct err *e)
+/* This rank's share [lo, hi) of the global batch of examples idx[0..Bg) (indices into the job's
+ * examples) in `epoch`. */
+static int job_batch(const struct train_job *j, const int32_t *idx, int Bg, int lo, int hi, long epoch,
+                     struct vlt5_batch *b, struct err *e)
 {
-    int len = snprintf(out, n, "%s/runs/%s", d->run_dir, name);
-    if (len < 0 || (size_t)len >= n)
-        return err_set(e, "path too long: '%s/runs/%s'", d->run_dir, name);
-    return 0;
-}
-
-/* 0 when the stamp consumed `want` as `what`. */
-static int stamp_consumed(const char *path, const char *what, const char *want)
-{
-    struct stamp s;
-    struct err e;
-    if (stamp_read(path, &s, &e) != 0)
-        return -1;
-    int rc = -1;
-    for (int i = 0; i < s.n_consumes; i++)
-        if (strcmp(s.consumes[i].name, what) == 0 && strcmp(s.consumes[i].id, want) == 0)
-            rc = 0;
-    stamp_free(&s);
+    if (!j->rows)
+        return batch_pretrain(b, j->buf, j->p, j->cache, idx, Bg, lo, hi, e);
+    int32_t *rows = xmalloc((size_t)Bg * sizeof *rows); /* [Bg] question rows of the global batch */
+    for (int i = 0; i < Bg; i++)
+        rows[i] = j->rows[idx[i]];
+    int rc = batch_vqa(b, j->buf, j->p, j->cache, rows, Bg, lo, hi, 1, j->seed, epoch, e);
+    free(rows);
     return rc;
 }
 
-int train_run_done(const struct train_data *d, const struct config *run_cfg, const char *name)
+static int validation_due(const struct train_job *j, long epoch_done)
 {
-    char why[256], path[PATH_MAX_LEN];
-    struct err e;
-    if (stamp_run_state(d->run_dir, name, run_cfg, STAGE_TRAIN, why, sizeof why) != RUN_DONE ||
-        stamp_run_path(d->run_dir, name, STAGE_TRAIN, path, sizeof path, &e) != 0)
+    if (!j->dev)
         return 0;
-    return stamp_consumed(path, "backbone", d->backbone_id) == 0;
+    return epoch_done == j->epochs || (j->val_interval > 0 && epoch_done % j->val_interval == 0);
 }
 
-/* Writes a run's stamp (outputs relative to the run's folder). */
-static int write_run_stamp(const struct train_data *d, const struct config *run_cfg, const char *name,
-                           const char *config_hash, const char *const *outputs, int n_out, const char *backbone_id,
-                           double seconds, int ranks, char id_out[HASH_HEX_LEN], struct err *e)
+int train_loop(struct train_job *j, struct train_state *st, int *stop_signal, struct err *e)
 {
-    char dir[PATH_MAX_LEN], path[PATH_MAX_LEN];
-    if (train_run_dir(d, name, dir, sizeof dir, e) != 0 ||
-        stamp_run_path(d->run_dir, name, STAGE_TRAIN, path, sizeof path, e) != 0)
+    *stop_signal = 0;
+    if (resume(j, st, e) != 0)
         return -1;
-    struct stamp *s = xcalloc(1, sizeof *s);
-    snprintf(s->stage, sizeof s->stage, "train");
-    snprintf(s->config_hash, sizeof s->config_hash, "%s", config_hash);
-    stamp_new_id("train", s->id);
-    time_t t = time(NULL);
-    struct tm tm;
-    localtime_r(&t, &tm);
-    strftime(s->finished, sizeof s->finished, "%Y-%m-%dT%H:%M:%S", &tm);
-    s->seconds = seconds;
-    s->ranks = ranks;
-    for (int i = 0; i < n_out; i++) {
-        char file[PATH_MAX_LEN + 64];
-        snprintf(file, sizeof file, "%s/%s", dir, outputs[i]);
-        snprintf(s->outputs[i].path, sizeof s->outputs[i].path, "%s", outputs[i]);
-        s->outputs[i].size = file_size(file);
+    const long per_epoch = (j->n_examples + j->batch - 1) / j->batch;
+    const long total = per_epoch * j->epochs;
+    const long warmup = (long)((double)total * j->warmup_ratio); /* HF: int(total * ratio) */
+    int32_t *order = xmalloc((size_t)(j->n_examples ? j->n_examples : 1) * sizeof *order); /* [n] */
+    struct progress prog;
+    char what[200];
+    snprintf(what, sizeof what, "%s: step", j->name);
+    progress_start(&prog, j->log, what, total, j->log_interval);
+    double t0 = now_monotonic(), seconds0 = st->seconds;
+    int rc = 0;
+    for (long epoch = st->epoch; epoch < j->epochs && !st->stopped_early && rc == 0; epoch++) {
+        epoch_order(j->seed, epoch, j->n_examples, order);
+        for (long s = st->step - epoch * per_epoch; s < per_epoch && rc == 0; s++) {
+            int sig = world_poll_stop(j->tr->comm);
+            if (sig) {
+                st->seconds = seconds0 + now_monotonic() - t0;
+                rc = save_checkpoint(j, st, e);
+                if (rc == 0) {
+                    *stop_signal = sig;
+                    log_msg(j->log, "%s: %s at step %ld: checkpoint written", j->name, signals_name(sig), st->step);
+                }
+                free(order);
+                return rc;
+            }
+            long first = s * j->batch;
+            int Bg = (int)(j->n_examples - first < j->batch ? j->n_examples - first : j->batch);
+            int lo, hi;
+            batch_share(Bg, j->tr->rank, j->tr->size, &lo, &hi);
+            struct vlt5_batch b;
+            double loss, norm;
+            rc = job_batch(j, order + first, Bg, lo, hi, epoch, &b, e);
+            if (agree_all_ok(j->tr->comm, rc, e) != 0)
+                break;
+            b.seed = j->seed;
+            b.step = (uint64_t)st->step;
+            b.train = 1;
+            double lr = lr_linear_warmup(j->lr, st->step, warmup, total);
+            rc = trainer_step(j->tr, &b, lr, st->step + 1, &loss, &norm, e);
+            if (rc != 0)
+                break;
+            st->step++;
+            st->epoch_loss += loss;
+            char extra[96];
+            snprintf(extra, sizeof extra, "epoch %ld/%ld  loss %.4f", epoch + 1, j->epochs, loss);
+            progress_update(&prog, st->step, extra);
+            if (j->checkpoint_steps > 0 && st->step % j->checkpoint_steps == 0 && st->step < total) {
+                st->seconds = seconds0 + now_monotonic() - t0;
+                rc = save_checkpoint(j, st, e);
+            }
+        }
+        if (rc != 0)
+            break;
+        train_state_add_loss(st, st->epoch_loss / (double)per_epoch);
+        st->epoch_loss = 0;
+        st->epoch = epoch + 1;
+        if (validation_due(j, epoch + 1))
+            rc = validate(j, st, epoch + 1, e);
     }
-    s->n_outputs = n_out;
-    if (backbone_id) {
-        snprintf(s->consumes[0].name, STAMP_NAME_MAX, "backbone");
-        snprintf(s->consumes[0].id, HASH_HEX_LEN, "%s", backbone_id);
-        s->n_consumes = 1;
-    }
-    int rc = stamp_write(path, s, run_cfg, e);
-    if (id_out)
-        snprintf(id_out, HASH_HEX_LEN, "%s", s->id);
-    free(s);
-    return rc;
+    st->seconds = seconds0 + now_monotonic() - t0;
+    free(order);
+    if (rc != 0)
+        return err_prefix(e, "%s", j->name);
+    return 0;
 }
 
 /* ---- a k-shot run ---------------------------------------------------------------------------- */
@@ -154,37 +176,13 @@ struct finetune {
     long k;
     int decode_batch, max_new;
     char best_path[PATH_MAX_LEN + 16];
+    struct dev_set dev;
 };
 
-static int save_trainable(struct model_ctx *mc, const char *path, long step, struct err *e)
+int save_trainable(struct model_ctx *mc, const char *path, long step, struct err *e)
 {
     const struct weights_attr attrs[] = {{"step", step}};
     return params_save_h5_sel(&mc->params, path, PARAM_ANY, 1, attrs, 1, e);
-}
-
-static int finetune_batch(void *ctx, const int32_t *idx, int Bg, int lo, int hi, long epoch, struct vlt5_batch *b,
-                          struct err *e)
-{
-    struct finetune *f = ctx;
-    int32_t *rows = xmalloc((size_t)Bg * sizeof *rows); /* [Bg] question rows of the global batch */
-    for (int i = 0; i < Bg; i++)
-        rows[i] = f->train_rows[idx[i]];
-    int rc = batch_vqa(b, &f->train_buf, &f->d->p, &f->cache, rows, Bg, lo, hi, 1, f->seed, epoch, e);
-    free(rows);
-    return rc;
-}
-
-static int finetune_validate(void *ctx, double *score, struct err *e)
-{
-    struct finetune *f = ctx;
-    return validate_dev(&f->mc, f->comm, &f->d->p, &f->d->tok, &f->cache, &f->decode_buf, f->dev_rows, f->k,
-                        f->decode_batch, f->max_new, score, e);
-}
-
-static int finetune_save_best(void *ctx, long step, struct err *e)
-{
-    struct finetune *f = ctx;
-    return save_trainable(&f->mc, f->best_path, step, e);
 }
 
 /* The papers' early-stopping patience for the dataset (formats.md 6.6). */
@@ -311,6 +309,8 @@ int train_run(struct train_data *d, const struct config *run_cfg, const char *na
         return err_prefix(e, "%s", name);
     }
     snprintf(f->best_path, sizeof f->best_path, "%s/best.h5", dir);
+    f->dev = (struct dev_set){.tok = &d->tok, .rows = f->dev_rows, .n = f->k, .buf = &f->decode_buf,
+                              .batch = f->decode_batch, .max_new = f->max_new};
     struct trainer tr;
     trainer_init(&tr, &f->mc, comm, (int)run_cfg->train.batch_size, run_cfg->train.bucket_mb,
                  run_cfg->train.weight_decay, run_cfg->train.adam_eps, run_cfg->train.clip_norm);
@@ -328,10 +328,12 @@ int train_run(struct train_data *d, const struct config *run_cfg, const char *na
                             .val_interval = run_cfg->train.val_interval,
                             .patience = patience_for(run_cfg),
                             .min_delta = run_cfg->train.min_delta,
-                            .make_batch = finetune_batch,
-                            .validate = finetune_validate,
-                            .save_best = finetune_save_best,
-                            .ctx = f,
+                            .p = &d->p,
+                            .cache = &f->cache,
+                            .buf = &f->train_buf,
+                            .rows = f->train_rows,
+                            .dev = &f->dev,
+                            .best_path = f->best_path,
                             .log = log,
                             .log_interval = d->log_interval};
     char cfg_hash[HASH_HEX_LEN];
@@ -348,7 +350,7 @@ int train_run(struct train_data *d, const struct config *run_cfg, const char *na
             if (rc == 0)
                 rc = write_train_json(json, name, run_cfg, &st, trainable, backbone, size, e);
             if (rc == 0)
-                rc = write_run_stamp(d, run_cfg, name, cfg_hash, outputs, 3, d->backbone_id, st.seconds, size, NULL, e);
+                rc = train_run_stamp(d, run_cfg, name, cfg_hash, outputs, 3, d->backbone_id, st.seconds, size, e);
             if (rc == 0)
                 remove(ckpt); /* the run is done: its outputs and stamp replace the checkpoint */
         }
@@ -361,124 +363,5 @@ int train_run(struct train_data *d, const struct config *run_cfg, const char *na
     trainer_free(&tr);
     finetune_free(f);
     free(f);
-    return rc;
-}
-
-/* ---- the synthetic backbone's pretraining ----------------------------------------------------- */
-
-struct pretrain {
-    struct train_data *d;
-    struct image_cache cache;
-    struct batch_buf buf;
-};
-
-static int pretrain_batch(void *ctx, const int32_t *idx, int Bg, int lo, int hi, long epoch, struct vlt5_batch *b,
-                          struct err *e)
-{
-    (void)epoch;
-    struct pretrain *pt = ctx;
-    return batch_pretrain(b, &pt->buf, &pt->d->p, &pt->cache, idx, Bg, lo, hi, e);
-}
-
-void pretrain_hash(const struct config *cfg, char out[HASH_HEX_LEN])
-{
-    static const char *const keys[] = {"run.seed", "data.dataset", "data.synthetic.", "model.", "pretrain.",
-                                       "train.weight_decay", "train.adam_eps", "train.clip_norm", NULL};
-    hash_hex(config_prefix_hash(cfg, keys), out);
-}
-
-int pretrain_done(const struct train_data *d, char id[HASH_HEX_LEN])
-{
-    char path[PATH_MAX_LEN], want[HASH_HEX_LEN], why[256];
-    struct err e;
-    struct stamp s;
-    pretrain_hash(d->cfg, want);
-    if (stamp_run_path(d->run_dir, PRETRAIN_RUN, STAGE_TRAIN, path, sizeof path, &e) != 0 || stamp_read(path, &s, &e) != 0)
-        return -1;
-    char dir[PATH_MAX_LEN];
-    int ok = strcmp(s.config_hash, want) == 0 && train_run_dir(d, PRETRAIN_RUN, dir, sizeof dir, &e) == 0 &&
-             stamp_outputs_intact(&s, dir, why, sizeof why) == 0;
-    if (ok)
-        snprintf(id, HASH_HEX_LEN, "%s", s.id);
-    stamp_free(&s);
-    return ok ? 0 : -1;
-}
-
-int train_pretrain(struct train_data *d, MPI_Comm comm, const struct logger *log, int *stop_signal, struct err *e)
-{
-    const struct config *cfg = d->cfg;
-    int rank, size;
-    MPI_Comm_rank(comm, &rank);
-    MPI_Comm_size(comm, &size);
-    *stop_signal = 0;
-    if (d->p.n_pretrain < 1)
-        return err_set(e, "%s has no pretraining pairs: the synthetic backbone cannot be pretrained", d->p.path);
-    char dir[PATH_MAX_LEN], ckpt[PATH_MAX_LEN + 32], backbone[PATH_MAX_LEN + 32];
-    if (train_run_dir(d, PRETRAIN_RUN, dir, sizeof dir, e) != 0)
-        return -1;
-    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.h5", dir);
-    snprintf(backbone, sizeof backbone, "%s/backbone.h5", dir);
-    int rc = rank == 0 ? make_dirs(dir, e) : 0;
-    if (agree_root_result(comm, 0, rc, e) != 0)
-        return -1;
-    struct pretrain pt = {.d = d};
-    struct model_ctx mc;
-    rc = image_cache_load(&pt.cache, &d->features, d->p.pt_image, d->p.n_pretrain, d->p.n_images, e);
-    int share = (int)((cfg->pretrain.batch_size + size - 1) / size);
-    struct model_sizes sz = {share, d->p.pt_in_len, d->p.pt_out_len, (int)cfg->eval.max_new_tokens};
-    int built = 0;
-    if (rc == 0)
-        rc = model_setup(&mc, cfg, d->vocab, d->feat_dim, 1, &sz, e);
-    if (rc == 0) {
-        built = 1;
-        vlt5_init_random(&mc.model, (uint64_t)cfg->run.seed);
-        batch_buf_alloc(&pt.buf, share, d->p.pt_in_len, d->p.pt_out_len, &pt.cache);
-    }
-    if (agree_all_ok(comm, rc, e) != 0) {
-        if (built)
-            model_teardown(&mc);
-        image_cache_free(&pt.cache);
-        return err_prefix(e, "pretraining the synthetic backbone");
-    }
-    struct trainer tr;
-    trainer_init(&tr, &mc, comm, (int)cfg->pretrain.batch_size, cfg->train.bucket_mb, cfg->train.weight_decay,
-                 cfg->train.adam_eps, cfg->train.clip_norm);
-    struct train_job j = {.tr = &tr,
-                          .name = PRETRAIN_RUN,
-                          .checkpoint = ckpt,
-                          .seed = (uint64_t)cfg->run.seed,
-                          .n_examples = d->p.n_pretrain,
-                          .batch = cfg->pretrain.batch_size,
-                          .epochs = cfg->pretrain.epochs,
-                          .lr = cfg->pretrain.lr,
-                          .warmup_ratio = cfg->pretrain.warmup_ratio,
-                          .checkpoint_steps = cfg->train.checkpoint_steps,
-                          .val_interval = -1,
-                          .make_batch = pretrain_batch,
-                          .ctx = &pt,
-                          .log = log,
-                          .log_interval = d->log_interval};
-    pretrain_hash(cfg, j.run_hash);
-    struct train_state st;
-    rc = train_loop(&j, &st, stop_signal, e);
-    if (rc == 0 && !*stop_signal) {
-        if (rank == 0) {
-            static const char *const outputs[] = {"backbone.h5"};
-            rc = vlt5_save(&mc.model, backbone, e);
-            if (rc == 0)
-                rc = write_run_stamp(d, cfg, PRETRAIN_RUN, j.run_hash, outputs, 1, NULL, st.seconds, size, NULL, e);
-            if (rc == 0)
-                remove(ckpt);
-        }
-        rc = agree_root_result(comm, 0, rc, e);
-        if (rc == 0)
-            log_msg(log, "pretrain: done in %ld steps, final loss %.4f", st.step,
-                    st.n_loss ? st.loss[st.n_loss - 1] : 0.0);
-    }
-    train_state_free(&st);
-    trainer_free(&tr);
-    model_teardown(&mc);
-    image_cache_free(&pt.cache);
-    batch_buf_free(&pt.buf);
     return rc;
 }

@@ -1,0 +1,87 @@
+#include "train/pretrain.h"
+
+#include <stdio.h>
+
+#include "base/fileio.h"
+#include "mpi/agree.h"
+#include "train/run.h"
+
+int train_pretrain(struct train_data *d, MPI_Comm comm, const struct logger *log, int *stop_signal, struct err *e)
+{
+    const struct config *cfg = d->cfg;
+    int rank, size;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    *stop_signal = 0;
+    if (d->p.n_pretrain < 1)
+        return err_set(e, "%s has no pretraining pairs: the synthetic backbone cannot be pretrained", d->p.path);
+    char dir[PATH_MAX_LEN], ckpt[PATH_MAX_LEN + 32], backbone[PATH_MAX_LEN + 32];
+    if (train_run_dir(d, PRETRAIN_RUN, dir, sizeof dir, e) != 0)
+        return -1;
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.h5", dir);
+    snprintf(backbone, sizeof backbone, "%s/backbone.h5", dir);
+    int rc = rank == 0 ? make_dirs(dir, e) : 0;
+    if (agree_root_result(comm, 0, rc, e) != 0)
+        return -1;
+    struct image_cache cache;
+    struct batch_buf buf = {0};
+    struct model_ctx mc;
+    rc = image_cache_load(&cache, &d->features, d->p.pt_image, d->p.n_pretrain, d->p.n_images, e);
+    int share = (int)((cfg->pretrain.batch_size + size - 1) / size);
+    struct model_sizes sz = {share, d->p.pt_in_len, d->p.pt_out_len, (int)cfg->eval.max_new_tokens};
+    int built = 0;
+    if (rc == 0)
+        rc = model_setup(&mc, cfg, d->vocab, d->feat_dim, 1, &sz, e);
+    if (rc == 0) {
+        built = 1;
+        vlt5_init_random(&mc.model, (uint64_t)cfg->run.seed);
+        batch_buf_alloc(&buf, share, d->p.pt_in_len, d->p.pt_out_len, &cache);
+    }
+    if (agree_all_ok(comm, rc, e) != 0) {
+        if (built)
+            model_teardown(&mc);
+        image_cache_free(&cache);
+        return err_prefix(e, "pretraining the synthetic backbone");
+    }
+    struct trainer tr;
+    trainer_init(&tr, &mc, comm, (int)cfg->pretrain.batch_size, cfg->train.bucket_mb, cfg->train.weight_decay,
+                 cfg->train.adam_eps, cfg->train.clip_norm);
+    struct train_job j = {.tr = &tr,
+                          .name = PRETRAIN_RUN,
+                          .checkpoint = ckpt,
+                          .seed = (uint64_t)cfg->run.seed,
+                          .n_examples = d->p.n_pretrain,
+                          .batch = cfg->pretrain.batch_size,
+                          .epochs = cfg->pretrain.epochs,
+                          .lr = cfg->pretrain.lr,
+                          .warmup_ratio = cfg->pretrain.warmup_ratio,
+                          .checkpoint_steps = cfg->train.checkpoint_steps,
+                          .p = &d->p,
+                          .cache = &cache,
+                          .buf = &buf,
+                          .log = log,
+                          .log_interval = d->log_interval};
+    pretrain_hash(cfg, j.run_hash);
+    struct train_state st;
+    rc = train_loop(&j, &st, stop_signal, e);
+    if (rc == 0 && !*stop_signal) {
+        if (rank == 0) {
+            static const char *const outputs[] = {"backbone.h5"};
+            rc = vlt5_save(&mc.model, backbone, e);
+            if (rc == 0)
+                rc = train_run_stamp(d, cfg, PRETRAIN_RUN, j.run_hash, outputs, 1, NULL, st.seconds, size, e);
+            if (rc == 0)
+                remove(ckpt);
+        }
+        rc = agree_root_result(comm, 0, rc, e);
+        if (rc == 0)
+            log_msg(log, "pretrain: done in %ld steps, final loss %.4f", st.step,
+                    st.n_loss ? st.loss[st.n_loss - 1] : 0.0);
+    }
+    train_state_free(&st);
+    trainer_free(&tr);
+    model_teardown(&mc);
+    image_cache_free(&cache);
+    batch_buf_free(&buf);
+    return rc;
+}
