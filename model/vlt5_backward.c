@@ -4,12 +4,42 @@
  * encoder is skipped when nothing in or below it trains, a stack stops at the lowest block that has
  * something to train, and frozen weights never get a weight-gradient GEMM. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "base/mem.h"
 
 #include "model/vlt5_internal.h"
 #include "nn/linear.h"
 #include "nn/norm.h"
 #include "nn/relpos.h"
+
+/* Backward scratch, allocated at the first backward (a model that only decodes never needs it). */
+static void alloc_backward(struct vlt5 *m)
+{
+    if (m->bwd)
+        return;
+    const struct vlt5_dims *d = &m->dims;
+    const long B = m->opts.max_batch, T = m->opts.max_text + d->n_regions;
+    const long Tmax = T > m->opts.max_target ? T : m->opts.max_target, rows = B * Tmax, in = vlt5_inner(d);
+    struct vlt5_backward_bufs *b = xcalloc(1, sizeof *b);
+    b->dx = vlt5_fbuf(rows * d->d_model), b->d_sub = vlt5_fbuf(rows * d->d_model), b->d_ln = vlt5_fbuf(rows * d->d_model);
+    b->dq = vlt5_fbuf(rows * in), b->dk = vlt5_fbuf(rows * in), b->dv = vlt5_fbuf(rows * in), b->dctx = vlt5_fbuf(rows * in);
+    b->dh = vlt5_fbuf(rows * d->d_ff), b->d_kv_src = vlt5_fbuf(B * T * d->d_model);
+    b->attn_scratch = vlt5_fbuf(Tmax * Tmax), b->dbias = vlt5_fbuf((long)d->n_heads * Tmax * Tmax);
+    b->lm_scratch = vlt5_fbuf(B * m->opts.max_target * d->d_model);
+    m->bwd = b;
+}
+
+void vlt5_free_backward(struct vlt5 *m)
+{
+    struct vlt5_backward_bufs *b = m->bwd;
+    if (!b)
+        return;
+    free(b->dx), free(b->d_sub), free(b->d_ln), free(b->dq), free(b->dk), free(b->dv), free(b->dctx);
+    free(b->dh), free(b->d_kv_src), free(b->attn_scratch), free(b->dbias), free(b->lm_scratch), free(b);
+    m->bwd = NULL;
+}
 
 static int ref_trains(const struct tensor_ref *t)
 {
@@ -96,7 +126,7 @@ void vlt5_backward(struct vlt5 *m)
 {
     if (!m->pass_ready)
         return;
-    vlt5_alloc_backward(m);
+    alloc_backward(m);
     struct vlt5_backward_bufs *bw = m->bwd;
     const struct vlt5_dims *dm = &m->dims;
     const int d = dm->d_model, H = dm->n_heads;

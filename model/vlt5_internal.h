@@ -2,6 +2,7 @@
 #ifndef MIXPHM_MODEL_VLT5_INTERNAL_H
 #define MIXPHM_MODEL_VLT5_INTERNAL_H
 
+#include "base/mem.h"
 #include "model/vlt5.h"
 
 /* Dropout site ids: (stack << 12) | (layer << 4) | kind; embeddings and final norms use layer 0xff. */
@@ -88,7 +89,14 @@ void vlt5_visual_backward(struct vlt5 *m, const float *feats, const float *d_vis
 void vlt5_embed_tokens(const struct vlt5 *m, const int32_t *ids, long n, float *out);
 void vlt5_embed_tokens_backward(struct vlt5 *m, const int32_t *ids, long n, const float *d_out);
 
-void vlt5_alloc_backward(struct vlt5 *m);
+/* Activation buffers: 64-byte aligned, zeroed, never empty. */
+static inline float *vlt5_fbuf(long n)
+{
+    return xaligned_calloc((size_t)(n > 0 ? n : 1), sizeof(float));
+}
+
+/* vlt5_backward.c */
+void vlt5_free_backward(struct vlt5 *m);
 /* vlt5_generate.c */
 void vlt5_free_generate(struct vlt5 *m);
 

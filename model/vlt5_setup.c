@@ -234,17 +234,12 @@ static void bind_ffn(const struct params *p, struct vlt5_ffn_w *w)
         bind_ref(p, all[i]);
 }
 
-static float *fbuf(long n)
-{
-    return xaligned_calloc((size_t)(n > 0 ? n : 1), sizeof(float));
-}
-
 static void alloc_attn(struct vlt5_attn_acts *a, long rows, long kv_rows, long probs, int d, int inner)
 {
-    a->x = fbuf(rows * d), a->rstd = fbuf(rows), a->ln = fbuf(rows * d);
-    a->q = fbuf(rows * inner), a->ctx = fbuf(rows * inner);
-    a->k = fbuf(kv_rows * inner), a->v = fbuf(kv_rows * inner);
-    a->probs = fbuf(probs), a->probs_drop = fbuf(probs);
+    a->x = vlt5_fbuf(rows * d), a->rstd = vlt5_fbuf(rows), a->ln = vlt5_fbuf(rows * d);
+    a->q = vlt5_fbuf(rows * inner), a->ctx = vlt5_fbuf(rows * inner);
+    a->k = vlt5_fbuf(kv_rows * inner), a->v = vlt5_fbuf(kv_rows * inner);
+    a->probs = vlt5_fbuf(probs), a->probs_drop = vlt5_fbuf(probs);
 }
 
 static void free_attn(struct vlt5_attn_acts *a)
@@ -258,9 +253,9 @@ static void alloc_stack(struct vlt5 *m, struct vlt5_stack_acts *s, int stack, in
     const struct vlt5_dims *d = &m->dims;
     const long B = m->opts.max_batch, rows = B * T_max, dm = d->d_model, in = vlt5_inner(d);
     const int L = vlt5_n_layers(m, stack);
-    s->emb = fbuf(rows * dm), s->x_final = fbuf(rows * dm), s->rstd_final = fbuf(rows);
-    s->out = fbuf(rows * dm), s->d_out = fbuf(rows * dm), s->d_emb = fbuf(rows * dm);
-    s->bias = fbuf((long)d->n_heads * T_max * T_max);
+    s->emb = vlt5_fbuf(rows * dm), s->x_final = vlt5_fbuf(rows * dm), s->rstd_final = vlt5_fbuf(rows);
+    s->out = vlt5_fbuf(rows * dm), s->d_out = vlt5_fbuf(rows * dm), s->d_emb = vlt5_fbuf(rows * dm);
+    s->bias = vlt5_fbuf((long)d->n_heads * T_max * T_max);
     s->ids = xcalloc((size_t)T_max, sizeof(int32_t));
     s->layer = xcalloc((size_t)L, sizeof *s->layer);
     for (int l = 0; l < L; l++) {
@@ -268,8 +263,8 @@ static void alloc_stack(struct vlt5 *m, struct vlt5_stack_acts *s, int stack, in
         alloc_attn(&a->self, rows, rows, B * d->n_heads * T_max * T_max, (int)dm, (int)in);
         if (stack == VLT5_DECODER)
             alloc_attn(&a->cross, rows, B * T_enc_max, B * d->n_heads * T_max * T_enc_max, (int)dm, (int)in);
-        a->ffn.x = fbuf(rows * dm), a->ffn.rstd = fbuf(rows), a->ffn.ln = fbuf(rows * dm);
-        a->ffn.h = fbuf(rows * d->d_ff);
+        a->ffn.x = vlt5_fbuf(rows * dm), a->ffn.rstd = vlt5_fbuf(rows), a->ffn.ln = vlt5_fbuf(rows * dm);
+        a->ffn.h = vlt5_fbuf(rows * d->d_ff);
     }
 }
 
@@ -304,16 +299,16 @@ void vlt5_bind(struct vlt5 *m)
     const int T_enc = m->opts.max_text + d->n_regions, T_dec = m->opts.max_target;
     alloc_stack(m, &m->enc, VLT5_ENCODER, T_enc, T_enc);
     alloc_stack(m, &m->dec, VLT5_DECODER, T_dec, T_enc);
-    m->vis.a_pre = fbuf(B * R * dm), m->vis.a_rstd = fbuf(B * R), m->vis.pos = fbuf(B * R * 5);
-    m->vis.c_pre = fbuf(B * R * dm), m->vis.c_rstd = fbuf(B * R), m->vis.cond = fbuf(B * dm);
-    m->vis.c_norm = fbuf(B * R * dm);
+    m->vis.a_pre = vlt5_fbuf(B * R * dm), m->vis.a_rstd = vlt5_fbuf(B * R), m->vis.pos = vlt5_fbuf(B * R * 5);
+    m->vis.c_pre = vlt5_fbuf(B * R * dm), m->vis.c_rstd = vlt5_fbuf(B * R), m->vis.cond = vlt5_fbuf(B * dm);
+    m->vis.c_norm = vlt5_fbuf(B * R * dm);
     m->enc_valid = xcalloc((size_t)(B * T_enc), 1);
     m->dec_in = xcalloc((size_t)(B * T_dec), sizeof(int32_t));
     const long rows = B * T_dec;
-    m->lm_in = fbuf(rows * dm), m->logits = fbuf(rows * d->vocab);
-    m->row_loss = fbuf(rows), m->row_lse = fbuf(rows), m->row_w = fbuf(rows), m->example_loss = fbuf(B);
+    m->lm_in = vlt5_fbuf(rows * dm), m->logits = vlt5_fbuf(rows * d->vocab);
+    m->row_loss = vlt5_fbuf(rows), m->row_lse = vlt5_fbuf(rows), m->row_w = vlt5_fbuf(rows), m->example_loss = vlt5_fbuf(B);
     const long T_max = T_enc > T_dec ? T_enc : T_dec;
-    m->tmp_out = fbuf(B * T_max * dm), m->attn_tmp = fbuf(2 * T_max * T_max);
+    m->tmp_out = vlt5_fbuf(B * T_max * dm), m->attn_tmp = vlt5_fbuf(2 * T_max * T_max);
     m->dec_valid = xcalloc((size_t)rows, 1);
 }
 
@@ -327,54 +322,8 @@ void vlt5_free(struct vlt5 *m)
         free(m->row_loss), free(m->row_lse), free(m->row_w), free(m->example_loss);
         free(m->tmp_out), free(m->attn_tmp), free(m->dec_valid);
     }
-    if (m->bwd) {
-        struct vlt5_backward_bufs *b = m->bwd;
-        free(b->dx), free(b->d_sub), free(b->d_ln), free(b->dq), free(b->dk), free(b->dv), free(b->dctx);
-        free(b->dh), free(b->d_kv_src), free(b->attn_scratch), free(b->dbias), free(b->lm_scratch), free(b);
-    }
+    vlt5_free_backward(m);
     vlt5_free_generate(m);
     free(m->enc_w), free(m->dec_w), free(m->linear_hooks), free(m->output_hooks);
     memset(m, 0, sizeof *m);
-}
-
-void vlt5_alloc_backward(struct vlt5 *m)
-{
-    if (m->bwd)
-        return;
-    const struct vlt5_dims *d = &m->dims;
-    const long B = m->opts.max_batch, T = m->opts.max_text + d->n_regions;
-    const long Tmax = T > m->opts.max_target ? T : m->opts.max_target, rows = B * Tmax, in = vlt5_inner(d);
-    struct vlt5_backward_bufs *b = xcalloc(1, sizeof *b);
-    b->dx = fbuf(rows * d->d_model), b->d_sub = fbuf(rows * d->d_model), b->d_ln = fbuf(rows * d->d_model);
-    b->dq = fbuf(rows * in), b->dk = fbuf(rows * in), b->dv = fbuf(rows * in), b->dctx = fbuf(rows * in);
-    b->dh = fbuf(rows * d->d_ff), b->d_kv_src = fbuf(B * T * d->d_model);
-    b->attn_scratch = fbuf(Tmax * Tmax), b->dbias = fbuf((long)d->n_heads * Tmax * Tmax);
-    b->lm_scratch = fbuf(B * m->opts.max_target * d->d_model);
-    m->bwd = b;
-}
-
-/* ---- hooks ------------------------------------------------------------------------------------- */
-static size_t site_index(int stack, int layer, int sublayer)
-{
-    return ((size_t)stack * VLT5_MAX_LAYERS + (size_t)layer) * VLT5_N_SUBLAYERS + (size_t)sublayer;
-}
-
-void vlt5_set_linear_hook(struct vlt5 *m, const struct vlt5_site *s, struct vlt5_hook *h)
-{
-    m->linear_hooks[site_index(s->stack, s->layer, s->sublayer) * VLT5_N_LINEARS + (size_t)s->linear] = h;
-}
-
-void vlt5_set_output_hook(struct vlt5 *m, const struct vlt5_site *s, struct vlt5_hook *h)
-{
-    m->output_hooks[site_index(s->stack, s->layer, s->sublayer)] = h;
-}
-
-struct vlt5_hook *vlt5_linear_hook(const struct vlt5 *m, int stack, int layer, int sublayer, int linear)
-{
-    return m->linear_hooks[site_index(stack, layer, sublayer) * VLT5_N_LINEARS + (size_t)linear];
-}
-
-struct vlt5_hook *vlt5_output_hook(const struct vlt5 *m, int stack, int layer, int sublayer)
-{
-    return m->output_hooks[site_index(stack, layer, sublayer)];
 }
