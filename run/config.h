@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "model/peft/methods.h"
 
 #define CFG_STR_MAX 1024
 #define CFG_MAX_AXES 8
@@ -39,19 +40,6 @@ int stage_from_name(const char *name);
 
 enum dataset { DATASET_SYNTHETIC, DATASET_VQAV2, DATASET_GQA, DATASET_OKVQA };
 enum model_size { MODEL_TINY, MODEL_T5_SMALL, MODEL_T5_BASE, MODEL_CUSTOM };
-enum peft_method {
-    PEFT_FULL,
-    PEFT_BITFIT,
-    PEFT_LORA,
-    PEFT_HOULSBY,
-    PEFT_PFEIFFER,
-    PEFT_COMPACTER,
-    PEFT_COMPACTERPP,
-    PEFT_ADAMIX,
-    PEFT_MIXPHM,
-    PEFT_METHOD_COUNT
-};
-enum routing { ROUTING_NONE, ROUTING_MUL, ROUTING_ADD, ROUTING_PROJ, ROUTING_EXPAND };
 enum vqa_metric { METRIC_VLT5, METRIC_OFFICIAL2016, METRIC_OFFICIAL };
 enum job_launcher { LAUNCHER_SRUN, LAUNCHER_MPIRUN };
 enum feature_dtype { FEATURE_FLOAT32, FEATURE_FLOAT16 };
@@ -217,7 +205,6 @@ int config_key_index(const char *path);
 /* Name of enum value `v` of key `path` ("?" when out of range). */
 const char *config_enum_name(const char *path, long v);
 /* Whether `method` has a low-rank bottleneck that a routing function can act on. */
-int config_method_supports_routing(int method);
 /* Whether `method` reads key `path`: the keys of a method's own section (peft.lora.*, peft.adapter.*
  * for houlsby and pfeiffer, peft.compacter.*, peft.adamix.*, peft.mixphm.*) are read by it alone,
  * every other key by all.  A sweep over such a key varies only that method's runs. */

@@ -570,7 +570,7 @@ int config_validate(const struct config *cfg, struct err *e)
     int any = 0;
     for (int a = 0; a < nm; a++)
         for (int b = 0; b < nr; b++)
-            if (routings[b].i == ROUTING_NONE || config_method_supports_routing((int)methods[a].i))
+            if (routings[b].i == ROUTING_NONE || peft_method_supports_routing((int)methods[a].i))
                 any = 1;
     for (int a = 0; a < nm && cfg->features.project; a++)
         if (methods[a].i == PEFT_FULL) {

@@ -21,9 +21,6 @@
 
 static const char *const dataset_names[] = {"synthetic", "vqav2", "gqa", "okvqa", NULL};
 static const char *const model_size_names[] = {"tiny", "t5-small", "t5-base", "custom", NULL};
-static const char *const method_names[] = {"full",      "bitfit",      "lora",   "houlsby", "pfeiffer",
-                                           "compacter", "compacter++", "adamix", "mixphm",  NULL};
-static const char *const routing_names[] = {"none", "mul", "add", "proj", "expand", NULL};
 static const char *const metric_names[] = {"vlt5", "official2016", "official", NULL};
 static const char *const launcher_names[] = {"srun", "mpirun", NULL};
 static const char *const weights_names[] = {"best", "last", NULL};
@@ -83,9 +80,9 @@ static const struct cfg_key schema[] = {
     {"model.dropout",       CFG_FLOAT,  OFF(model.dropout),       0, 0.99, NULL, 0, ST(TRAIN)},
     {"model.visual_bias",   CFG_BOOL,   OFF(model.visual_bias),   0, 1, NULL, 0, MODEL_STAGES IF_PROJECTED},
 
-    {"peft.method",         CFG_ENUM,   OFF(peft.method),         0, 0, method_names, 1,
+    {"peft.method",         CFG_ENUM,   OFF(peft.method),         0, 0, peft_method_names, 1,
         ST(TRAIN) | ST(EVAL) | ST(AGGREGATE) | ST(ANALYZE)},
-    {"peft.routing",        CFG_ENUM,   OFF(peft.routing),        0, 0, routing_names, 1,
+    {"peft.routing",        CFG_ENUM,   OFF(peft.routing),        0, 0, peft_routing_names, 1,
         ST(TRAIN) | ST(EVAL) | ST(AGGREGATE) | ST(ANALYZE)},
     {"peft.consistency",    CFG_FLOAT,  OFF(peft.consistency),    0, 1e6, NULL, 0, PEFT_STAGES},
     {"peft.lora.r",         CFG_INT,    OFF(peft.lora.r),         1, 65536, NULL, 0, PEFT_STAGES},
@@ -218,12 +215,6 @@ int config_key_affects(const struct config *cfg, int i, enum stage_id stage)
     if (!method_listed && !config_method_reads_key(cfg->peft.method, k->path))
         return 0;
     return 1;
-}
-
-int config_method_supports_routing(int method)
-{
-    return method == PEFT_LORA || method == PEFT_HOULSBY || method == PEFT_PFEIFFER ||
-           method == PEFT_MIXPHM;
 }
 
 int config_method_reads_key(int method, const char *path)

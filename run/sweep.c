@@ -68,7 +68,7 @@ static int valid(const struct axes *ax, const int *idx)
 {
     /* Axes 0 and 1 are peft.method and peft.routing (leading_axes). */
     long method = ax->v[0][idx[0]].i, routing = ax->v[1][idx[1]].i;
-    if (routing != ROUTING_NONE && !config_method_supports_routing((int)method))
+    if (routing != ROUTING_NONE && !peft_method_supports_routing((int)method))
         return 0;
     /* Another method's key: one run (its first value), not one per value. */
     for (int a = (int)(sizeof leading_axes / sizeof leading_axes[0]); a < ax->n; a++)

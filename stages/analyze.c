@@ -20,10 +20,10 @@ enum run_plan { PLAN_ANALYZE, PLAN_NO_ADAPTER, PLAN_NOT_TRAINED };
 /* Why a method is not analysed: it has no adapter after the FFN (docs/analysis.md). */
 static const char *skip_reason(int method)
 {
-    if (method == PEFT_KIND_LORA)
+    if (method == PEFT_LORA)
         return "lora changes the attention's q and v projections and has no adapter after the FFN whose output "
                "would be h_a: skipped";
-    return method == PEFT_KIND_FULL ? "full fine-tuning has no adapter (no h_a to compare): skipped"
+    return method == PEFT_FULL ? "full fine-tuning has no adapter (no h_a to compare): skipped"
                                     : "bitfit has no adapter (no h_a to compare): skipped";
 }
 

@@ -3,14 +3,9 @@
 
 #include <string.h>
 
-_Static_assert((int)PEFT_FULL == (int)PEFT_KIND_FULL && (int)PEFT_MIXPHM == (int)PEFT_KIND_MIXPHM &&
-                   (int)PEFT_METHOD_COUNT == (int)PEFT_KIND_COUNT && (int)ROUTING_EXPAND == (int)PEFT_ROUTE_EXPAND,
-               "peft.method / peft.routing and model/peft's enums must list the same values in the same order");
-
 void config_peft_options(const struct config *cfg, struct peft_options *o)
 {
     memset(o, 0, sizeof *o);
-    /* The config's enums and model/peft's are declared in the same order. */
     o->method = cfg->peft.method;
     o->routing = cfg->peft.routing;
     o->consistency = (float)cfg->peft.consistency;

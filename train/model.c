@@ -16,8 +16,8 @@ int model_setup(struct model_ctx *mc, const struct config *run_cfg, int vocab, i
     config_vlt5_options(run_cfg, &opts);
     config_peft_options(run_cfg, &po);
     if (full) {
-        po.method = PEFT_KIND_FULL;
-        po.routing = PEFT_ROUTE_NONE;
+        po.method = PEFT_FULL;
+        po.routing = ROUTING_NONE;
         po.consistency = 0; /* the backbone's pretraining is not the method's training */
         peft_backbone_options(&po, &opts);
     }

@@ -17,28 +17,28 @@ static int adapter_config(const struct peft_options *o, struct adapter_config *c
     memset(c, 0, sizeof *c);
     c->alpha = 1.0f, c->e_down = c->e_up = 1;
     switch (o->method) {
-    case PEFT_KIND_HOULSBY: /* MixPHM's code: Adapter(d, size, 'swish') after self-attention and FFN */
-    case PEFT_KIND_PFEIFFER: /* ... and Adapter(d, size, 'relu') after the FFN only */
+    case PEFT_HOULSBY: /* MixPHM's code: Adapter(d, size, 'swish') after self-attention and FFN */
+    case PEFT_PFEIFFER: /* ... and Adapter(d, size, 'relu') after the FFN only */
         c->module = "adapter", c->down_name = "adapter_A", c->up_name = "adapter_B";
-        c->attn_module = o->method == PEFT_KIND_HOULSBY ? "adapter" : NULL;
-        c->act = o->method == PEFT_KIND_HOULSBY ? ACT_SILU : ACT_RELU;
+        c->attn_module = o->method == PEFT_HOULSBY ? "adapter" : NULL;
+        c->act = o->method == PEFT_HOULSBY ? ACT_SILU : ACT_RELU;
         c->bottleneck = o->adapter.bottleneck;
         break;
-    case PEFT_KIND_COMPACTER: /* HyperComplexAdapter: PHM down and up, gelu_new, one global S */
-    case PEFT_KIND_COMPACTERPP:
+    case PEFT_COMPACTER: /* HyperComplexAdapter: PHM down and up, gelu_new, one global S */
+    case PEFT_COMPACTERPP:
         c->module = "phm_adapter", c->down_name = "down_sampler", c->up_name = "up_sampler";
-        c->attn_module = o->method == PEFT_KIND_COMPACTER ? "self_attn_phm_adapter" : NULL;
+        c->attn_module = o->method == PEFT_COMPACTER ? "self_attn_phm_adapter" : NULL;
         c->phm = 1, c->act = ACT_GELU_TANH;
         c->bottleneck = o->compacter.bottleneck, c->phm_dim = o->compacter.phm_dim, c->rank = o->compacter.rank;
         c->phm_init_std = o->compacter.phm_init_std;
         break;
-    case PEFT_KIND_ADAMIX: /* ExpertSoup(d, size, 'gelu'): HF "gelu" is the erf form */
+    case PEFT_ADAMIX: /* ExpertSoup(d, size, 'gelu'): HF "gelu" is the erf form */
         c->module = "ExpertSoup", c->down_name = "MoA_A", c->up_name = "MoA_B", c->mixture = 1;
         c->act = ACT_GELU_ERF, c->bottleneck = o->adamix.bottleneck;
         c->e_down = o->adamix.share_down ? 1 : o->adamix.experts;
         c->e_up = o->adamix.share_up ? 1 : o->adamix.experts;
         break;
-    case PEFT_KIND_MIXPHM: /* PHMAdapterMoE: PHM experts, gelu_new, Dropout(0.5), ada_alpha */
+    case PEFT_MIXPHM: /* PHMAdapterMoE: PHM experts, gelu_new, Dropout(0.5), ada_alpha */
         c->module = "phm_adapter_moe", c->down_name = "MoA_A", c->up_name = "MoA_B", c->mixture = 1, c->phm = 1;
         c->act = ACT_GELU_TANH, c->bottleneck = o->mixphm.bottleneck;
         c->phm_dim = o->mixphm.phm_dim, c->rank = o->mixphm.rank, c->phm_init_std = o->mixphm.phm_init_std;
@@ -50,8 +50,8 @@ static int adapter_config(const struct peft_options *o, struct adapter_config *c
         break;
     default: return err_set(e, "peft.method %s is not an adapter", peft_kind_name(o->method));
     }
-    const char *key = o->method == PEFT_KIND_ADAMIX    ? "peft.adamix"
-                      : o->method == PEFT_KIND_MIXPHM ? "peft.mixphm"
+    const char *key = o->method == PEFT_ADAMIX    ? "peft.adamix"
+                      : o->method == PEFT_MIXPHM ? "peft.mixphm"
                       : c->phm                        ? "peft.compacter"
                                                       : "peft.adapter";
     if (c->bottleneck < 1)
@@ -147,7 +147,7 @@ static void adapter_bind(struct peft *pf)
     struct adapter *A = pf->method;
     const struct vlt5 *m = pf->model;
     const int d = m->dims.d_model, b = A->c.bottleneck, Bmax = m->opts.max_batch;
-    const int routed = pf->opts.routing != PEFT_ROUTE_NONE, reg = A->c.red_weight > 0 || A->c.mi_weight > 0;
+    const int routed = pf->opts.routing != ROUTING_NONE, reg = A->c.red_weight > 0 || A->c.mi_weight > 0;
     int rows_max = 0;
     size_t scratch = 0;
     for (int i = 0; i < A->n_sites; i++) {
@@ -238,7 +238,7 @@ static void adapter_forward(struct vlt5_hook *self, const struct vlt5_site *s, c
     st->eu = b->train ? peft_expert(pf, s, b, 1, st->up.E) : PROJ_MERGED;
     memcpy(st->x, h, sizeof(float) * (size_t)n * d);
     proj_forward(pf, &st->down, st->ed, st->x, st->zd, n, st->cache_d);
-    if (route != PEFT_ROUTE_NONE) { /* x_v = down(x_R), with the same expert and bias */
+    if (route != ROUTING_NONE) { /* x_v = down(x_R), with the same expert and bias */
         proj_forward(pf, &st->down, st->ed, b->cond, st->xv, b->B, st->cache_v);
         route_forward(route, st->zr, st->zd, st->xv, b->B, b->T, r);
     }
@@ -277,7 +277,7 @@ static void adapter_backward(struct vlt5_hook *self, const struct vlt5_site *s, 
     }
     activation_backward(A->c.act, A->dzr, A->dza, st->zr, (size_t)n * r);
     float *dzd = A->dzr;
-    if (route != PEFT_ROUTE_NONE) { /* the visual vector's gradient also reaches the down projection */
+    if (route != ROUTING_NONE) { /* the visual vector's gradient also reaches the down projection */
         route_backward(route, A->dzd, A->dxv, A->dzr, st->zd, st->xv, b->B, b->T, r);
         proj_backward(pf, &st->down, st->ed, A->dxv, b->cond, NULL, b->B, st->cache_v, A->phm_scratch, 0);
         dzd = A->dzd;

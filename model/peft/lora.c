@@ -93,7 +93,7 @@ static void lora_forward(struct vlt5_hook *self, const struct vlt5_site *s, cons
     const float *A = params_data(p, st->hA), *Bw = params_data(p, st->hB);
     linear_forward(st->xa, lora_input(L, s, b, x, n, in), A, NULL, n, in, r, 0);
     const float *g = st->xa;
-    if (route != PEFT_ROUTE_NONE) {
+    if (route != ROUTING_NONE) {
         linear_forward(st->xv, lora_cond(L, st, s, b, in), A, NULL, b->B, in, r, 0);
         route_forward(route, st->g, st->xa, st->xv, b->B, b->T, r);
         g = st->g;
@@ -115,12 +115,12 @@ static void lora_backward(struct vlt5_hook *self, const struct vlt5_site *s, con
     st->trained = 0;
     const float *A = params_data(p, st->hA), *Bw = params_data(p, st->hB);
     float *dA = params_grad(p, st->hA), *dB = params_grad(p, st->hB);
-    const float *g = route != PEFT_ROUTE_NONE ? st->g : st->xa;
+    const float *g = route != ROUTING_NONE ? st->g : st->xa;
     /* dB += s dy^T g;  dg = s dy B */
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, r, n, L->scale, dy, out, g, r, 1.0f, dB, r);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, r, out, L->scale, dy, out, Bw, r, 0.0f, L->dg, r);
     const float *dxa = L->dg;
-    if (route != PEFT_ROUTE_NONE) { /* x_R's path reaches A too */
+    if (route != ROUTING_NONE) { /* x_R's path reaches A too */
         route_backward(route, L->dxa, L->dxv, L->dg, st->xa, st->xv, b->B, b->T, r);
         struct dropout dr;
         const float *cv = lora_dropout(L, b, &dr) ? st->cv : b->cond;
@@ -181,7 +181,7 @@ static void lora_bind(struct peft *pf)
     struct lora *L = pf->method;
     const struct vlt5 *m = pf->model;
     const int d = m->dims.d_model, r = L->r, Bmax = m->opts.max_batch;
-    const int routed = pf->opts.routing != PEFT_ROUTE_NONE, drop = pf->opts.lora.dropout > 0;
+    const int routed = pf->opts.routing != ROUTING_NONE, drop = pf->opts.lora.dropout > 0;
     const int rows_max = peft_max_rows(m, 1) > peft_max_rows(m, 0) ? peft_max_rows(m, 1) : peft_max_rows(m, 0);
     for (int i = 0; i < L->n_sites; i++) {
         struct lora_site *st = &L->sites[i];

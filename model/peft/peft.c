@@ -8,50 +8,40 @@
 #include "nn/consistency.h"
 #include "nn/rng.h"
 
-static const char *const kind_names[PEFT_KIND_COUNT] = {"full",      "bitfit",      "lora",   "houlsby", "pfeiffer",
-                                                        "compacter", "compacter++", "adamix", "mixphm"};
-
 /* Full fine-tuning is an option of the backbone (peft_backbone_options): nothing to add. */
 static const struct peft_method_ops backbone_only = {0};
 
 static const struct peft_method_ops *method_ops(int method)
 {
     switch (method) {
-    case PEFT_KIND_FULL: return &backbone_only;
-    case PEFT_KIND_BITFIT: return &peft_bitfit_ops;
-    case PEFT_KIND_LORA: return &peft_lora_ops;
-    case PEFT_KIND_HOULSBY:
-    case PEFT_KIND_PFEIFFER:
-    case PEFT_KIND_COMPACTER:
-    case PEFT_KIND_COMPACTERPP:
-    case PEFT_KIND_ADAMIX:
-    case PEFT_KIND_MIXPHM: return &peft_adapter_ops;
+    case PEFT_FULL: return &backbone_only;
+    case PEFT_BITFIT: return &peft_bitfit_ops;
+    case PEFT_LORA: return &peft_lora_ops;
+    case PEFT_HOULSBY:
+    case PEFT_PFEIFFER:
+    case PEFT_COMPACTER:
+    case PEFT_COMPACTERPP:
+    case PEFT_ADAMIX:
+    case PEFT_MIXPHM: return &peft_adapter_ops;
     default: return NULL;
     }
-}
-
-/* The methods with a low-rank bottleneck that a routing function can act on (as the config says). */
-static int supports_routing(int method)
-{
-    return method == PEFT_KIND_LORA || method == PEFT_KIND_HOULSBY || method == PEFT_KIND_PFEIFFER ||
-           method == PEFT_KIND_MIXPHM;
 }
 
 /* Methods whose experts are drawn per pass, so that some tensors get no gradient in a step. */
 static int has_experts(const struct peft *pf)
 {
-    return pf->opts.method == PEFT_KIND_ADAMIX || pf->opts.method == PEFT_KIND_MIXPHM;
+    return pf->opts.method == PEFT_ADAMIX || pf->opts.method == PEFT_MIXPHM;
 }
 
 const char *peft_kind_name(int method)
 {
-    return method >= 0 && method < PEFT_KIND_COUNT ? kind_names[method] : "?";
+    return method >= 0 && method < PEFT_METHOD_COUNT ? peft_method_names[method] : "?";
 }
 
 void peft_backbone_options(const struct peft_options *o, struct vlt5_options *vo)
 {
-    vo->train_backbone = o->method == PEFT_KIND_FULL;
-    vo->linear_bias = o->method == PEFT_KIND_BITFIT;
+    vo->train_backbone = o->method == PEFT_FULL;
+    vo->linear_bias = o->method == PEFT_BITFIT;
 }
 
 int peft_create(struct peft **out, const struct peft_options *o, struct vlt5 *m, struct params *p, struct err *e)
@@ -60,9 +50,9 @@ int peft_create(struct peft **out, const struct peft_options *o, struct vlt5 *m,
     const struct peft_method_ops *ops = method_ops(o->method);
     if (!ops)
         return err_set(e, "peft.method: unknown method %d", o->method);
-    if (o->routing < PEFT_ROUTE_NONE || o->routing > PEFT_ROUTE_EXPAND)
+    if (o->routing < ROUTING_NONE || o->routing > ROUTING_EXPAND)
         return err_set(e, "peft.routing: unknown routing function %d", o->routing);
-    if (o->routing != PEFT_ROUTE_NONE && !supports_routing(o->method))
+    if (o->routing != ROUTING_NONE && !peft_method_supports_routing(o->method))
         return err_set(e, "peft.routing: %s has no low-rank bottleneck for a routing function (lora, houlsby, "
                           "pfeiffer and mixphm have one)", peft_kind_name(o->method));
     struct peft *pf = xcalloc(1, sizeof *pf);

@@ -69,22 +69,8 @@
 
 #include "base/err.h"
 #include "model/params.h"
+#include "model/peft/methods.h"
 #include "model/vlt5.h"
-
-/* The same order as the config's peft.method and peft.routing values. */
-enum peft_kind {
-    PEFT_KIND_FULL,
-    PEFT_KIND_BITFIT,
-    PEFT_KIND_LORA,
-    PEFT_KIND_HOULSBY,
-    PEFT_KIND_PFEIFFER,
-    PEFT_KIND_COMPACTER,
-    PEFT_KIND_COMPACTERPP,
-    PEFT_KIND_ADAMIX,
-    PEFT_KIND_MIXPHM,
-    PEFT_KIND_COUNT
-};
-enum peft_route { PEFT_ROUTE_NONE, PEFT_ROUTE_MUL, PEFT_ROUTE_ADD, PEFT_ROUTE_PROJ, PEFT_ROUTE_EXPAND };
 
 struct peft_lora_options {
     int r;         /* rank (8) */
@@ -118,8 +104,8 @@ enum peft_expert_rule {
 };
 
 struct peft_options {
-    int method;  /* enum peft_kind */
-    int routing; /* enum peft_route */
+    int method;  /* enum peft_method */
+    int routing; /* enum peft_routing */
     struct peft_lora_options lora;
     struct peft_adapter_options adapter;
     struct peft_compacter_options compacter;

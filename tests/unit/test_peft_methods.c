@@ -123,7 +123,7 @@ static double max_abs_diff(const float *a, const float *b, long n, double *scale
 
 static void test_merged_inference(struct test_ctx *t)
 {
-    const struct peft_case cases[] = {{PEFT_KIND_ADAMIX, 0}, {PEFT_KIND_MIXPHM, 0}, {PEFT_KIND_MIXPHM, PEFT_ROUTE_MUL}};
+    const struct peft_case cases[] = {{PEFT_ADAMIX, 0}, {PEFT_MIXPHM, 0}, {PEFT_MIXPHM, ROUTING_MUL}};
     for (int c = 0; c < 3; c++) {
         struct peft_options o;
         struct err e;
@@ -199,7 +199,7 @@ static int ends_with(const char *s, const char *suffix)
 
 static void test_initialisation(struct test_ctx *t)
 {
-    const int methods[] = {PEFT_KIND_LORA, PEFT_KIND_HOULSBY, PEFT_KIND_ADAMIX, PEFT_KIND_MIXPHM, PEFT_KIND_COMPACTER};
+    const int methods[] = {PEFT_LORA, PEFT_HOULSBY, PEFT_ADAMIX, PEFT_MIXPHM, PEFT_COMPACTER};
     for (int c = 0; c < 5; c++) {
         struct peft_options o;
         peft_toy_options(&o, methods[c], 0);
@@ -273,7 +273,7 @@ static void test_expert_draws(struct test_ctx *t)
 /* After one step of MixPHM (shared down, 3 up experts) exactly one up expert per layer got a gradient. */
 static void test_expert_usage(struct test_ctx *t)
 {
-    const int methods[2] = {PEFT_KIND_MIXPHM, PEFT_KIND_LORA};
+    const int methods[2] = {PEFT_MIXPHM, PEFT_LORA};
     for (int c = 0; c < 2; c++) {
         struct peft_options o;
         peft_toy_options(&o, methods[c], 0);
@@ -300,7 +300,7 @@ static void test_expert_usage(struct test_ctx *t)
                 CHECKF(t, s == 0, "%s is marked unused but has a gradient", T->p.t[i].name);
             }
         }
-        if (methods[c] == PEFT_KIND_MIXPHM) { /* S + 4 layers x (down 3 + one up expert 3) */
+        if (methods[c] == PEFT_MIXPHM) { /* S + 4 layers x (down 3 + one up expert 3) */
             CHECK_INT(t, up_used, 4);
             CHECK_INT(t, used, 1 + 4 * 6);
         } else {
@@ -317,11 +317,11 @@ static void test_refused_settings(struct test_ctx *t)
         int method, routing;
         const char *field, *expect;
     } bad[] = {
-        {PEFT_KIND_COMPACTER, PEFT_ROUTE_MUL, "", "no low-rank bottleneck"},
-        {PEFT_KIND_ADAMIX, PEFT_ROUTE_ADD, "", "no low-rank bottleneck"},
-        {PEFT_KIND_MIXPHM, 0, "bottleneck", "multiple of phm_dim"},
-        {PEFT_KIND_COMPACTER, 0, "phm_dim", "d_model 32 is not a multiple"},
-        {PEFT_KIND_LORA, 0, "r", "peft.lora.r"},
+        {PEFT_COMPACTER, ROUTING_MUL, "", "no low-rank bottleneck"},
+        {PEFT_ADAMIX, ROUTING_ADD, "", "no low-rank bottleneck"},
+        {PEFT_MIXPHM, 0, "bottleneck", "multiple of phm_dim"},
+        {PEFT_COMPACTER, 0, "phm_dim", "d_model 32 is not a multiple"},
+        {PEFT_LORA, 0, "r", "peft.lora.r"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct peft_options o;

@@ -276,7 +276,7 @@ static void test_training_steps(struct test_ctx *t)
     const int steps = (int)tc[T_STEPS];
     struct peft_options o;
     memset(&o, 0, sizeof o);
-    o.method = PEFT_KIND_MIXPHM, o.routing = PEFT_ROUTE_NONE;
+    o.method = PEFT_MIXPHM, o.routing = ROUTING_NONE;
     o.mixphm = (struct peft_mixphm_options){.bottleneck = (int)tc[T_BOTTLENECK], .phm_dim = (int)tc[T_PHM_DIM],
                                             .rank = (int)tc[T_RANK], .experts = (int)tc[T_EXPERTS],
                                             .share_up = (int)tc[T_SHARE_UP], .share_down = (int)tc[T_SHARE_DOWN],

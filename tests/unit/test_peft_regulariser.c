@@ -24,10 +24,10 @@ struct rank_part {
 
 static void test_split_equals_whole(struct test_ctx *t)
 {
-    const int routes[2] = {PEFT_ROUTE_NONE, PEFT_ROUTE_ADD};
+    const int routes[2] = {ROUTING_NONE, ROUTING_ADD};
     for (int c = 0; c < 2; c++) {
         struct peft_options o;
-        peft_toy_options(&o, PEFT_KIND_MIXPHM, routes[c]);
+        peft_toy_options(&o, PEFT_MIXPHM, routes[c]);
         struct peft_toy *W = xmalloc(sizeof *W);
         struct rank_part *R = xcalloc(2, sizeof *R);
         if (peft_toy_build(t, W, &o, 0.1f, 0.3f) || peft_toy_build(t, &R[0].T, &o, 0.1f, 0.3f) ||
@@ -128,7 +128,7 @@ static void test_consistency_recipe(struct test_ctx *t)
 {
     struct peft_options o;
     struct err e;
-    peft_toy_options(&o, PEFT_KIND_ADAMIX, 0);
+    peft_toy_options(&o, PEFT_ADAMIX, 0);
     o.adamix.share_up = 0;
     struct cons *C = xcalloc(1, sizeof *C);
     if (peft_toy_build(t, &C->T, &o, 0.1f, 0.3f))

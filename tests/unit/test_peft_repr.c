@@ -14,8 +14,8 @@
 #include "model/peft/adapter.h"
 #include "tests/peft_toy.h"
 
-static const int ADAPTER_METHODS[] = {PEFT_KIND_HOULSBY,     PEFT_KIND_PFEIFFER, PEFT_KIND_COMPACTER,
-                                      PEFT_KIND_COMPACTERPP, PEFT_KIND_ADAMIX,   PEFT_KIND_MIXPHM};
+static const int ADAPTER_METHODS[] = {PEFT_HOULSBY,     PEFT_PFEIFFER, PEFT_COMPACTER,
+                                      PEFT_COMPACTERPP, PEFT_ADAMIX,   PEFT_MIXPHM};
 #define N_METHODS ((int)(sizeof ADAPTER_METHODS / sizeof ADAPTER_METHODS[0]))
 
 /* Tokens pooled for example b: counted from the batch, not with the library's function. */
@@ -41,7 +41,7 @@ static void test_pooled_means(struct test_ctx *t)
 {
     for (int c = 0; c < N_METHODS; c++) {
         struct peft_options o;
-        peft_toy_options(&o, ADAPTER_METHODS[c], PEFT_ROUTE_NONE);
+        peft_toy_options(&o, ADAPTER_METHODS[c], ROUTING_NONE);
         o.mixphm.red_weight = o.mixphm.mi_weight = 0; /* h_a kept for the analysis alone */
         struct peft_toy *T = xmalloc(sizeof *T);
         struct err e;
@@ -112,7 +112,7 @@ static void test_pooled_means(struct test_ctx *t)
 static void test_split_batch(struct test_ctx *t)
 {
     struct peft_options o;
-    peft_toy_options(&o, PEFT_KIND_MIXPHM, PEFT_ROUTE_ADD);
+    peft_toy_options(&o, PEFT_MIXPHM, ROUTING_ADD);
     struct peft_toy *W = xmalloc(sizeof *W), *P = xmalloc(sizeof *P);
     struct err e;
     if (peft_toy_build(t, W, &o, 0.1f, 0.3f) || peft_toy_build(t, P, &o, 0.1f, 0.3f))
@@ -141,10 +141,10 @@ static void test_split_batch(struct test_ctx *t)
 
 static void test_methods_without_adapter(struct test_ctx *t)
 {
-    CHECK(t, !peft_has_ffn_adapter(PEFT_KIND_FULL) && !peft_has_ffn_adapter(PEFT_KIND_BITFIT) &&
-                 !peft_has_ffn_adapter(PEFT_KIND_LORA));
+    CHECK(t, !peft_has_ffn_adapter(PEFT_FULL) && !peft_has_ffn_adapter(PEFT_BITFIT) &&
+                 !peft_has_ffn_adapter(PEFT_LORA));
     struct peft_options o;
-    peft_toy_options(&o, PEFT_KIND_LORA, PEFT_ROUTE_NONE);
+    peft_toy_options(&o, PEFT_LORA, ROUTING_NONE);
     struct peft_toy *T = xmalloc(sizeof *T);
     struct err e;
     if (peft_toy_build(t, T, &o, 0.1f, 0.3f))
