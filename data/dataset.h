@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
-#include "data/strtab.h"
+#include "base/strtab.h"
 
 enum question_source { SRC_POOL = 0, SRC_TEST = 1 };
 /* answer_confidence of a raw answer record. */

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "base/mem.h"
-#include "data/h5io.h"
+#include "base/h5io.h"
 #include "data/readers.h"
 
 void detector_group_name(int layout, const char *img_id, char *out, size_t n)

@@ -18,7 +18,7 @@
 
 #include "base/err.h"
 #include "base/fileio.h"
-#include "data/strtab.h"
+#include "base/strtab.h"
 
 #define FEATURES_FORMAT "mixphm-features"
 #define FEATURES_VERSION 1

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "base/mem.h"
-#include "data/h5io.h"
+#include "base/h5io.h"
 #include "data/half.h"
 #include "data/detector.h"
 

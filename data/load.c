@@ -6,7 +6,7 @@
 
 #include "base/mem.h"
 #include "data/detector.h"
-#include "data/h5io.h"
+#include "base/h5io.h"
 #include "data/readers.h"
 
 void data_spec_free(struct data_spec *s)

@@ -10,7 +10,7 @@
 #include "base/err.h"
 #include "base/fileio.h"
 #include "data/dataset.h"
-#include "data/strtab.h"
+#include "base/strtab.h"
 
 struct data_spec {
     char name[32];          /* synthetic, vqav2, gqa, okvqa */

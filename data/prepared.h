@@ -22,7 +22,7 @@
 #include "base/fileio.h"
 #include "data/dataset.h"
 #include "data/splits.h"
-#include "data/strtab.h"
+#include "base/strtab.h"
 #include "data/tokenizer.h"
 
 #define PREPARED_FORMAT "mixphm-prepared"

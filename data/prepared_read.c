@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "base/mem.h"
-#include "data/h5io.h"
+#include "base/h5io.h"
 #include "data/prepared.h"
 
 /* Reads a 1-D int32/int64/float/int8 dataset that must have `want` entries (want < 0: any). */

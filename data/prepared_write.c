@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "base/mem.h"
-#include "data/h5io.h"
+#include "base/h5io.h"
 #include "data/prepared.h"
 
 /* Encodes every string of a table into a [n, width] matrix (width = the longest, or max_len). */

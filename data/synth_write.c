@@ -7,7 +7,7 @@
 #include "base/fileio.h"
 #include "base/mem.h"
 #include "data/dataset.h"
-#include "data/h5io.h"
+#include "base/h5io.h"
 #include "data/synth.h"
 
 static void image_name(const struct synth_config *c, long image, char *out, size_t n)

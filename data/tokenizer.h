@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
-#include "data/strtab.h"
+#include "base/strtab.h"
 
 enum tokenizer_kind { TOK_SENTENCEPIECE, TOK_WORDS };
 

@@ -7,7 +7,7 @@
 
 #include "base/fileio.h"
 #include "base/mem.h"
-#include "model/h5util.h"
+#include "base/h5io.h"
 
 void train_state_init(struct train_state *s)
 {
@@ -54,23 +54,10 @@ static const struct state_field fields[] = {
 };
 #undef SF
 
-static hid_t make_group(hid_t f, const char *name, const char *path, struct err *e)
-{
-    hid_t g = -1;
-    H5E_BEGIN_TRY
-    {
-        g = H5Gcreate2(f, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    }
-    H5E_END_TRY;
-    if (g < 0)
-        err_set(e, "%s: cannot create the group '%s'", path, name);
-    return g;
-}
-
 static hid_t open_group(hid_t f, const char *name, const char *path, struct err *e)
 {
     hid_t g = -1;
-    if (h5u_exists(f, name)) {
+    if (h5io_exists(f, name)) {
         H5E_BEGIN_TRY
         {
             g = H5Gopen2(f, name, H5P_DEFAULT);
@@ -86,7 +73,7 @@ static hid_t open_group(hid_t f, const char *name, const char *path, struct err 
 static int tensors_io(hid_t f, const char *path, const char *name, const struct params *p, const float *base,
                       int writing, struct err *e)
 {
-    hid_t g = writing ? make_group(f, name, path, e) : open_group(f, name, path, e);
+    hid_t g = writing ? h5io_group(f, name, e) : open_group(f, name, path, e);
     if (g < 0)
         return -1;
     int rc = 0;
@@ -94,19 +81,19 @@ static int tensors_io(hid_t f, const char *path, const char *name, const struct 
         const struct param_tensor *t = &p->t[i];
         if (!t->trainable)
             continue;
-        long dims[PARAM_MAX_DIMS];
+        hsize_t dims[PARAM_MAX_DIMS];
         for (int k = 0; k < t->ndim; k++)
-            dims[k] = t->shape[k];
+            dims[k] = (hsize_t)t->shape[k];
         float *data = (float *)base + t->offset; /* base is one of p->train, grad, adam_m, adam_v */
         if (writing) {
-            rc = h5u_write_float(g, path, t->name, t->ndim, dims, data, e);
+            rc = h5io_write_f32(g, t->name, t->ndim, dims, data, e);
         } else {
             int nd;
-            long got[H5U_MAX_DIMS];
-            rc = h5u_shape(g, path, t->name, &nd, got, e);
+            long got[H5IO_MAX_DIMS];
+            rc = h5io_shape(g, t->name, &nd, got, e);
             int same = rc == 0 && nd == t->ndim;
             for (int k = 0; same && k < nd; k++)
-                same = got[k] == dims[k];
+                same = got[k] == (long)dims[k];
             if (rc == 0 && !same) {
                 char want[64];
                 params_shape_str(t, want, sizeof want);
@@ -114,7 +101,7 @@ static int tensors_io(hid_t f, const char *path, const char *name, const struct 
                              path, name, t->name, want);
             }
             if (rc == 0)
-                rc = h5u_read_float(g, path, t->name, data, (long)t->numel, e);
+                rc = h5io_load_f32(g, t->name, data, (long)t->numel, e);
             if (rc != 0 && !strstr(e->msg, t->name))
                 err_prefix(e, "%s/%s", name, t->name);
         }
@@ -124,14 +111,14 @@ static int tensors_io(hid_t f, const char *path, const char *name, const struct 
 }
 
 /* The AdamW step count of every trainable tensor, in registry order (/adam_step, int32). */
-static int adam_steps_write(hid_t f, const char *path, const struct params *p, struct err *e)
+static int adam_steps_write(hid_t f, const struct params *p, struct err *e)
 {
     int32_t *steps = xmalloc((size_t)(p->n ? p->n : 1) * sizeof *steps); /* [trainable tensors] */
-    long n = 0;
+    hsize_t n = 0;
     for (int i = 0; i < p->n; i++)
         if (p->t[i].trainable)
             steps[n++] = (int32_t)p->adam_step[i];
-    int rc = h5u_write_int32(f, path, "adam_step", 1, &n, steps, e);
+    int rc = h5io_write_i32(f, "adam_step", 1, &n, steps, e);
     free(steps);
     return rc;
 }
@@ -142,14 +129,14 @@ static int adam_steps_read(hid_t f, const char *path, const struct params *p, st
     for (int i = 0; i < p->n; i++)
         want += p->t[i].trainable;
     int nd;
-    long got[H5U_MAX_DIMS];
-    if (h5u_shape(f, path, "adam_step", &nd, got, e) != 0)
+    long got[H5IO_MAX_DIMS];
+    if (h5io_shape(f, "adam_step", &nd, got, e) != 0)
         return -1;
     if (nd != 1 || got[0] != want)
         return err_set(e, "%s: adam_step holds %ld step counts, the model has %ld trainable tensors", path,
                        nd == 1 ? got[0] : -1L, want);
     int32_t *steps = xmalloc((size_t)(want ? want : 1) * sizeof *steps); /* [trainable tensors] */
-    int rc = h5u_read_int32(f, path, "adam_step", steps, want, e);
+    int rc = h5io_load_i32(f, "adam_step", steps, want, e);
     for (int i = 0, k = 0; rc == 0 && i < p->n; i++)
         if (p->t[i].trainable)
             p->adam_step[i] = steps[k++];
@@ -166,24 +153,24 @@ static int trainable_state_io(hid_t f, const char *path, const struct params *p,
     if (rc == 0)
         rc = tensors_io(f, path, "adam_v", p, p->adam_v, writing, e);
     if (rc == 0)
-        rc = writing ? adam_steps_write(f, path, p, e) : adam_steps_read(f, path, p, e);
+        rc = writing ? adam_steps_write(f, p, e) : adam_steps_read(f, path, p, e);
     return rc;
 }
 
-static int history_write(hid_t f, const char *path, const struct train_state *s, struct err *e)
+static int history_write(hid_t f, const struct train_state *s, struct err *e)
 {
-    hid_t g = make_group(f, "history", path, e);
+    hid_t g = h5io_group(f, "history", e);
     if (g < 0)
         return -1;
     int32_t *epochs = xmalloc((size_t)(s->n_dev ? s->n_dev : 1) * sizeof *epochs);
     for (long i = 0; i < s->n_dev; i++)
         epochs[i] = (int32_t)s->dev_epoch[i];
-    long nd = s->n_dev, nl = s->n_loss;
-    int rc = h5u_write_int32(g, path, "dev_epoch", 1, &nd, epochs, e);
+    hsize_t nd = (hsize_t)s->n_dev, nl = (hsize_t)s->n_loss;
+    int rc = h5io_write_i32(g, "dev_epoch", 1, &nd, epochs, e);
     if (rc == 0)
-        rc = h5u_write_double(g, path, "dev_score", 1, &nd, s->dev_score, e);
+        rc = h5io_write_f64(g, "dev_score", 1, &nd, s->dev_score, e);
     if (rc == 0)
-        rc = h5u_write_double(g, path, "loss", 1, &nl, s->loss, e);
+        rc = h5io_write_f64(g, "loss", 1, &nl, s->loss, e);
     free(epochs);
     H5Gclose(g);
     return rc;
@@ -195,12 +182,12 @@ static int history_read(hid_t f, const char *path, struct train_state *s, struct
     if (g < 0)
         return -1;
     int nd;
-    long dims[H5U_MAX_DIMS], n_dev = 0, n_loss = 0;
-    int rc = h5u_shape(g, path, "dev_score", &nd, dims, e);
+    long dims[H5IO_MAX_DIMS], n_dev = 0, n_loss = 0;
+    int rc = h5io_shape(g, "dev_score", &nd, dims, e);
     if (rc == 0)
         n_dev = nd == 1 ? dims[0] : -1;
     if (rc == 0)
-        rc = h5u_shape(g, path, "loss", &nd, dims, e);
+        rc = h5io_shape(g, "loss", &nd, dims, e);
     if (rc == 0)
         n_loss = nd == 1 ? dims[0] : -1;
     if (rc == 0 && (n_dev < 0 || n_loss < 0 || n_dev > CHECKPOINT_MAX_HISTORY || n_loss > CHECKPOINT_MAX_HISTORY))
@@ -210,11 +197,11 @@ static int history_read(hid_t f, const char *path, struct train_state *s, struct
     s->dev_score = xcalloc((size_t)(n_dev ? n_dev : 1), sizeof *s->dev_score);
     s->loss = xcalloc((size_t)(n_loss ? n_loss : 1), sizeof *s->loss);
     if (rc == 0 && n_dev)
-        rc = h5u_read_int32(g, path, "dev_epoch", epochs, n_dev, e);
+        rc = h5io_load_i32(g, "dev_epoch", epochs, n_dev, e);
     if (rc == 0 && n_dev)
-        rc = h5u_read_double(g, path, "dev_score", s->dev_score, n_dev, e);
+        rc = h5io_load_f64(g, "dev_score", s->dev_score, n_dev, e);
     if (rc == 0 && n_loss)
-        rc = h5u_read_double(g, path, "loss", s->loss, n_loss, e);
+        rc = h5io_load_f64(g, "loss", s->loss, n_loss, e);
     for (long i = 0; rc == 0 && i < n_dev; i++)
         s->dev_epoch[i] = epochs[i];
     if (rc == 0) {
@@ -232,26 +219,29 @@ int checkpoint_save(const struct params *p, const char *path, const char run_has
     char tmp[PATH_MAX_LEN];
     if (tmp_path_for(path, tmp, sizeof tmp, e) != 0)
         return -1;
-    hid_t f = h5u_create(tmp, e);
+    hid_t f = h5io_create(tmp, e);
     if (f < 0)
         return err_prefix(e, "writing the checkpoint %s (the previous one is kept)", path);
-    int rc = h5u_attr_write_string(f, tmp, "format", CHECKPOINT_FORMAT, e);
+    int rc = h5io_attr_str(f, "format", CHECKPOINT_FORMAT, e);
     if (rc == 0)
-        rc = h5u_attr_write_long(f, tmp, "format_version", CHECKPOINT_VERSION, e);
+        rc = h5io_attr_i64(f, "format_version", CHECKPOINT_VERSION, e);
     if (rc == 0)
-        rc = h5u_attr_write_string(f, tmp, "run_hash", run_hash, e);
+        rc = h5io_attr_str(f, "run_hash", run_hash, e);
     if (rc == 0)
-        rc = h5u_attr_write_long(f, tmp, "stopped_early", s->stopped_early, e);
+        rc = h5io_attr_i64(f, "stopped_early", s->stopped_early, e);
     for (size_t i = 0; i < sizeof fields / sizeof fields[0] && rc == 0; i++) {
         const char *at = (const char *)s + fields[i].offset;
-        rc = fields[i].is_double ? h5u_attr_write_double(f, tmp, fields[i].name, *(const double *)at, e)
-                                 : h5u_attr_write_long(f, tmp, fields[i].name, *(const long *)at, e);
+        rc = fields[i].is_double ? h5io_attr_f64(f, fields[i].name, *(const double *)at, e)
+                                 : h5io_attr_i64(f, fields[i].name, *(const long *)at, e);
     }
     if (rc == 0)
         rc = trainable_state_io(f, tmp, p, 1, e);
     if (rc == 0)
-        rc = history_write(f, tmp, s, e);
-    h5u_close(f);
+        rc = history_write(f, s, e);
+    if (rc == 0)
+        rc = h5io_close(f, tmp, e);
+    else
+        h5io_close_quiet(f);
     if (rc == 0)
         rc = commit_tmp(tmp, path, e);
     if (rc != 0) {
@@ -265,35 +255,35 @@ int checkpoint_load(struct params *p, const char *path, const char run_hash[HASH
                     struct err *e)
 {
     train_state_init(s);
-    hid_t f = h5u_open_read(path, e);
+    hid_t f = h5io_open(path, e);
     if (f < 0)
         return -1;
     char fmt[64] = "", hash[64] = "";
     long version = 0, stopped = 0;
     int rc = 0;
-    if (h5u_attr_read_string(f, path, "format", fmt, sizeof fmt, e) != 0 || strcmp(fmt, CHECKPOINT_FORMAT) != 0)
+    if (h5io_read_attr_str(f, "format", fmt, sizeof fmt, e) != 0 || strcmp(fmt, CHECKPOINT_FORMAT) != 0)
         rc = err_set(e, "%s: not a mixphm checkpoint", path);
-    if (rc == 0 && (h5u_attr_read_long(f, path, "format_version", &version, e) != 0 || version != CHECKPOINT_VERSION))
+    if (rc == 0 && (h5io_read_attr_i64(f, "format_version", &version, e) != 0 || version != CHECKPOINT_VERSION))
         rc = err_set(e, "%s: checkpoint format version %ld, this build reads version %d", path, version,
                      CHECKPOINT_VERSION);
     if (rc == 0)
-        rc = h5u_attr_read_string(f, path, "run_hash", hash, sizeof hash, e);
+        rc = h5io_read_attr_str(f, "run_hash", hash, sizeof hash, e);
     if (rc == 0 && strcmp(hash, run_hash) != 0)
         rc = err_set(e, "%s: the checkpoint belongs to other settings (hash %s, the run's is %s)", path, hash,
                      run_hash);
     if (rc == 0)
-        rc = h5u_attr_read_long(f, path, "stopped_early", &stopped, e);
+        rc = h5io_read_attr_i64(f, "stopped_early", &stopped, e);
     s->stopped_early = (int)stopped;
     for (size_t i = 0; i < sizeof fields / sizeof fields[0] && rc == 0; i++) {
         char *at = (char *)s + fields[i].offset;
-        rc = fields[i].is_double ? h5u_attr_read_double(f, path, fields[i].name, (double *)at, e)
-                                 : h5u_attr_read_long(f, path, fields[i].name, (long *)at, e);
+        rc = fields[i].is_double ? h5io_read_attr_f64(f, fields[i].name, (double *)at, e)
+                                 : h5io_read_attr_i64(f, fields[i].name, (long *)at, e);
     }
     if (rc == 0)
         rc = trainable_state_io(f, path, p, 0, e);
     if (rc == 0)
         rc = history_read(f, path, s, e);
-    h5u_close(f);
+    h5io_close_quiet(f);
     if (rc != 0)
         train_state_free(s);
     return rc;

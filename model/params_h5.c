@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "base/fileio.h"
-#include "model/h5util.h"
+#include "base/h5io.h"
 
 #define LIST_MAX 8 /* names quoted per kind of problem; the rest are counted */
 
@@ -26,24 +26,27 @@ int params_save_h5_sel(const struct params *p, const char *path, int owner_mask,
     char tmp[PATH_MAX_LEN];
     if (tmp_path_for(path, tmp, sizeof tmp, e))
         return -1;
-    hid_t f = h5u_create(tmp, e);
+    hid_t f = h5io_create(tmp, e);
     if (f < 0)
         return -1;
-    int rc = h5u_attr_write_string(f, tmp, "format", WEIGHTS_FORMAT, e);
+    int rc = h5io_attr_str(f, "format", WEIGHTS_FORMAT, e);
     if (!rc)
-        rc = h5u_attr_write_long(f, tmp, "format_version", WEIGHTS_FORMAT_VERSION, e);
+        rc = h5io_attr_i64(f, "format_version", WEIGHTS_FORMAT_VERSION, e);
     for (int i = 0; i < n_attrs && !rc; i++)
-        rc = h5u_attr_write_long(f, tmp, attrs[i].name, attrs[i].value, e);
+        rc = h5io_attr_i64(f, attrs[i].name, attrs[i].value, e);
     for (int i = 0; i < p->n && !rc; i++) {
         const struct param_tensor *t = &p->t[i];
         if (!param_selected(t, owner_mask, trainable))
             continue;
-        long dims[PARAM_MAX_DIMS];
+        hsize_t dims[PARAM_MAX_DIMS];
         for (int k = 0; k < t->ndim; k++)
-            dims[k] = t->shape[k];
-        rc = h5u_write_float(f, tmp, t->name, t->ndim, dims, params_data(p, i), e);
+            dims[k] = (hsize_t)t->shape[k];
+        rc = h5io_write_f32(f, t->name, t->ndim, dims, params_data(p, i), e);
     }
-    h5u_close(f);
+    if (!rc)
+        rc = h5io_close(f, tmp, e);
+    else
+        h5io_close_quiet(f);
     if (!rc)
         rc = commit_tmp(tmp, path, e);
     if (rc) {
@@ -75,11 +78,11 @@ static int check_format(hid_t f, const char *path, struct err *e)
 {
     char fmt[64];
     long version = 0;
-    if (h5u_attr_read_string(f, path, "format", fmt, sizeof fmt, e) || strcmp(fmt, WEIGHTS_FORMAT) != 0)
+    if (h5io_read_attr_str(f, "format", fmt, sizeof fmt, e) || strcmp(fmt, WEIGHTS_FORMAT) != 0)
         return err_set(e, "%s: not a mixphm weights file (no attribute format = \"%s\"; convert PyTorch "
                           "checkpoints with tools/convert_vlt5.py)",
                        path, WEIGHTS_FORMAT);
-    if (h5u_attr_read_long(f, path, "format_version", &version, e))
+    if (h5io_read_attr_i64(f, "format_version", &version, e))
         return -1;
     if (version != WEIGHTS_FORMAT_VERSION)
         return err_set(e, "%s: weights format version %ld, this build reads version %d", path, version,
@@ -103,11 +106,11 @@ int params_load_h5(struct params *p, const char *path, int owner_mask, const cha
 int params_load_h5_sel(struct params *p, const char *path, int owner_mask, int trainable, const char *const *ignore,
                        struct err *e)
 {
-    hid_t f = h5u_open_read(path, e);
+    hid_t f = h5io_open(path, e);
     if (f < 0)
         return -1;
     if (check_format(f, path, e)) {
-        h5u_close(f);
+        h5io_close_quiet(f);
         return -1;
     }
     char missing[1024] = "", shapes[1400] = "", extra[1024] = "";
@@ -116,13 +119,13 @@ int params_load_h5_sel(struct params *p, const char *path, int owner_mask, int t
         const struct param_tensor *t = &p->t[i];
         if (!param_selected(t, owner_mask, trainable))
             continue;
-        if (!h5u_exists(f, t->name)) {
+        if (!h5io_exists(f, t->name)) {
             list_add(missing, sizeof missing, &n_missing, t->name);
             continue;
         }
         int nd;
-        long dims[H5U_MAX_DIMS];
-        if (h5u_shape(f, path, t->name, &nd, dims, e)) {
+        long dims[H5IO_MAX_DIMS];
+        if (h5io_shape(f, t->name, &nd, dims, e)) {
             rc = -1;
             break;
         }
@@ -142,17 +145,17 @@ int params_load_h5_sel(struct params *p, const char *path, int owner_mask, int t
             list_add(shapes, sizeof shapes, &n_shapes, item);
             continue;
         }
-        rc = h5u_read_float(f, path, t->name, params_data(p, i), (long)t->numel, e);
+        rc = h5io_load_f32(f, t->name, params_data(p, i), (long)t->numel, e);
     }
     char **names = NULL;
     int n_names = 0;
-    if (!rc && !(rc = h5u_list(f, path, &names, &n_names, e))) {
+    if (!rc && !(rc = h5io_list_datasets(f, &names, &n_names, e))) {
         for (int i = 0; i < n_names; i++)
             if (params_find(p, names[i]) < 0 && !ignored(ignore, names[i]))
                 list_add(extra, sizeof extra, &n_extra, names[i]);
         free(names);
     }
-    h5u_close(f);
+    h5io_close_quiet(f);
     if (rc)
         return -1;
     if (!n_missing && !n_shapes && !n_extra)
@@ -170,12 +173,12 @@ int params_load_h5_sel(struct params *p, const char *path, int owner_mask, int t
 
 int weights_read_attr(const char *path, const char *name, long *value, struct err *e)
 {
-    hid_t f = h5u_open_read(path, e);
+    hid_t f = h5io_open(path, e);
     if (f < 0)
         return -1;
     int rc = check_format(f, path, e);
     if (!rc)
-        rc = h5u_attr_read_long(f, path, name, value, e);
-    h5u_close(f);
+        rc = h5io_read_attr_i64(f, name, value, e);
+    h5io_close_quiet(f);
     return rc;
 }

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "base/hash.h"
-#include "model/h5util.h"
+#include "base/h5io.h"
 #include "model/params_h5.h"
 #include "model/vlt5_internal.h"
 #include "nn/rng.h"

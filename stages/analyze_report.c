@@ -13,7 +13,7 @@
 
 #include "base/fileio.h"
 #include "base/mem.h"
-#include "data/h5io.h"
+#include "base/h5io.h"
 #include "stages/analyze.h"
 #include "stages/gnuplot.h"
 

@@ -9,7 +9,7 @@
 #include "base/mem.h"
 #include "data/detector.h"
 #include "data/features.h"
-#include "data/h5io.h"
+#include "base/h5io.h"
 #include "data/half.h"
 #include "data/prepared.h"
 #include "mpi/agree.h"

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "base/mem.h"
-#include "data/h5io.h"
+#include "base/h5io.h"
 #include "tests/redundancy_ref.h"
 
 /* 0-2 absolute, 3-4 scales, 5-6 [layers, 3] */

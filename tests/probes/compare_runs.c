@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "base/mem.h"
-#include "model/h5util.h"
+#include "base/h5io.h"
 
 struct diff {
     double max_abs, max_rel;
@@ -36,14 +36,14 @@ static void compare_values(const double *a, const double *b, long n, double atol
 static int weights(const char *pa, const char *pb, double atol, double rtol)
 {
     struct err e;
-    hid_t fa = h5u_open_read(pa, &e), fb = fa >= 0 ? h5u_open_read(pb, &e) : -1;
+    hid_t fa = h5io_open(pa, &e), fb = fa >= 0 ? h5io_open(pb, &e) : -1;
     if (fa < 0 || fb < 0) {
         fprintf(stderr, "%s\n", e.msg);
         return 2;
     }
     char **names = NULL;
     int n = 0;
-    if (h5u_list(fa, pa, &names, &n, &e) != 0) {
+    if (h5io_list_datasets(fa, &names, &n, &e) != 0) {
         fprintf(stderr, "%s\n", e.msg);
         return 2;
     }
@@ -51,8 +51,8 @@ static int weights(const char *pa, const char *pb, double atol, double rtol)
     int rc = 0;
     for (int i = 0; i < n && rc == 0; i++) {
         int na, nb;
-        long da[H5U_MAX_DIMS], db[H5U_MAX_DIMS];
-        if (h5u_shape(fa, pa, names[i], &na, da, &e) != 0 || h5u_shape(fb, pb, names[i], &nb, db, &e) != 0 ||
+        long da[H5IO_MAX_DIMS], db[H5IO_MAX_DIMS];
+        if (h5io_shape(fa, names[i], &na, da, &e) != 0 || h5io_shape(fb, names[i], &nb, db, &e) != 0 ||
             na != nb) {
             fprintf(stderr, "%s: %s\n", names[i], e.msg[0] ? e.msg : "different ranks");
             rc = 2;
@@ -68,7 +68,7 @@ static int weights(const char *pa, const char *pb, double atol, double rtol)
         }
         float *a = xmalloc((size_t)(count ? count : 1) * sizeof *a), *b = xmalloc((size_t)(count ? count : 1) * sizeof *b);
         double *ad = xmalloc((size_t)(count ? count : 1) * sizeof *ad), *bd = xmalloc((size_t)(count ? count : 1) * sizeof *bd);
-        if (rc == 0 && (h5u_read_float(fa, pa, names[i], a, count, &e) != 0 || h5u_read_float(fb, pb, names[i], b, count, &e) != 0)) {
+        if (rc == 0 && (h5io_load_f32(fa, names[i], a, count, &e) != 0 || h5io_load_f32(fb, names[i], b, count, &e) != 0)) {
             fprintf(stderr, "%s\n", e.msg);
             rc = 2;
         }
@@ -84,8 +84,8 @@ static int weights(const char *pa, const char *pb, double atol, double rtol)
         free(bd);
     }
     free(names);
-    h5u_close(fa);
-    h5u_close(fb);
+    h5io_close_quiet(fa);
+    h5io_close_quiet(fb);
     if (rc != 0)
         return rc;
     printf("%d tensors, %ld values: max abs diff %.3g, max rel diff %.3g, %ld beyond tolerance\n", n, d.total,

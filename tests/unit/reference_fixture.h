@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "base/mem.h"
-#include "model/h5util.h"
+#include "base/h5io.h"
 #include "model/vlt5.h"
 #include "tests/harness.h"
 
@@ -32,7 +32,7 @@ static inline long attr(struct test_ctx *t, struct fixture *fx, const char *name
 {
     struct err e;
     long v = 0;
-    CHECKF(t, h5u_attr_read_long(fx->f, fx->path, name, &v, &e) == 0, "%s", e.msg);
+    CHECKF(t, h5io_read_attr_i64(fx->f, name, &v, &e) == 0, "%s", e.msg);
     return v;
 }
 
@@ -41,7 +41,7 @@ static inline float *read_floats(struct test_ctx *t, struct fixture *fx, const c
 {
     struct err e;
     float *x = xmalloc(sizeof(float) * (size_t)(n ? n : 1));
-    if (h5u_read_float(fx->f, fx->path, name, x, n, &e)) {
+    if (h5io_load_f32(fx->f, name, x, n, &e)) {
         CHECKF(t, 0, "%s", e.msg);
         free(x);
         return NULL;
@@ -53,7 +53,7 @@ static inline int32_t *read_ints(struct test_ctx *t, struct fixture *fx, const c
 {
     struct err e;
     int32_t *x = xmalloc(sizeof(int32_t) * (size_t)n);
-    if (h5u_read_int32(fx->f, fx->path, name, x, n, &e)) {
+    if (h5io_load_i32(fx->f, name, x, n, &e)) {
         CHECKF(t, 0, "%s", e.msg);
         free(x);
         return NULL;
@@ -66,7 +66,7 @@ static inline int fixture_open(struct test_ctx *t, const char *name, struct fixt
     struct err e;
     memset(fx, 0, sizeof *fx);
     snprintf(fx->path, sizeof fx->path, FIXTURES "%s", name);
-    fx->f = h5u_open_read(fx->path, &e);
+    fx->f = h5io_open(fx->path, &e);
     if (fx->f < 0) {
         CHECKF(t, 0, "%s (run the tests from the repository root)", e.msg);
         return -1;
@@ -80,12 +80,12 @@ static inline int fixture_open(struct test_ctx *t, const char *name, struct fixt
     if (H5Aexists(fx->f, "n_regions") > 0) /* weights files leave it out: VL-T5 has 36 */
         d->n_regions = (int)attr(t, fx, "n_regions");
     fx->visual_bias = attr(t, fx, "visual_bias");
-    if (!h5u_exists(fx->f, "text"))
+    if (!h5io_exists(fx->f, "text"))
         return 0; /* a weights-only fixture */
     fx->seed = attr(t, fx, "weight_seed"), fx->global_batch = attr(t, fx, "global_batch");
     int nd;
-    long tdims[H5U_MAX_DIMS], ldims[H5U_MAX_DIMS];
-    if (h5u_shape(fx->f, fx->path, "text", &nd, tdims, &e) || h5u_shape(fx->f, fx->path, "labels", &nd, ldims, &e)) {
+    long tdims[H5IO_MAX_DIMS], ldims[H5IO_MAX_DIMS];
+    if (h5io_shape(fx->f, "text", &nd, tdims, &e) || h5io_shape(fx->f, "labels", &nd, ldims, &e)) {
         CHECKF(t, 0, "%s", e.msg);
         return -1;
     }
@@ -101,7 +101,7 @@ static inline int fixture_open(struct test_ctx *t, const char *name, struct fixt
 
 static inline void fixture_close(struct fixture *fx)
 {
-    h5u_close(fx->f);
+    h5io_close_quiet(fx->f);
     free(fx->text), free(fx->labels), free(fx->feats), free(fx->boxes), free(fx->weights);
 }
 

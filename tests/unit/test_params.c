@@ -8,7 +8,7 @@
 #include "base/fileio.h"
 #include "base/mem.h"
 #include "model/checkpoint.h"
-#include "model/h5util.h"
+#include "base/h5io.h"
 #include "model/optimizer.h"
 #include "model/params_h5.h"
 #include "model/vlt5.h"
@@ -137,22 +137,22 @@ static void test_weights_errors(struct test_ctx *t)
     test_write_file(t, "text.h5", "not hdf5 at all\n", text, sizeof text);
     expect_load_error(t, text, "not hdf5", "not an HDF5 file", NULL);
     snprintf(path, sizeof path, "%s/plain.h5", t->tmpdir);
-    hid_t f = h5u_create(path, &e);
-    long dims[1] = {4};
+    hid_t f = h5io_create(path, &e);
+    hsize_t dims[1] = {4};
     float zeros[4] = {0};
-    h5u_write_float(f, path, "enc.b", 1, dims, zeros, &e);
-    h5u_close(f);
+    h5io_write_f32(f, "enc.b", 1, dims, zeros, &e);
+    h5io_close_quiet(f);
     expect_load_error(t, path, "no format", "not a mixphm weights file", NULL);
     /* a weights file whose tensor is stored as integers */
     snprintf(path, sizeof path, "%s/ints.h5", t->tmpdir);
-    f = h5u_create(path, &e);
-    h5u_attr_write_string(f, path, "format", WEIGHTS_FORMAT, &e);
-    h5u_attr_write_long(f, path, "format_version", WEIGHTS_FORMAT_VERSION, &e);
-    long d2[2] = {2, 3};
+    f = h5io_create(path, &e);
+    h5io_attr_str(f, "format", WEIGHTS_FORMAT, &e);
+    h5io_attr_i64(f, "format_version", WEIGHTS_FORMAT_VERSION, &e);
+    hsize_t d2[2] = {2, 3};
     int32_t ints[6] = {0};
-    h5u_write_int32(f, path, "enc.w", 2, d2, ints, &e);
-    h5u_write_float(f, path, "enc.b", 1, dims, zeros, &e);
-    h5u_close(f);
+    h5io_write_i32(f, "enc.w", 2, d2, ints, &e);
+    h5io_write_f32(f, "enc.b", 1, dims, zeros, &e);
+    h5io_close_quiet(f);
     expect_load_error(t, path, "integers", "'enc.w' is not floating point", NULL);
     /* a truncated file: the first 1000 bytes of a valid one */
     const int sb[1] = {4};

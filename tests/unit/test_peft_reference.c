@@ -141,10 +141,10 @@ static void compare_gradients(struct test_ctx *t, struct fixture *fx, const char
 {
     char ds[128];
     int nd;
-    long dims[H5U_MAX_DIMS];
+    long dims[H5IO_MAX_DIMS];
     struct err e;
     snprintf(ds, sizeof ds, "%s.grad_names", name);
-    if (h5u_shape(fx->f, fx->path, ds, &nd, dims, &e)) {
+    if (h5io_shape(fx->f, ds, &nd, dims, &e)) {
         CHECKF(t, 0, "%s", e.msg);
         return;
     }
@@ -214,7 +214,7 @@ static void run_case(struct test_ctx *t, struct fixture *fx, const char *name)
         free(ref);
         compare_gradients(t, fx, name, c);
         snprintf(ds, sizeof ds, "%s.logits_eval", name);
-        if (h5u_exists(fx->f, ds)) { /* merged inference */
+        if (h5io_exists(fx->f, ds)) { /* merged inference */
             struct err e;
             peft_eval_prepare(c->pf);
             c->b.train = 0;
@@ -311,8 +311,8 @@ static void test_training_steps(struct test_ctx *t)
         int32_t *ref_steps = read_ints(t, &fx, "train.adam_step", trainable);
         int32_t *bytes = NULL;
         int nd;
-        long dims[H5U_MAX_DIMS];
-        if (h5u_shape(fx.f, fx.path, "train.names", &nd, dims, &e) == 0)
+        long dims[H5IO_MAX_DIMS];
+        if (h5io_shape(fx.f, "train.names", &nd, dims, &e) == 0)
             bytes = read_ints(t, &fx, "train.names", dims[0]);
         char *names = xcalloc(bytes ? (size_t)dims[0] + 2 : 2, 1);
         for (long i = 0; bytes && i < dims[0]; i++)

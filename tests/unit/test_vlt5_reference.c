@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "base/mem.h"
-#include "model/h5util.h"
+#include "base/h5io.h"
 #include "model/optimizer.h"
 #include "model/params_h5.h"
 #include "model/vlt5.h"
@@ -211,17 +211,17 @@ static void test_adamw_matches_torch(struct test_ctx *t)
     struct err e;
     memset(&fx, 0, sizeof fx);
     snprintf(fx.path, sizeof fx.path, FIXTURES "adamw.h5");
-    fx.f = h5u_open_read(fx.path, &e);
+    fx.f = h5io_open(fx.path, &e);
     if (fx.f < 0) {
         CHECKF(t, 0, "%s", e.msg);
         return;
     }
     double lr = 0, wd = 0, clip = 0;
     long total = 0, warmup = 0;
-    h5u_attr_read_double(fx.f, fx.path, "lr", &lr, &e), h5u_attr_read_double(fx.f, fx.path, "weight_decay", &wd, &e);
-    h5u_attr_read_double(fx.f, fx.path, "clip", &clip, &e);
-    CHECK(t, h5u_attr_read_long(fx.f, fx.path, "total", &total, &e) == 0 &&
-                 h5u_attr_read_long(fx.f, fx.path, "warmup", &warmup, &e) == 0);
+    h5io_read_attr_f64(fx.f, "lr", &lr, &e), h5io_read_attr_f64(fx.f, "weight_decay", &wd, &e);
+    h5io_read_attr_f64(fx.f, "clip", &clip, &e);
+    CHECK(t, h5io_read_attr_i64(fx.f, "total", &total, &e) == 0 &&
+                 h5io_read_attr_i64(fx.f, "warmup", &warmup, &e) == 0);
     struct params p;
     params_init(&p);
     const char *names[] = {"a.weight", "b.bias", "c.LayerNorm.weight"};
@@ -256,7 +256,7 @@ static void test_adamw_matches_torch(struct test_ctx *t)
     }
     free(norms);
     params_free(&p);
-    h5u_close(fx.f);
+    h5io_close_quiet(fx.f);
 }
 
 int main(int argc, char **argv)

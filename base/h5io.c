@@ -1,4 +1,4 @@
-#include "data/h5io.h"
+#include "base/h5io.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,21 +182,35 @@ int h5io_write_strtab(hid_t loc, const char *name, const struct strtab *t, struc
     return rc;
 }
 
+/* The file a handle belongs to, for messages. */
+static void file_name(hid_t loc, char *out, size_t n)
+{
+    H5E_BEGIN_TRY
+    {
+        if (H5Fget_name(loc, out, n) < 0)
+            snprintf(out, n, "?");
+    }
+    H5E_END_TRY;
+}
+
+/* Writes scalar attribute `name` of obj, replacing one that is there. */
 static int attr_write(hid_t obj, const char *name, hid_t file_type, hid_t mem_type, const void *value,
                       struct err *e)
 {
-    hid_t space = H5Screate(H5S_SCALAR), a;
     herr_t rc = -1;
     H5E_BEGIN_TRY
     {
-        a = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT);
+        if (H5Aexists(obj, name) > 0)
+            H5Adelete(obj, name);
+        hid_t space = H5Screate(H5S_SCALAR);
+        hid_t a = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT);
         if (a >= 0) {
             rc = H5Awrite(a, mem_type, value);
             H5Aclose(a);
         }
+        H5Sclose(space);
     }
     H5E_END_TRY;
-    H5Sclose(space);
     if (rc < 0) {
         char where[1600];
         h5io_where(obj, name, where, sizeof where);
@@ -218,6 +232,66 @@ int h5io_attr_str(hid_t obj, const char *name, const char *value, struct err *e)
 int h5io_attr_i64(hid_t obj, const char *name, int64_t value, struct err *e)
 {
     return attr_write(obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value, e);
+}
+
+int h5io_attr_f64(hid_t obj, const char *name, double value, struct err *e)
+{
+    return attr_write(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value, e);
+}
+
+/* Reads scalar attribute `name` as `mem` after checking its class (and, for strings, that it is a
+ * fixed-length one that fits `size` bytes with its terminator). */
+static int attr_read(hid_t obj, const char *name, hid_t mem, H5T_class_t want, size_t size, void *out,
+                     struct err *e)
+{
+    int rc = 0;
+    H5E_BEGIN_TRY
+    {
+        hid_t a = H5Aexists(obj, name) > 0 ? H5Aopen(obj, name, H5P_DEFAULT) : -1;
+        hid_t type = a >= 0 ? H5Aget_type(a) : -1;
+        if (a < 0)
+            rc = -1;
+        else if (type < 0 || H5Tget_class(type) != want ||
+                 (want == H5T_STRING && (H5Tis_variable_str(type) > 0 || H5Tget_size(type) >= size)))
+            rc = -2;
+        else if (H5Aread(a, mem, out) < 0)
+            rc = -3;
+        if (type >= 0)
+            H5Tclose(type);
+        if (a >= 0)
+            H5Aclose(a);
+    }
+    H5E_END_TRY;
+    if (rc == 0)
+        return 0;
+    char file[1024];
+    file_name(obj, file, sizeof file);
+    if (rc == -1)
+        return err_set(e, "%s: missing attribute '%s'", file, name);
+    if (rc == -2 && want == H5T_STRING)
+        return err_set(e, "%s: attribute '%s' is not a fixed-length string of fewer than %zu bytes", file, name, size);
+    return err_set(e, "%s: attribute '%s' has the wrong type", file, name);
+}
+
+int h5io_read_attr_str(hid_t obj, const char *name, char *out, size_t n, struct err *e)
+{
+    hid_t mem = H5Tcopy(H5T_C_S1);
+    H5Tset_size(mem, n);
+    H5Tset_strpad(mem, H5T_STR_NULLTERM);
+    memset(out, 0, n);
+    int rc = attr_read(obj, name, mem, H5T_STRING, n, out, e);
+    H5Tclose(mem);
+    return rc;
+}
+
+int h5io_read_attr_i64(hid_t obj, const char *name, int64_t *value, struct err *e)
+{
+    return attr_read(obj, name, H5T_NATIVE_INT64, H5T_INTEGER, sizeof *value, value, e);
+}
+
+int h5io_read_attr_f64(hid_t obj, const char *name, double *value, struct err *e)
+{
+    return attr_read(obj, name, H5T_NATIVE_DOUBLE, H5T_FLOAT, sizeof *value, value, e);
 }
 
 int h5io_read(hid_t loc, const char *name, hid_t mem_type, size_t elem, int rank, hsize_t *dims, void **data,
@@ -298,46 +372,178 @@ int h5io_read_strtab(hid_t loc, const char *name, struct strtab *t, struct err *
     return rc;
 }
 
-/* Reads attribute `name`: as a string of at most n - 1 bytes when `mem` is negative (a fixed-length
- * string attribute), else converted to `mem`. */
-static int attr_read(hid_t obj, const char *name, hid_t mem, void *out, size_t n, const char *kind, struct err *e)
+void h5io_close_quiet(hid_t file)
 {
-    hid_t a, type = -1;
-    herr_t rc = -1;
+    if (file < 0)
+        return;
     H5E_BEGIN_TRY
     {
-        a = H5Aopen(obj, name, H5P_DEFAULT);
-        if (a >= 0 && mem >= 0) {
-            rc = H5Aread(a, mem, out);
-        } else if (a >= 0 && (type = H5Aget_type(a)) >= 0 && H5Tget_class(type) == H5T_STRING &&
-                   !H5Tis_variable_str(type) && H5Tget_size(type) < n) {
-            hid_t str = H5Tcopy(H5T_C_S1);
-            H5Tset_size(str, H5Tget_size(type) + 1);
-            H5Tset_strpad(str, H5T_STR_NULLTERM);
-            rc = H5Aread(a, str, out);
-            H5Tclose(str);
-        }
-        if (type >= 0)
-            H5Tclose(type);
-        if (a >= 0)
-            H5Aclose(a);
+        H5Fclose(file);
     }
     H5E_END_TRY;
-    if (rc < 0) {
+}
+
+int h5io_write_f64(hid_t loc, const char *name, int rank, const hsize_t *dims, const double *data, struct err *e)
+{
+    return h5io_write(loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, rank, dims, data, e);
+}
+
+/* ---- whole datasets into the caller's buffer (weights, checkpoints, fixtures) ------------------ */
+
+static hid_t open_dataset(hid_t loc, const char *name, struct err *e)
+{
+    char where[1600];
+    h5io_where(loc, name, where, sizeof where);
+    if (!h5io_exists(loc, name))
+        return err_set(e, "%s: missing dataset", where);
+    hid_t d;
+    H5E_BEGIN_TRY
+    {
+        d = H5Dopen2(loc, name, H5P_DEFAULT);
+    }
+    H5E_END_TRY;
+    if (d < 0)
+        return err_set(e, "%s: not a dataset that can be read", where);
+    return d;
+}
+
+int h5io_shape(hid_t loc, const char *name, int *ndim, long dims[H5IO_MAX_DIMS], struct err *e)
+{
+    hid_t d = open_dataset(loc, name, e);
+    if (d < 0)
+        return -1;
+    int rc = 0;
+    H5E_BEGIN_TRY
+    {
+        hid_t space = H5Dget_space(d);
+        int nd = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+        hsize_t hd[H5IO_MAX_DIMS];
+        if (nd < 0 || nd > H5IO_MAX_DIMS || H5Sget_simple_extent_dims(space, hd, NULL) < 0) {
+            rc = -1;
+        } else {
+            *ndim = nd;
+            for (int i = 0; i < nd; i++)
+                dims[i] = (long)hd[i];
+        }
+        if (space >= 0)
+            H5Sclose(space);
+        H5Dclose(d);
+    }
+    H5E_END_TRY;
+    if (rc) {
         char where[1600];
-        h5io_where(obj, name, where, sizeof where);
-        return err_set(e, "%s: missing or not %s attribute", where, kind);
+        h5io_where(loc, name, where, sizeof where);
+        return err_set(e, "%s: cannot read the shape", where);
     }
     return 0;
 }
 
-int h5io_read_attr_str(hid_t obj, const char *name, char *out, size_t n, struct err *e)
+/* Reads dataset `name` as `mem` after checking its class and element count. */
+static int load_as(hid_t loc, const char *name, hid_t mem, H5T_class_t want, const char *what, void *out, long n,
+                   struct err *e)
 {
-    out[0] = '\0';
-    return attr_read(obj, name, -1, out, n, "a string", e);
+    int nd;
+    long dims[H5IO_MAX_DIMS];
+    if (h5io_shape(loc, name, &nd, dims, e))
+        return -1;
+    long count = 1;
+    for (int i = 0; i < nd; i++)
+        count *= dims[i];
+    char where[1600];
+    h5io_where(loc, name, where, sizeof where);
+    if (count != n)
+        return err_set(e, "%s: %ld values, expected %ld", where, count, n);
+    hid_t d = open_dataset(loc, name, e);
+    if (d < 0)
+        return -1;
+    int rc = 0;
+    H5E_BEGIN_TRY
+    {
+        hid_t type = H5Dget_type(d);
+        if (type < 0 || H5Tget_class(type) != want)
+            rc = -2;
+        else if (n > 0 && H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
+            rc = -1;
+        if (type >= 0)
+            H5Tclose(type);
+        H5Dclose(d);
+    }
+    H5E_END_TRY;
+    if (rc == -2)
+        return err_set(e, "%s: '%s' is not %s", where, name, what);
+    if (rc)
+        return err_set(e, "%s: cannot read the dataset (a damaged file?)", where);
+    return 0;
 }
 
-int h5io_read_attr_i64(hid_t obj, const char *name, int64_t *value, struct err *e)
+int h5io_load_f32(hid_t loc, const char *name, float *out, long n, struct err *e)
 {
-    return attr_read(obj, name, H5T_NATIVE_INT64, value, sizeof *value, "an integer", e);
+    return load_as(loc, name, H5T_NATIVE_FLOAT, H5T_FLOAT, "floating point", out, n, e);
+}
+
+int h5io_load_f64(hid_t loc, const char *name, double *out, long n, struct err *e)
+{
+    return load_as(loc, name, H5T_NATIVE_DOUBLE, H5T_FLOAT, "floating point", out, n, e);
+}
+
+int h5io_load_i32(hid_t loc, const char *name, int32_t *out, long n, struct err *e)
+{
+    return load_as(loc, name, H5T_NATIVE_INT32, H5T_INTEGER, "integer", out, n, e);
+}
+
+struct list_ctx {
+    char **names;
+    int n, cap;
+};
+
+static herr_t list_one(hid_t g, const char *name, const H5L_info_t *info, void *p)
+{
+    (void)info;
+    struct list_ctx *c = p;
+    H5O_info_t oi;
+    if (H5Oget_info_by_name(g, name, &oi, H5P_DEFAULT) < 0 || oi.type != H5O_TYPE_DATASET)
+        return 0;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 64;
+        c->names = xrealloc(c->names, sizeof(char *) * (size_t)c->cap);
+    }
+    c->names[c->n++] = xstrdup(name);
+    return 0;
+}
+
+int h5io_list_datasets(hid_t loc, char ***names, int *count, struct err *e)
+{
+    struct list_ctx c = {NULL, 0, 0};
+    herr_t r = -1;
+    H5E_BEGIN_TRY
+    {
+        r = H5Literate(loc, H5_INDEX_NAME, H5_ITER_INC, NULL, list_one, &c);
+    }
+    H5E_END_TRY;
+    if (r < 0) {
+        for (int i = 0; i < c.n; i++)
+            free(c.names[i]);
+        free(c.names);
+        char file[1024];
+        file_name(loc, file, sizeof file);
+        return err_set(e, "%s: cannot list the datasets", file);
+    }
+    /* One allocation: the pointer table followed by the strings. */
+    size_t bytes = sizeof(char *) * (size_t)(c.n + 1);
+    for (int i = 0; i < c.n; i++)
+        bytes += strlen(c.names[i]) + 1;
+    char **out = xmalloc(bytes);
+    char *s = (char *)(out + c.n + 1);
+    for (int i = 0; i < c.n; i++) {
+        size_t l = strlen(c.names[i]) + 1;
+        memcpy(s, c.names[i], l);
+        out[i] = s;
+        s += l;
+        free(c.names[i]);
+    }
+    out[c.n] = NULL;
+    free(c.names);
+    *names = out;
+    *count = c.n;
+    return 0;
 }

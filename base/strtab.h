@@ -1,8 +1,8 @@
 /* String tables: NUL-terminated strings stored back to back in one buffer, with the start offset of
  * each (the layout prepared.h5 keeps on disk, so a table is written and read with two datasets), and an
  * optional hash index to look strings up or intern them (answers, image ids, question ids). */
-#ifndef MIXPHM_DATA_STRTAB_H
-#define MIXPHM_DATA_STRTAB_H
+#ifndef MIXPHM_BASE_STRTAB_H
+#define MIXPHM_BASE_STRTAB_H
 
 #include <stddef.h>
 #include <stdint.h>

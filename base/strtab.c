@@ -1,4 +1,4 @@
-#include "data/strtab.h"
+#include "base/strtab.h"
 
 #include <stdlib.h>
 #include <string.h>

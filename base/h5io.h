@@ -1,19 +1,19 @@
-/* Small HDF5 helpers for the files prepare writes serially (prepared.h5, the synthetic detector file)
- * and for reading them: whole datasets, string tables, attributes.  Errors name the file and the object
+/* The HDF5 helpers of every file mixphm writes or reads serially (prepared.h5, the synthetic detector
+ * file, weights, checkpoints, reports, test fixtures): whole datasets, string tables, attributes.  Errors name the file and the object
  * ("prepared.h5: /questions/tokens: expected 2 dimensions, got 1").  Objects are created without
  * modification times, so equal contents give byte-identical files.  HDF5's own error stack printing is
  * switched off around every call (H5E_BEGIN_TRY), the message comes back in the struct err.
  *
- * A string table (data/strtab.h) is stored as a group with two datasets: `chars` (uint8, every string
+ * A string table (base/strtab.h) is stored as a group with two datasets: `chars` (uint8, every string
  * followed by its NUL) and `offsets` (int64 [n + 1], string i starts at offsets[i]). */
-#ifndef MIXPHM_DATA_H5IO_H
-#define MIXPHM_DATA_H5IO_H
+#ifndef MIXPHM_BASE_H5IO_H
+#define MIXPHM_BASE_H5IO_H
 
 #include <hdf5.h>
 #include <stdint.h>
 
 #include "base/err.h"
-#include "data/strtab.h"
+#include "base/strtab.h"
 
 /* Creates (truncates) a file with the default driver; H5I_INVALID_HID with e set. */
 hid_t h5io_create(const char *path, struct err *e);
@@ -21,6 +21,9 @@ hid_t h5io_create(const char *path, struct err *e);
 hid_t h5io_open(const char *path, struct err *e);
 /* Closes a file; reports a failed close (a full disk shows up here). */
 int h5io_close(hid_t file, const char *path, struct err *e);
+/* Closes a file whose close can no longer lose anything: one that was only read, or one whose writing
+ * already failed (and that is removed next); ignores a negative id. */
+void h5io_close_quiet(hid_t file);
 /* Creates a group (no modification time). */
 hid_t h5io_group(hid_t loc, const char *name, struct err *e);
 /* Group or dataset creation property lists without modification times (caller closes). */
@@ -37,9 +40,11 @@ int h5io_write_i64(hid_t loc, const char *name, int rank, const hsize_t *dims, c
 int h5io_write_f32(hid_t loc, const char *name, int rank, const hsize_t *dims, const float *data, struct err *e);
 int h5io_write_i8(hid_t loc, const char *name, int rank, const hsize_t *dims, const int8_t *data, struct err *e);
 int h5io_write_u8(hid_t loc, const char *name, hsize_t n, const void *data, struct err *e);
+int h5io_write_f64(hid_t loc, const char *name, int rank, const hsize_t *dims, const double *data, struct err *e);
 int h5io_write_strtab(hid_t loc, const char *name, const struct strtab *t, struct err *e);
 int h5io_attr_str(hid_t obj, const char *name, const char *value, struct err *e);
 int h5io_attr_i64(hid_t obj, const char *name, int64_t value, struct err *e);
+int h5io_attr_f64(hid_t obj, const char *name, double value, struct err *e);
 
 /* Reads a whole dataset of `rank` dimensions converted to `mem_type` (of `elem` bytes); *data is
  * malloc'd (at least one element), dims[] receives the shape. */
@@ -48,6 +53,18 @@ int h5io_read(hid_t loc, const char *name, hid_t mem_type, size_t elem, int rank
 int h5io_read_strtab(hid_t loc, const char *name, struct strtab *t, struct err *e);
 int h5io_read_attr_str(hid_t obj, const char *name, char *out, size_t n, struct err *e);
 int h5io_read_attr_i64(hid_t obj, const char *name, int64_t *value, struct err *e);
+int h5io_read_attr_f64(hid_t obj, const char *name, double *value, struct err *e);
+
+/* Rank and dims of dataset `name` (-1 with a message when it is missing). */
+#define H5IO_MAX_DIMS 8
+int h5io_shape(hid_t loc, const char *name, int *ndim, long dims[H5IO_MAX_DIMS], struct err *e);
+/* Reads a whole dataset of exactly n values into `out`, converted (it must be of a float, resp.
+ * integer, class). */
+int h5io_load_f32(hid_t loc, const char *name, float *out, long n, struct err *e);
+int h5io_load_f64(hid_t loc, const char *name, double *out, long n, struct err *e);
+int h5io_load_i32(hid_t loc, const char *name, int32_t *out, long n, struct err *e);
+/* Names of the datasets directly under loc, in name order; *names is one allocation, free() it. */
+int h5io_list_datasets(hid_t loc, char ***names, int *count, struct err *e);
 /* "FILE: /group/name" for messages about object `name` under loc. */
 void h5io_where(hid_t loc, const char *name, char *out, size_t n);
 
