@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/fileio.h"
 #include "base/mem.h"
 
 void h5io_where(hid_t loc, const char *name, char *out, size_t n)
@@ -32,6 +33,33 @@ hid_t h5io_create(const char *path, struct err *e)
     if (f < 0)
         err_set(e, "cannot create the HDF5 file '%s'", path);
     return f;
+}
+
+int h5io_output_open(struct h5io_output *o, const char *path, struct err *e)
+{
+    o->file = H5I_INVALID_HID;
+    if (snprintf(o->path, sizeof o->path, "%s", path) >= (int)sizeof o->path)
+        return err_set(e, "path too long: '%s'", path);
+    if (tmp_path_for(path, o->tmp, sizeof o->tmp, e) != 0)
+        return -1;
+    o->file = h5io_create(o->tmp, e);
+    return o->file < 0 ? -1 : 0;
+}
+
+int h5io_output_close(struct h5io_output *o, int rc, struct err *e)
+{
+    if (rc == 0)
+        rc = h5io_close(o->file, o->tmp, e);
+    else
+        h5io_close_quiet(o->file);
+    o->file = H5I_INVALID_HID;
+    if (rc == 0)
+        rc = commit_tmp(o->tmp, o->path, e);
+    if (rc != 0) {
+        remove(o->tmp);
+        return -1;
+    }
+    return 0;
 }
 
 hid_t h5io_open(const char *path, struct err *e)

@@ -13,10 +13,26 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "base/fileio.h"
 #include "base/strtab.h"
 
 /* Creates (truncates) a file with the default driver; H5I_INVALID_HID with e set. */
 hid_t h5io_create(const char *path, struct err *e);
+/* A file written serially under NAME.tmp and renamed to NAME once complete, so that a reader never sees a
+ * half-written file under its final name:
+ *     struct h5io_output o;
+ *     if (h5io_output_open(&o, path, e) != 0) return -1;
+ *     int rc = ...writes into o.file...;
+ *     return h5io_output_close(&o, rc, e);
+ * h5io_output_close with rc == 0 closes (reporting a full disk) and renames; otherwise, or when that
+ * fails, it removes the temporary file and returns -1 (e keeps the first error). */
+struct h5io_output {
+    hid_t file;
+    char path[PATH_MAX_LEN], tmp[PATH_MAX_LEN];
+};
+int h5io_output_open(struct h5io_output *o, const char *path, struct err *e);
+int h5io_output_close(struct h5io_output *o, int rc, struct err *e);
+
 /* Opens a file read-only with the default driver. */
 hid_t h5io_open(const char *path, struct err *e);
 /* Closes a file; reports a failed close (a full disk shows up here). */

@@ -299,12 +299,10 @@ static int write_pretrain(hid_t f, const struct prepared_input *in, struct err *
 
 int prepared_write(const char *path, const struct prepared_input *in, struct err *e)
 {
-    char tmp[PATH_MAX_LEN];
-    if (tmp_path_for(path, tmp, sizeof tmp, e) != 0)
+    struct h5io_output o;
+    if (h5io_output_open(&o, path, e) != 0)
         return -1;
-    hid_t f = h5io_create(tmp, e);
-    if (f < 0)
-        return -1;
+    hid_t f = o.file;
     const struct vqa_data *ds = in->ds;
     int rc = h5io_attr_str(f, "format", PREPARED_FORMAT, e);
     if (rc == 0)
@@ -329,11 +327,5 @@ int prepared_write(const char *path, const struct prepared_input *in, struct err
         rc = write_splits(f, in->splits, e);
     if (rc == 0)
         rc = write_pretrain(f, in, e);
-    if (h5io_close(f, tmp, rc == 0 ? e : &(struct err){0}) != 0)
-        rc = -1;
-    if (rc == 0)
-        rc = commit_tmp(tmp, path, e);
-    if (rc != 0)
-        remove(tmp);
-    return rc;
+    return h5io_output_close(&o, rc, e);
 }

@@ -176,12 +176,11 @@ static int write_image(hid_t f, const char *name, const struct synth_scene *s, c
 
 static int write_detector(const struct synth_config *c, const char *dir, struct err *e)
 {
-    char path[PATH_MAX_LEN], tmp[PATH_MAX_LEN];
-    if (path_join(path, sizeof path, dir, "detector.h5", e) != 0 || tmp_path_for(path, tmp, sizeof tmp, e) != 0)
+    char path[PATH_MAX_LEN];
+    struct h5io_output o;
+    if (path_join(path, sizeof path, dir, "detector.h5", e) != 0 || h5io_output_open(&o, path, e) != 0)
         return -1;
-    hid_t f = h5io_create(tmp, e);
-    if (f < 0)
-        return -1;
+    hid_t f = o.file;
     struct synth_detector det;
     synth_detector_init(&det, c);
     float *feat = xmalloc((size_t)SYNTH_REGIONS * (size_t)c->feature_dim * sizeof *feat); /* [36, dim] */
@@ -198,13 +197,7 @@ static int write_detector(const struct synth_config *c, const char *dir, struct 
     }
     free(feat);
     synth_detector_free(&det);
-    if (h5io_close(f, tmp, rc == 0 ? e : &(struct err){0}) != 0)
-        rc = -1;
-    if (rc == 0)
-        rc = commit_tmp(tmp, path, e);
-    if (rc != 0)
-        remove(tmp);
-    return rc;
+    return h5io_output_close(&o, rc, e);
 }
 
 int synth_write(const struct synth_config *c, const char *dir, struct err *e)

@@ -216,12 +216,10 @@ static int history_read(hid_t f, const char *path, struct train_state *s, struct
 int checkpoint_save(const struct params *p, const char *path, const char run_hash[HASH_HEX_LEN],
                     const struct train_state *s, struct err *e)
 {
-    char tmp[PATH_MAX_LEN];
-    if (tmp_path_for(path, tmp, sizeof tmp, e) != 0)
-        return -1;
-    hid_t f = h5io_create(tmp, e);
-    if (f < 0)
+    struct h5io_output o;
+    if (h5io_output_open(&o, path, e) != 0)
         return err_prefix(e, "writing the checkpoint %s (the previous one is kept)", path);
+    hid_t f = o.file;
     int rc = h5io_attr_str(f, "format", CHECKPOINT_FORMAT, e);
     if (rc == 0)
         rc = h5io_attr_i64(f, "format_version", CHECKPOINT_VERSION, e);
@@ -235,19 +233,11 @@ int checkpoint_save(const struct params *p, const char *path, const char run_has
                                  : h5io_attr_i64(f, fields[i].name, *(const long *)at, e);
     }
     if (rc == 0)
-        rc = trainable_state_io(f, tmp, p, 1, e);
+        rc = trainable_state_io(f, o.tmp, p, 1, e);
     if (rc == 0)
         rc = history_write(f, s, e);
-    if (rc == 0)
-        rc = h5io_close(f, tmp, e);
-    else
-        h5io_close_quiet(f);
-    if (rc == 0)
-        rc = commit_tmp(tmp, path, e);
-    if (rc != 0) {
-        remove(tmp);
+    if (h5io_output_close(&o, rc, e) != 0)
         return err_prefix(e, "writing the checkpoint %s (the previous one is kept)", path);
-    }
     return 0;
 }
 

@@ -23,12 +23,10 @@ int params_save_h5(const struct params *p, const char *path, int owner_mask, con
 int params_save_h5_sel(const struct params *p, const char *path, int owner_mask, int trainable,
                        const struct weights_attr *attrs, int n_attrs, struct err *e)
 {
-    char tmp[PATH_MAX_LEN];
-    if (tmp_path_for(path, tmp, sizeof tmp, e))
+    struct h5io_output o;
+    if (h5io_output_open(&o, path, e) != 0)
         return -1;
-    hid_t f = h5io_create(tmp, e);
-    if (f < 0)
-        return -1;
+    hid_t f = o.file;
     int rc = h5io_attr_str(f, "format", WEIGHTS_FORMAT, e);
     if (!rc)
         rc = h5io_attr_i64(f, "format_version", WEIGHTS_FORMAT_VERSION, e);
@@ -43,16 +41,8 @@ int params_save_h5_sel(const struct params *p, const char *path, int owner_mask,
             dims[k] = (hsize_t)t->shape[k];
         rc = h5io_write_f32(f, t->name, t->ndim, dims, params_data(p, i), e);
     }
-    if (!rc)
-        rc = h5io_close(f, tmp, e);
-    else
-        h5io_close_quiet(f);
-    if (!rc)
-        rc = commit_tmp(tmp, path, e);
-    if (rc) {
-        remove(tmp);
+    if (h5io_output_close(&o, rc, e) != 0)
         return err_prefix(e, "writing weights %s", path);
-    }
     return 0;
 }
 

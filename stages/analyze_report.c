@@ -118,12 +118,10 @@ static int write_run(hid_t file, const struct analyze_result *r, long N, double 
 int analyze_write_h5(const char *path, const struct analyze_result *r, int n_runs, long N, int block,
                      const char *weights, struct err *e)
 {
-    char tmp[PATH_MAX_LEN];
-    if (tmp_path_for(path, tmp, sizeof tmp, e) != 0)
+    struct h5io_output o;
+    if (h5io_output_open(&o, path, e) != 0)
         return -1;
-    hid_t f = h5io_create(tmp, e);
-    if (f < 0)
-        return -1;
+    hid_t f = o.file;
     double *buf = xmalloc((size_t)3 * (r[0].layers_max ? r[0].layers_max : 1) * sizeof *buf); /* [L, 3] */
     int rc = h5io_attr_str(f, "format", "mixphm-redundancy", e);
     if (rc == 0)
@@ -138,13 +136,7 @@ int analyze_write_h5(const char *path, const struct analyze_result *r, int n_run
     for (int i = 0; i < n_runs && rc == 0; i++)
         rc = write_run(f, &r[i], N, buf, e);
     free(buf);
-    int crc = h5io_close(f, tmp, e);
-    rc = rc ? rc : crc;
-    if (rc == 0)
-        rc = commit_tmp(tmp, path, e);
-    if (rc != 0)
-        remove(tmp);
-    return rc;
+    return h5io_output_close(&o, rc, e);
 }
 
 static void cell(FILE *f, double v)
