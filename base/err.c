@@ -46,3 +46,20 @@ void err_clear(struct err *e)
     e->collective = 0;
     e->exit_status = 0;
 }
+
+int err_set_all(struct err *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    err_vset(e, fmt, ap);
+    va_end(ap);
+    e->collective = 1;
+    return -1;
+}
+
+int err_mark_all(struct err *e, int rc)
+{
+    if (rc != 0)
+        e->collective = 1;
+    return rc;
+}

@@ -29,5 +29,10 @@ int err_errno(struct err *e, int errno_value, const char *fmt, ...) __attribute_
 /* Prepends context: "context: previous message". Returns -1. */
 int err_prefix(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void err_clear(struct err *e);
+/* An error that every rank reaches identically (the same files, the same decision), so the process can
+ * exit cleanly instead of taking the MPI abort path: err_set_all sets the message and the mark;
+ * err_mark_all marks the error a call left in e when it failed (rc != 0) and returns rc. */
+int err_set_all(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int err_mark_all(struct err *e, int rc);
 
 #endif

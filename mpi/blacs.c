@@ -45,9 +45,8 @@ int blacs_grid_init(struct blacs_grid *g, MPI_Comm comm, int nprow, int npcol, s
     if (nprow == 0 && npcol == 0)
         blacs_grid_shape(g->size, &nprow, &npcol);
     if (nprow < 1 || npcol < 1 || nprow * npcol != g->size) {
-        e->collective = 1;
-        return err_set(e, "a %dx%d process grid needs %d ranks, the communicator has %d", nprow, npcol,
-                       nprow * npcol, g->size);
+        return err_set_all(e, "a %dx%d process grid needs %d ranks, the communicator has %d", nprow, npcol,
+                           nprow * npcol, g->size);
     }
     g->sys = Csys2blacs_handle(comm);
     g->ctxt = g->sys;

@@ -15,16 +15,6 @@ _Static_assert(sizeof(struct gram_pair_sums) == GRAM_PAIR_SUMS_COUNT * sizeof(do
                "struct gram_pair_sums is reduced as an array of doubles");
 
 /* An error that every rank of the grid found alike. */
-__attribute__((format(printf, 2, 3))) static int fail_all(struct err *e, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    err_vset(e, fmt, ap);
-    va_end(ap);
-    e->collective = 1;
-    return -1;
-}
-
 /* Agrees on the inputs of redundancy_rep_init: the same width everywhere, finite values, N >= 2. */
 static int check_inputs(const struct blacs_grid *g, const struct row_blocks *rb, const float *x, int d,
                         struct err *e)
@@ -39,15 +29,15 @@ static int check_inputs(const struct blacs_grid *g, const struct row_blocks *rb,
     int v[3] = {bad_row, d, -d};
     MPI_Allreduce(MPI_IN_PLACE, v, 3, MPI_INT, MPI_MIN, g->comm);
     if (v[1] != -v[2])
-        return fail_all(e, "the representation's width differs between ranks (from %d to %d)", v[1], -v[2]);
+        return err_set_all(e, "the representation's width differs between ranks (from %d to %d)", v[1], -v[2]);
     if (d < 1)
-        return fail_all(e, "the representation's width must be at least 1, got %d", d);
+        return err_set_all(e, "the representation's width must be at least 1, got %d", d);
     if (v[0] != INT_MAX)
-        return fail_all(e, "the representation has a non-finite value in row %d (of %d)", v[0], rb->n);
+        return err_set_all(e, "the representation has a non-finite value in row %d (of %d)", v[0], rb->n);
     if (rb->n < 2)
-        return fail_all(e, "the redundancy statistics need at least 2 samples, got %d", rb->n);
+        return err_set_all(e, "the redundancy statistics need at least 2 samples, got %d", rb->n);
     if (rb->n > INT_MAX / 3)
-        return fail_all(e, "%d samples: at most %d are supported", rb->n, INT_MAX / 3);
+        return err_set_all(e, "%d samples: at most %d are supported", rb->n, INT_MAX / 3);
     return 0;
 }
 
@@ -148,7 +138,7 @@ static int centring_terms(struct redundancy_rep *r, int rbf, struct err *e)
      * every rank, instead of one per element. */
     if (!isfinite(total)) {
         free(rowsum);
-        return fail_all(e, "the Gram matrix of %d samples of width %d has non-finite entries: the "
+        return err_set_all(e, "the Gram matrix of %d samples of width %d has non-finite entries: the "
                            "values are too large for single precision", n, r->d);
     }
     double half = total / (2.0 * (double)n * n);
@@ -176,7 +166,7 @@ static int select_distance(const struct redundancy_rep *r, const struct gram_blo
         MPI_Allreduce(MPI_IN_PLACE, hist, RADIX_BINS, MPI_UINT64_T, MPI_SUM, r->grid->comm);
         if (radix_select_advance(s, hist) != 0) {
             free(hist);
-            return fail_all(e, "internal error: the distance passes disagree (looking for number %lld of %lld)",
+            return err_set_all(e, "internal error: the distance passes disagree (looking for number %lld of %lld)",
                             (long long)k, (long long)r->n * (r->n - 1) / 2);
         }
     }
@@ -205,7 +195,7 @@ static int median_bandwidth(struct redundancy_rep *r, struct err *e)
         v2 = gram_distance_min_above(&b, v1);
         MPI_Allreduce(MPI_IN_PLACE, &v2, 1, MPI_UINT64_T, MPI_MIN, r->grid->comm);
         if (v2 == UINT64_MAX)
-            return fail_all(e, "internal error: no distance above the lower median (%llu pairs)",
+            return err_set_all(e, "internal error: no distance above the lower median (%llu pairs)",
                             (unsigned long long)m);
     }
     r->sigma = 0.5 * (sqrt(radix_value_of(v1)) + sqrt(radix_value_of(v2)));
@@ -281,7 +271,7 @@ int redundancy_pair(const struct redundancy_rep *x, const struct redundancy_rep 
                     struct err *e)
 {
     if (x->grid->ctxt != y->grid->ctxt || x->n != y->n || x->gram.nb != y->gram.nb)
-        return fail_all(e, "cannot pair representations of %d and %d samples laid out differently", x->n, y->n);
+        return err_set_all(e, "cannot pair representations of %d and %d samples laid out differently", x->n, y->n);
     struct gram_block bx, by;
     rep_block(x, &bx);
     rep_block(y, &by);

@@ -18,17 +18,15 @@ int row_blocks_init(struct row_blocks *rb, MPI_Comm comm, int count, struct err 
     long long total = 0;
     for (int r = 0; r < rb->size; r++) {
         if (rb->counts[r] < 0) {
-            e->collective = 1;
             row_blocks_free(rb);
-            return err_set(e, "rank %d holds %d rows: a row count cannot be negative", r, count);
+            return err_set_all(e, "rank %d holds %d rows: a row count cannot be negative", r, count);
         }
         rb->firsts[r] = (int)(total < INT_MAX ? total : INT_MAX);
         total += rb->counts[r];
     }
     if (total > INT_MAX) {
-        e->collective = 1;
         row_blocks_free(rb);
-        return err_set(e, "%lld rows in all: at most %d are supported", total, INT_MAX);
+        return err_set_all(e, "%lld rows in all: at most %d are supported", total, INT_MAX);
     }
     rb->n = (int)total;
     rb->count = count;
@@ -54,12 +52,10 @@ int bc_from_row_blocks(const struct blacs_grid *g, const struct row_blocks *rb, 
 {
     xt->a = NULL; /* bc_matrix_free is safe on every return */
     if (rb->size != g->size) {
-        e->collective = 1;
-        return err_set(e, "the rows are split over %d ranks, the grid has %d", rb->size, g->size);
+        return err_set_all(e, "the rows are split over %d ranks, the grid has %d", rb->size, g->size);
     }
     if (d < 1 || nb < 1) {
-        e->collective = 1;
-        return err_set(e, "cannot lay out rows of width %d in blocks of %d", d, nb);
+        return err_set_all(e, "cannot lay out rows of width %d in blocks of %d", d, nb);
     }
     /* MPI counts are ints: agree on the largest share first, so that no rank is left in the exchange. */
     long long mine = (long long)rb->count * d;
@@ -67,8 +63,7 @@ int bc_from_row_blocks(const struct blacs_grid *g, const struct row_blocks *rb, 
     long long share = mine > recv ? mine : recv, most = 0;
     MPI_Allreduce(&share, &most, 1, MPI_LONG_LONG, MPI_MAX, g->comm);
     if (most > INT_MAX) {
-        e->collective = 1;
-        return err_set(e, "a rank would send or receive %lld values: at most %d per rank are supported", most,
+        return err_set_all(e, "a rank would send or receive %lld values: at most %d per rank are supported", most,
                        INT_MAX);
     }
     if (bc_matrix_alloc(xt, g, d, rb->n, nb, nb, e) != 0)

@@ -40,8 +40,7 @@ static int run_stages(const struct cli *c, int *argc, char ***argv)
         fprintf(stderr, "mixphm: warning: %s\n", warning);
 
     struct config *cfg = xmalloc(sizeof *cfg);
-    if (config_load(cfg, c->config, c->sets, c->n_sets, &e) != 0) {
-        e.collective = 1; /* every rank read the same files */
+    if (err_mark_all(&e, config_load(cfg, c->config, c->sets, c->n_sets, &e)) != 0) { /* every rank read the same files */
         world_fail(&w, &e);
     }
     struct run_options o = {.until = c->until,

@@ -59,8 +59,7 @@ int runner_plan(const struct config *cfg, const struct run_options *o, unsigned 
             if (!(ancestors & *mask & (1u << s)))
                 continue;
             const char *only = stage_name((enum stage_id)o->only), *need = stage_name((enum stage_id)s);
-            e->collective = 1;
-            return err_set(e, "%s needs the %s stage first (%s): run `mixphm %s CONFIG` or `mixphm run CONFIG --until %s`",
+            return err_set_all(e, "%s needs the %s stage first (%s): run `mixphm %s CONFIG` or `mixphm run CONFIG --until %s`",
                            only, need, reasons[s], need, only);
         }
         *mask &= 1u << o->only;
@@ -117,8 +116,7 @@ int runner_execute(const struct config *cfg, const struct run_options *o, const 
             continue;
         }
         if (!stages[s]) {
-            rc = err_set(e, "the %s stage is not built yet in this version of mixphm", stage_name((enum stage_id)s));
-            e->collective = 1;
+            rc = err_set_all(e, "the %s stage is not built yet in this version of mixphm", stage_name((enum stage_id)s));
             goto out;
         }
         /* Planned only because an input stage was to run: that stage has run now, and what it provides
@@ -159,9 +157,8 @@ int runner_execute(const struct config *cfg, const struct run_options *o, const 
         }
         world_barrier(w);
         if (r->stop_signal) {
-            rc = err_set(e, "%s: stopped by %s after saving its state; run it again to continue",
-                         stage_name((enum stage_id)s), signals_name(r->stop_signal));
-            e->collective = 1;
+            rc = err_set_all(e, "%s: stopped by %s after saving its state; run it again to continue",
+                             stage_name((enum stage_id)s), signals_name(r->stop_signal));
             e->exit_status = EXIT_STOPPED;
             goto out;
         }

@@ -155,6 +155,9 @@ struct config {
         double interval;
     } log;
     struct {
+        long nan_gradient_step; /* 0: off; else the optimizer step whose gradient is made NaN */
+    } debug;
+    struct {
         int launcher;
         long nodes;
         long tasks_per_node;

@@ -152,6 +152,8 @@ static const struct cfg_key schema[] = {
     {"analyze.save_representations", CFG_BOOL, OFF(analyze.save_representations), 0, 1, NULL, 0, ST(ANALYZE)},
 
     {"log.interval",        CFG_FLOAT,  OFF(log.interval),        0, 86400, NULL, 0, 0},
+    /* Fault injection for the tests; a run it breaks writes no stamp, so it is in no settings hash. */
+    {"debug.nan_gradient_step", CFG_INT, OFF(debug.nan_gradient_step), 0, 1000000000, NULL, 0, 0},
 
     /* Job scripts change how stages are scheduled, never what they compute. */
     {"jobs.launcher",       CFG_ENUM,   OFF(jobs.launcher),       0, 0, launcher_names, 0, 0},

@@ -220,15 +220,14 @@ int stage_analyze(const struct config *cfg, struct run *run)
     for (int i = 0; i < n; i++)
         n_todo += plan[i] == PLAN_ANALYZE;
     long N = cfg->analyze.examples < d->p.n_test ? cfg->analyze.examples : d->p.n_test;
-    e->collective = 1;
     if (n_todo == 0) {
-        rc = err_set(e, "no trained run of the sweep has an adapter to analyse (methods houlsby, pfeiffer, compacter, "
+        rc = err_set_all(e, "no trained run of the sweep has an adapter to analyse (methods houlsby, pfeiffer, compacter, "
                         "compacter++, adamix, mixphm; run the train stage first)");
         goto out;
     }
     if (N < 2) {
-        rc = err_set(e, "the test split has %ld example%s; the analysis needs at least 2", (long)d->p.n_test,
-                     d->p.n_test == 1 ? "" : "s");
+        rc = err_set_all(e, "the test split has %ld example%s; the analysis needs at least 2", (long)d->p.n_test,
+                         d->p.n_test == 1 ? "" : "s");
         goto out;
     }
     if (N < cfg->analyze.examples)

@@ -264,8 +264,7 @@ int stage_eval(const struct config *cfg, struct run *run)
         MPI_Bcast(&todo, 1, MPI_INT, 0, w->comm);
         MPI_Bcast(train_id, HASH_HEX_LEN, MPI_CHAR, 0, w->comm);
         if (todo < 0) {
-            e->collective = 1;
-            rc = err_set(e, "%s is not trained (run the train stage first)", name);
+            rc = err_set_all(e, "%s is not trained (run the train stage first)", name);
         } else if (todo == 0) {
             log_msg(&run->log, "%s: evaluated already, skipped", name);
         } else {

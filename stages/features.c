@@ -261,8 +261,7 @@ int stage_features(const struct config *cfg, struct run *run)
     char final[PATH_MAX_LEN], tmp[PATH_MAX_LEN], prep[PATH_MAX_LEN];
     if (run_path(run, "features.h5", final, sizeof final) != 0 || tmp_path_for(final, tmp, sizeof tmp, e) != 0 ||
         run_path(run, "prepared.h5", prep, sizeof prep) != 0) {
-        e->collective = 1;
-        return err_set(e, "run folder path too long");
+        return err_set_all(e, "run folder path too long");
     }
     int rc = 0;
     if (run->world->rank == 0) /* an old output goes first: a failed run leaves none */

@@ -21,9 +21,7 @@ static int find_backbone(struct train_data *d, struct run *run, int *stop, struc
     const struct config *cfg = d->cfg;
     struct world *w = run->world;
     if (cfg->model.checkpoint[0] || cfg->data.dataset != DATASET_SYNTHETIC) {
-        int rc = sweep_backbone(d, e);
-        e->collective = 1; /* every rank checked the same file */
-        return rc;
+        return err_mark_all(e, sweep_backbone(d, e)); /* every rank checked the same file */
     }
     int done = w->rank == 0 ? pretrain_done(d, d->backbone_id) == 0 : 0;
     MPI_Bcast(&done, 1, MPI_INT, 0, w->comm);
@@ -143,7 +141,5 @@ out:
     run->stop_signal = stop;
     train_data_close(d);
     free(d);
-    if (rc != 0 && !e->collective && w->size == 1)
-        e->collective = 1; /* one rank: nobody else to stop */
-    return rc;
+    return w->size == 1 ? err_mark_all(e, rc) : rc; /* one rank: nobody else to stop */
 }

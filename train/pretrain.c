@@ -46,6 +46,7 @@ int train_pretrain(struct train_data *d, MPI_Comm comm, const struct logger *log
     struct trainer tr;
     trainer_init(&tr, &mc, comm, (int)cfg->pretrain.batch_size, cfg->train.bucket_mb, cfg->train.weight_decay,
                  cfg->train.adam_eps, cfg->train.clip_norm);
+    tr.nan_step = cfg->debug.nan_gradient_step;
     struct train_job j = {.tr = &tr,
                           .name = PRETRAIN_RUN,
                           .checkpoint = ckpt,

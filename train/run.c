@@ -314,6 +314,7 @@ int train_run(struct train_data *d, const struct config *run_cfg, const char *na
     struct trainer tr;
     trainer_init(&tr, &f->mc, comm, (int)run_cfg->train.batch_size, run_cfg->train.bucket_mb,
                  run_cfg->train.weight_decay, run_cfg->train.adam_eps, run_cfg->train.clip_norm);
+    tr.nan_step = run_cfg->debug.nan_gradient_step;
     struct train_job job, *j = &job;
     *j = (struct train_job){.tr = &tr,
                             .name = name,

@@ -39,8 +39,6 @@ int trainer_init(struct trainer *t, struct model_ctx *mc, MPI_Comm comm, int max
         t->logits_a = xmalloc(n * sizeof *t->logits_a);
         t->logits_b = xmalloc(n * sizeof *t->logits_b);
     }
-    const char *nan = getenv("MIXPHM_TEST_NAN_STEP");
-    t->nan_step = nan ? atol(nan) : 0;
     return 0;
 }
 
@@ -152,8 +150,7 @@ int trainer_step(struct trainer *t, const struct vlt5_batch *b, double lr, long 
     double norm = params_grad_norm(p);
     *grad_norm = norm;
     if (!isfinite(local) || !isfinite(norm)) {
-        e->collective = 1;
-        return err_set(e, "step %ld: the %s is not finite (loss %g, gradient norm %g); the last good checkpoint is "
+        return err_set_all(e, "step %ld: the %s is not finite (loss %g, gradient norm %g); the last good checkpoint is "
                           "kept", step_no, !isfinite(local) ? "loss" : "gradient", local, norm);
     }
     if (t->clip_norm > 0)

@@ -39,7 +39,7 @@ struct trainer {
     int *counts, *displs; /* [size] for the gather */
     /* consistency loss (NULL when peft.consistency is 0) */
     float *logits_a, *logits_b; /* [max_batch * max_target, vocab]: the two passes' logits */
-    long nan_step;       /* test hook (MIXPHM_TEST_NAN_STEP): a NaN gradient at this step; 0: none */
+    long nan_step;       /* debug.nan_gradient_step: a NaN gradient at this step; 0: none */
 };
 
 int trainer_init(struct trainer *t, struct model_ctx *mc, MPI_Comm comm, int max_global_batch, double bucket_mb,

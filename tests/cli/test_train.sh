@@ -163,7 +163,7 @@ t_run "$CMP" weights "$TMP/whole/runs/$RUN/last.h5" "$TMP/nowrite/runs/$RUN/last
 t_expect "and ends bit-identical" 0 "0 beyond tolerance"
 
 "$MIXPHM" run "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/nan\"" --until features >/dev/null 2>&1
-t_run env MIXPHM_TEST_NAN_STEP=17 "$MIXPHM" train "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/nan\""
+t_run "$MIXPHM" train "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/nan\"" --set debug.nan_gradient_step=17
 t_expect "a NaN gradient stops the run naming the step" 1 "step 17: the gradient is not finite" "the last good checkpoint is kept"
 step=$(h5dump -a step "$TMP/nan/runs/$RUN/checkpoint.h5" 2>/dev/null | grep -o '(0): [0-9]*' | grep -o '[0-9]*$')
 [ "$step" = 14 ] && t_ok "the last good checkpoint (step 14) is kept" || t_fail "the last good checkpoint is kept" "checkpoint step '$step'"

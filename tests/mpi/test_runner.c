@@ -44,8 +44,7 @@ static int write_stage_output(const struct config *cfg, struct run *r)
     char fail_flag[PATH_MAX_LEN + 64];
     snprintf(fail_flag, sizeof fail_flag, "%s/fail-%s", r->dir, name);
     if (file_exists(fail_flag)) {
-        r->err.collective = 1;
-        return err_set(&r->err, "refusing on purpose (%s exists)", fail_flag);
+        return err_set_all(&r->err, "refusing on purpose (%s exists)", fail_flag);
     }
     char out[64];
     snprintf(out, sizeof out, "%s.txt", name);

@@ -27,8 +27,7 @@ int main(int argc, char **argv)
         }
         world_barrier(&w);
     } else if (strcmp(mode, "collective") == 0) {
-        err_set(&e, "every rank agrees this config is wrong");
-        e.collective = 1;
+        err_set_all(&e, "every rank agrees this config is wrong");
         world_fail(&w, &e);
     }
     world_finalize(&w);
