@@ -21,7 +21,7 @@ int run_provide(struct run *r, const char *name, const char digest[HASH_HEX_LEN]
     return 0;
 }
 
-int run_path(const struct run *r, const char *rel, char *out, size_t n)
+int run_path(struct run *r, const char *rel, char *out, size_t n)
 {
-    return path_join(out, n, r->dir, rel, &(struct err){0});
+    return path_join(out, n, r->dir, rel, &r->err);
 }

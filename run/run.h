@@ -36,7 +36,7 @@ typedef int (*stage_fn)(const struct config *cfg, struct run *run);
 int run_output(struct run *r, const char *relpath);
 /* Declares a named digest that later stages may consume instead of this stage's id. */
 int run_provide(struct run *r, const char *name, const char digest[HASH_HEX_LEN]);
-/* The path of `rel` inside the run folder. */
-int run_path(const struct run *r, const char *rel, char *out, size_t n);
+/* The path of `rel` inside the run folder; -1 with the reason in r->err. */
+int run_path(struct run *r, const char *rel, char *out, size_t n);
 
 #endif

@@ -27,30 +27,44 @@ int stamp_run_path(const char *run_dir, const char *run_name, enum stage_id stag
     return 0;
 }
 
-enum run_state stamp_run_state(const char *run_dir, const char *run_name, const struct config *run_cfg,
-                               enum stage_id stage, char *why, size_t n)
+enum run_state stamp_run_current(const char *run_dir, const char *run_name, const struct config *run_cfg,
+                                 enum stage_id stage, struct stamp *s, char *why, size_t n)
 {
     char path[PATH_MAX_LEN];
     struct err e;
-    struct stamp s;
     why[0] = '\0';
-    if (stamp_run_path(run_dir, run_name, stage, path, sizeof path, &e) != 0 || stamp_read(path, &s, &e) != 0)
+    memset(s, 0, sizeof *s);
+    if (stamp_run_path(run_dir, run_name, stage, path, sizeof path, &e) != 0 || stamp_read(path, s, &e) != 0) {
+        if (strcmp(e.msg, "no stamp") != 0)
+            snprintf(why, n, "%s", e.msg); /* a damaged stamp: the run is redone, and the log says why */
         return RUN_NOT_DONE;
+    }
     char want[HASH_HEX_LEN];
     hash_hex(config_stage_hash(run_cfg, stage), want);
     enum run_state state = RUN_DONE;
-    if (strcmp(want, s.config_hash) != 0) {
+    if (strcmp(want, s->config_hash) != 0) {
         char *now = stamp_settings_text(run_cfg, stage);
-        stamp_settings_diff(s.settings, now, why, n);
+        stamp_settings_diff(s->settings, now, why, n);
         free(now);
         state = RUN_STALE;
     } else {
         char run_folder[PATH_MAX_LEN];
         snprintf(run_folder, sizeof run_folder, "%s/runs/%s", run_dir, run_name);
-        if (stamp_outputs_intact(&s, run_folder, why, n) != 0)
+        if (stamp_outputs_intact(s, run_folder, why, n) != 0)
             state = RUN_STALE;
     }
-    stamp_free(&s);
+    if (state != RUN_DONE)
+        stamp_free(s);
+    return state;
+}
+
+enum run_state stamp_run_state(const char *run_dir, const char *run_name, const struct config *run_cfg,
+                               enum stage_id stage, char *why, size_t n)
+{
+    struct stamp s;
+    enum run_state state = stamp_run_current(run_dir, run_name, run_cfg, stage, &s, why, n);
+    if (state == RUN_DONE)
+        stamp_free(&s);
     return state;
 }
 

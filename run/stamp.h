@@ -70,7 +70,11 @@ char *stamp_settings_text(const struct config *cfg, enum stage_id stage);
 int stamp_run_path(const char *run_dir, const char *run_name, enum stage_id stage, char *out, size_t n,
                    struct err *e);
 enum run_state { RUN_DONE, RUN_STALE, RUN_NOT_DONE };
-/* Whether one sweep run finished `stage` with the settings of `run_cfg`; `why` explains a stale one. */
+/* Whether one sweep run finished `stage` with the settings of `run_cfg`; `why` explains a stale one (or
+ * a damaged stamp; it is empty for a run never done).  stamp_run_current also returns the stamp when
+ * the run is done (free it with stamp_free). */
+enum run_state stamp_run_current(const char *run_dir, const char *run_name, const struct config *run_cfg,
+                                 enum stage_id stage, struct stamp *s, char *why, size_t n);
 enum run_state stamp_run_state(const char *run_dir, const char *run_name, const struct config *run_cfg,
                                enum stage_id stage, char *why, size_t n);
 /* Describes how the recorded settings differ from `now` ("train.epochs 20 -> 40"). */

@@ -35,7 +35,7 @@ static int plan_runs(struct train_data *d, const struct config *cfg, int *plan, 
     int rank, rc = 0;
     MPI_Comm_rank(comm, &rank);
     for (int i = 0; i < n && rc == 0; i++) {
-        char name[SWEEP_NAME_MAX];
+        char name[SWEEP_NAME_MAX], why[512] = "";
         rc = sweep_run_config(cfg, i, rc_cfg, e);
         if (rc != 0)
             break;
@@ -43,13 +43,13 @@ static int plan_runs(struct train_data *d, const struct config *cfg, int *plan, 
         plan[i] = PLAN_ANALYZE;
         if (!peft_has_ffn_adapter(rc_cfg->peft.method))
             plan[i] = PLAN_NO_ADAPTER;
-        else if (rank == 0 && !train_run_done(d, rc_cfg, name))
+        else if (rank == 0 && !train_run_done(d, rc_cfg, name, why, sizeof why))
             plan[i] = PLAN_NOT_TRAINED;
         MPI_Bcast(&plan[i], 1, MPI_INT, 0, comm);
         if (plan[i] == PLAN_NO_ADAPTER)
             log_msg(log, "%s: %s", name, skip_reason(rc_cfg->peft.method));
         else if (plan[i] == PLAN_NOT_TRAINED)
-            log_msg(log, "%s: not trained with the current settings, skipped", name);
+            log_msg(log, "%s: not trained with the current settings%s%s, skipped", name, why[0] ? ": " : "", why);
     }
     free(rc_cfg);
     return rc;

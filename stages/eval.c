@@ -25,28 +25,28 @@
 
 static const char *const weight_sets[2] = {"best", "last"};
 
-/* The id of a run's train stamp (what its evaluation consumes). */
-static int train_stamp_id(const char *run_dir, const char *name, char id[HASH_HEX_LEN])
+/* The id of a run's train stamp (what its evaluation consumes); -1 with the reason in e. */
+static int train_stamp_id(const char *run_dir, const char *name, char id[HASH_HEX_LEN], struct err *e)
 {
     char path[PATH_MAX_LEN];
-    struct err e;
     struct stamp s;
-    if (stamp_run_path(run_dir, name, STAGE_TRAIN, path, sizeof path, &e) != 0 || stamp_read(path, &s, &e) != 0)
+    if (stamp_run_path(run_dir, name, STAGE_TRAIN, path, sizeof path, e) != 0 || stamp_read(path, &s, e) != 0)
         return -1;
     snprintf(id, HASH_HEX_LEN, "%s", s.id);
     stamp_free(&s);
     return 0;
 }
 
-static int eval_done(const char *run_dir, const struct config *rc_cfg, const char *name, const char *train_id)
+/* Whether the run is evaluated with these settings and these trained weights; `why` says why not. */
+static int eval_done(const char *run_dir, const struct config *rc_cfg, const char *name, const char *train_id,
+                     char *why, size_t n)
 {
-    char why[256], path[PATH_MAX_LEN];
-    struct err e;
     struct stamp s;
-    if (stamp_run_state(run_dir, name, rc_cfg, STAGE_EVAL, why, sizeof why) != RUN_DONE ||
-        stamp_run_path(run_dir, name, STAGE_EVAL, path, sizeof path, &e) != 0 || stamp_read(path, &s, &e) != 0)
+    if (stamp_run_current(run_dir, name, rc_cfg, STAGE_EVAL, &s, why, n) != RUN_DONE)
         return 0;
     int ok = s.n_consumes == 1 && strcmp(s.consumes[0].id, train_id) == 0;
+    if (!ok)
+        snprintf(why, n, "its weights were trained again");
     stamp_free(&s);
     return ok;
 }
@@ -252,22 +252,28 @@ int stage_eval(const struct config *cfg, struct run *run)
         goto out;
     int n = sweep_count(cfg);
     for (int i = 0; i < n && rc == 0; i++) {
-        char name[SWEEP_NAME_MAX], train_id[HASH_HEX_LEN] = "";
+        char name[SWEEP_NAME_MAX], train_id[HASH_HEX_LEN] = "", why[512] = "";
         rc = sweep_run_config(cfg, i, rc_cfg, e);
         if (rc != 0)
             break;
         sweep_run_name(cfg, rc_cfg, name, sizeof name);
         /* 1: evaluate, 0: done already, -1: not trained */
         int todo = 1;
+        struct err not_trained = {0};
         if (w->rank == 0)
-            todo = train_stamp_id(run->dir, name, train_id) != 0 ? -1 : eval_done(run->dir, rc_cfg, name, train_id) ? 0 : 1;
+            todo = train_stamp_id(run->dir, name, train_id, &not_trained) != 0 ? -1
+                   : eval_done(run->dir, rc_cfg, name, train_id, why, sizeof why) ? 0 : 1;
         MPI_Bcast(&todo, 1, MPI_INT, 0, w->comm);
         MPI_Bcast(train_id, HASH_HEX_LEN, MPI_CHAR, 0, w->comm);
+        MPI_Bcast(not_trained.msg, (int)sizeof not_trained.msg, MPI_CHAR, 0, w->comm);
         if (todo < 0) {
-            rc = err_set_all(e, "%s is not trained (run the train stage first)", name);
+            const char *reason = strcmp(not_trained.msg, "no stamp") == 0 ? "" : not_trained.msg;
+            rc = err_set_all(e, "%s is not trained (%s%srun the train stage first)", name, reason, reason[0] ? "; " : "");
         } else if (todo == 0) {
             log_msg(&run->log, "%s: evaluated already, skipped", name);
         } else {
+            if (why[0])
+                log_msg(&run->log, "%s: evaluated again: %s", name, why);
             rc = evaluate_run(d, &b, rc_cfg, name, train_id, w, &run->log, e);
         }
     }

@@ -41,7 +41,7 @@ static void synth_config_of(const struct config *cfg, struct synth_config *c)
 }
 
 /* Writes the synthetic benchmark and describes its files like a real dataset's. */
-static int synthetic_spec(const struct config *cfg, const struct run *run, struct data_spec *s, struct err *e)
+static int synthetic_spec(const struct config *cfg, struct run *run, struct data_spec *s, struct err *e)
 {
     struct synth_config c;
     synth_config_of(cfg, &c);
@@ -218,18 +218,19 @@ static int prepare_rank0(const struct config *cfg, struct run *run, char digest[
 }
 
 /* Outputs of an earlier run go first: a failed prepare leaves none under their final names. */
-static void remove_outputs(const struct run *run)
+static int remove_outputs(struct run *run, struct err *e)
 {
     char path[PATH_MAX_LEN], dir[PATH_MAX_LEN];
-    struct err ignore;
-    if (run_path(run, "prepared.h5", path, sizeof path) == 0)
-        remove_if_exists(path, &ignore);
-    if (run_path(run, SYNTH_DIR, dir, sizeof dir) != 0 || !dir_exists(dir))
-        return;
+    if (path_join(path, sizeof path, run->dir, "prepared.h5", e) != 0 || remove_if_exists(path, e) != 0 ||
+        path_join(dir, sizeof dir, run->dir, SYNTH_DIR, e) != 0)
+        return -1;
+    if (!dir_exists(dir))
+        return 0;
     for (size_t i = 0; i < sizeof synth_files / sizeof synth_files[0]; i++)
-        if (path_join(path, sizeof path, dir, synth_files[i], &ignore) == 0)
-            remove_if_exists(path, &ignore);
+        if (path_join(path, sizeof path, dir, synth_files[i], e) != 0 || remove_if_exists(path, e) != 0)
+            return -1;
     rmdir(dir);
+    return 0;
 }
 
 int stage_prepare(const struct config *cfg, struct run *run)
@@ -237,10 +238,12 @@ int stage_prepare(const struct config *cfg, struct run *run)
     char digest[HASH_HEX_LEN] = "";
     int rc = 0;
     if (run->world->rank == 0) {
-        remove_outputs(run);
-        rc = prepare_rank0(cfg, run, digest, &run->err);
-        if (rc != 0)
-            remove_outputs(run);
+        rc = remove_outputs(run, &run->err);
+        if (rc == 0)
+            rc = prepare_rank0(cfg, run, digest, &run->err);
+        struct err cleanup;
+        if (rc != 0 && remove_outputs(run, &cleanup) != 0)
+            log_warn(&run->log, "%s", cleanup.msg); /* the stage's own error is the one it returns */
     }
     if (agree_root_result(run->world->comm, 0, rc, &run->err) != 0)
         return -1;

@@ -23,9 +23,12 @@ static int find_backbone(struct train_data *d, struct run *run, int *stop, struc
     if (cfg->model.checkpoint[0] || cfg->data.dataset != DATASET_SYNTHETIC) {
         return err_mark_all(e, sweep_backbone(d, e)); /* every rank checked the same file */
     }
-    int done = w->rank == 0 ? pretrain_done(d, d->backbone_id) == 0 : 0;
+    char why[512] = "";
+    int done = w->rank == 0 ? pretrain_done(d, d->backbone_id, why, sizeof why) == 0 : 0;
     MPI_Bcast(&done, 1, MPI_INT, 0, w->comm);
     if (!done) {
+        if (why[0])
+            log_msg(&run->log, "pretrain: the backbone is redone: %s", why);
         log_msg(&run->log, "pretrain: training the synthetic backbone (%ld epochs over %ld pairs)",
                 cfg->pretrain.epochs, d->p.n_pretrain);
         if (train_pretrain(d, w->comm, &run->log, stop, e) != 0 || *stop)
@@ -71,12 +74,15 @@ static int train_sweep(struct train_data *d, struct run *run, const struct group
         if (rc != 0)
             break;
         sweep_run_name(cfg, rc_cfg, name, sizeof name);
-        int done = g->rank == 0 ? train_run_done(d, rc_cfg, name) : 0;
+        char why[512] = "";
+        int done = g->rank == 0 ? train_run_done(d, rc_cfg, name, why, sizeof why) : 0;
         MPI_Bcast(&done, 1, MPI_INT, 0, g->comm);
         if (done) {
             log_msg(&glog, "%s: trained already, skipped", name);
             continue;
         }
+        if (why[0]) /* the group's rank 0 knows why; only it logs */
+            log_msg(&glog, "%s: trained again: %s", name, why);
         log_msg(&glog, "%s: training (%ld epochs, k %ld, seed %ld, %d rank%s)", name, rc_cfg->train.epochs,
                 rc_cfg->data.sizes, rc_cfg->data.seeds, g->size, g->size > 1 ? "s" : "");
         rc = train_run(d, rc_cfg, name, g->comm, &glog, stop, e);
@@ -91,17 +97,19 @@ static int train_sweep(struct train_data *d, struct run *run, const struct group
     return rc;
 }
 
-/* Whether every run of the sweep is trained (rank-0 work). */
-static int sweep_complete(struct train_data *d)
+/* Whether every run of the sweep is trained (rank-0 work): 1 or 0, or -1 with e set. */
+static int sweep_complete(struct train_data *d, struct err *e)
 {
     struct config *rc_cfg = xmalloc(sizeof *rc_cfg);
-    struct err e;
     int n = sweep_count(d->cfg), all = 1;
-    for (int i = 0; i < n && all; i++) {
-        char name[SWEEP_NAME_MAX];
-        all = sweep_run_config(d->cfg, i, rc_cfg, &e) == 0;
+    for (int i = 0; i < n && all == 1; i++) {
+        char name[SWEEP_NAME_MAX], why[512];
+        if (sweep_run_config(d->cfg, i, rc_cfg, e) != 0) {
+            all = -1;
+            break;
+        }
         sweep_run_name(d->cfg, rc_cfg, name, sizeof name);
-        all = all && train_run_done(d, rc_cfg, name);
+        all = train_run_done(d, rc_cfg, name, why, sizeof why);
     }
     free(rc_cfg);
     return all;
@@ -132,7 +140,9 @@ int stage_train(const struct config *cfg, struct run *run)
         goto out;
     MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, w->comm);
     if (!stop) {
-        int complete = w->rank == 0 ? sweep_complete(d) : 0;
+        int complete = w->rank == 0 ? sweep_complete(d, e) : 0;
+        if ((rc = agree_root_result(w->comm, 0, complete < 0 ? -1 : 0, e)) != 0)
+            goto out;
         MPI_Bcast(&complete, 1, MPI_INT, 0, w->comm);
         run->incomplete = !complete;
         rc = run_output(run, "runs");

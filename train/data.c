@@ -55,8 +55,10 @@ int sweep_backbone(struct train_data *d, struct err *e)
         return err_set(e, "model.checkpoint is empty: %s needs the pretrained VL-T5 backbone (convert FewVLM's "
                           "Epoch30_base.pth with tools/convert_vlt5.py)",
                        config_enum_name("data.dataset", cfg->data.dataset));
-    if (pretrain_done(d, d->backbone_id) != 0)
-        return err_set(e, "the synthetic backbone is not pretrained yet (RUN/runs/%s)", PRETRAIN_RUN);
+    char why[512];
+    if (pretrain_done(d, d->backbone_id, why, sizeof why) != 0)
+        return err_set(e, "the synthetic backbone is not pretrained yet (RUN/runs/%s%s%s)", PRETRAIN_RUN,
+                       why[0] ? ": " : "", why);
     if (train_run_dir(d, PRETRAIN_RUN, d->backbone, sizeof d->backbone, e) != 0)
         return -1;
     size_t len = strlen(d->backbone);
@@ -72,29 +74,19 @@ int train_run_dir(const struct train_data *d, const char *name, char *out, size_
     return 0;
 }
 
-/* 0 when the stamp consumed `want` as `what`. */
-static int stamp_consumed(const char *path, const char *what, const char *want)
+int train_run_done(const struct train_data *d, const struct config *run_cfg, const char *name, char *why, size_t n)
 {
     struct stamp s;
-    struct err e;
-    if (stamp_read(path, &s, &e) != 0)
-        return -1;
-    int rc = -1;
-    for (int i = 0; i < s.n_consumes; i++)
-        if (strcmp(s.consumes[i].name, what) == 0 && strcmp(s.consumes[i].id, want) == 0)
-            rc = 0;
-    stamp_free(&s);
-    return rc;
-}
-
-int train_run_done(const struct train_data *d, const struct config *run_cfg, const char *name)
-{
-    char why[256], path[PATH_MAX_LEN];
-    struct err e;
-    if (stamp_run_state(d->run_dir, name, run_cfg, STAGE_TRAIN, why, sizeof why) != RUN_DONE ||
-        stamp_run_path(d->run_dir, name, STAGE_TRAIN, path, sizeof path, &e) != 0)
+    if (stamp_run_current(d->run_dir, name, run_cfg, STAGE_TRAIN, &s, why, n) != RUN_DONE)
         return 0;
-    return stamp_consumed(path, "backbone", d->backbone_id) == 0;
+    int same_backbone = 0;
+    for (int i = 0; i < s.n_consumes; i++)
+        if (strcmp(s.consumes[i].name, "backbone") == 0 && strcmp(s.consumes[i].id, d->backbone_id) == 0)
+            same_backbone = 1;
+    stamp_free(&s);
+    if (!same_backbone)
+        snprintf(why, n, "it was trained from another backbone");
+    return same_backbone;
 }
 
 int train_run_stamp(const struct train_data *d, const struct config *run_cfg, const char *name,
@@ -122,17 +114,24 @@ void pretrain_hash(const struct config *cfg, char out[HASH_HEX_LEN])
     hash_hex(config_prefix_hash(cfg, keys), out);
 }
 
-int pretrain_done(const struct train_data *d, char id[HASH_HEX_LEN])
+int pretrain_done(const struct train_data *d, char id[HASH_HEX_LEN], char *why, size_t n)
 {
-    char path[PATH_MAX_LEN], want[HASH_HEX_LEN], why[256];
+    char path[PATH_MAX_LEN], want[HASH_HEX_LEN], dir[PATH_MAX_LEN];
     struct err e;
     struct stamp s;
+    why[0] = '\0';
     pretrain_hash(d->cfg, want);
-    if (stamp_run_path(d->run_dir, PRETRAIN_RUN, STAGE_TRAIN, path, sizeof path, &e) != 0 || stamp_read(path, &s, &e) != 0)
+    if (stamp_run_path(d->run_dir, PRETRAIN_RUN, STAGE_TRAIN, path, sizeof path, &e) != 0 ||
+        train_run_dir(d, PRETRAIN_RUN, dir, sizeof dir, &e) != 0 || stamp_read(path, &s, &e) != 0) {
+        if (strcmp(e.msg, "no stamp") != 0)
+            snprintf(why, n, "%s", e.msg);
         return -1;
-    char dir[PATH_MAX_LEN];
-    int ok = strcmp(s.config_hash, want) == 0 && train_run_dir(d, PRETRAIN_RUN, dir, sizeof dir, &e) == 0 &&
-             stamp_outputs_intact(&s, dir, why, sizeof why) == 0;
+    }
+    int ok = strcmp(s.config_hash, want) == 0;
+    if (!ok)
+        snprintf(why, n, "its settings changed");
+    else
+        ok = stamp_outputs_intact(&s, dir, why, n) == 0;
     if (ok)
         snprintf(id, HASH_HEX_LEN, "%s", s.id);
     stamp_free(&s);

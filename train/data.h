@@ -38,8 +38,9 @@ int sweep_backbone(struct train_data *d, struct err *e);
 
 /* The folder of run `name`: RUN/runs/NAME. */
 int train_run_dir(const struct train_data *d, const char *name, char *out, size_t n, struct err *e);
-/* Whether run `name` (with its scalar config) is trained with the current settings and backbone. */
-int train_run_done(const struct train_data *d, const struct config *run_cfg, const char *name);
+/* Whether run `name` (with its scalar config) is trained with the current settings and backbone; when
+ * not, `why` says why (empty for a run never trained). */
+int train_run_done(const struct train_data *d, const struct config *run_cfg, const char *name, char *why, size_t n);
 /* Writes the train stamp of run `name`: its outputs (relative to its folder) and, when not NULL, the
  * backbone id it consumed. */
 int train_run_stamp(const struct train_data *d, const struct config *run_cfg, const char *name,
@@ -48,8 +49,9 @@ int train_run_stamp(const struct train_data *d, const struct config *run_cfg, co
 
 /* The hash of the settings the pretrained backbone depends on. */
 void pretrain_hash(const struct config *cfg, char out[HASH_HEX_LEN]);
-/* The id of the pretraining's stamp when it is up to date (0), else -1. */
-int pretrain_done(const struct train_data *d, char id[HASH_HEX_LEN]);
+/* The id of the pretraining's stamp when it is up to date (0), else -1 and in `why` the reason (empty
+ * when it never ran). */
+int pretrain_done(const struct train_data *d, char id[HASH_HEX_LEN], char *why, size_t n);
 
 /* This rank's contiguous block [lo, lo + n) of the first N test questions, their images, and batch
  * buffers for `batch` questions (with room for answers when `with_answers`). */
