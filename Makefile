@@ -1,7 +1,8 @@
 # mixphm: the only build entry.
 #
 #   make               build ./mixphm
-#   make test          build and run every test (unit, MPI under -np 1/2/4, command line, fuzz corpus)
+#   make test          build and run every test (unit, MPI under -np 1/2/4, command line, fuzz corpus, lint)
+#   make lint          the structural checks alone (tools/lint.py); make layers redraws docs/img/layers.svg
 #   make demo          install missing Debian packages (as root), build, run the synthetic pipeline
 #   make bench         every benchmark (BENCH_TARGETS): SGEMM peak and VL-T5 step/decoding in C and
 #                      PyTorch, the features stage, the redundancy statistics (results go to
@@ -126,7 +127,7 @@ MPIRUN_ENV := OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA
 MPIRUN ?= mpirun
 
 # ---- build ----------------------------------------------------------------------------------
-.PHONY: all debug test demo bench bench-features bench-analysis fuzz deps check-deps install clean show-env
+.PHONY: all debug test lint layers demo bench bench-features bench-analysis fuzz deps check-deps install clean show-env
 all: check-deps mixphm
 
 debug:
@@ -245,6 +246,16 @@ $(FUZZ_REPLAY): tests/fuzz/fuzz_config.c $(FUZZ_LIB_SRCS) $(GEN_SRCS)
 TEST_BINS := mixphm $(UNIT_BINS) $(MPI_TEST_BINS) $(PROBE_BINS) $(FUZZ_REPLAY)
 test: check-deps $(TEST_BINS)
 	env $(MPIRUN_ENV) MPIRUN=$(MPIRUN) BUILD=$(BUILD) tests/run.sh
+
+# The structural checks (layer order of includes, no circles between folders, no references outside the
+# repository, file length, the layer diagram up to date); tests/run.sh runs them too.
+lint:
+	tools/lint.py
+
+# Redraws the layer diagram of docs/architecture.md from the include graph (graphviz's dot).
+layers:
+	tools/lint.py --dot > docs/img/layers.dot
+	dot -Tsvg docs/img/layers.dot -o docs/img/layers.svg
 
 FUZZ_SECONDS ?= 60
 AFL_CC ?= afl-cc

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test of mixphm: C unit tests, MPI tests under mpirun -np 1, 2 and 4, command-line tests
-# and the fuzz corpus replay.  Each part ends with "N passed, N failed"; this script adds them up and
-# ends with the same line for the whole suite, exiting non-zero on any failure.
+# Runs every test of mixphm: C unit tests, MPI tests under mpirun -np 1, 2 and 4, command-line tests,
+# the fuzz corpus replay and the structural checks (tools/lint.py).  Each part ends with "N passed,
+# N failed"; this script adds them up and ends with the same line for the whole suite, exiting non-zero
+# on any failure.
 #   BUILD=build/release   where the test binaries are
 #   MIXPHM_TEST_NPS="1 2 4"   rank counts for the MPI tests
 #   VERBOSE=1             print every test line, not only the failures
@@ -65,6 +66,8 @@ for script in tests/cli/test_*.sh; do
     run_part "cli/$(basename "$script" .sh)" bash "$script"
 done
 run_part "fuzz corpus replay" tests/fuzz/replay.sh "$BUILD/tests/fuzz_replay" tests/fuzz/corpus
+run_part "lint" python3 tools/lint.py
+run_part "lint self-test" python3 tools/lint.py --self-test
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

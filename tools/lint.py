@@ -2,6 +2,7 @@
 """The repository's structural checks (`make lint`, part of `make test`).
 
   tools/lint.py           check; prints one line per problem and ends with "N passed, N failed"
+  tools/lint.py --self-test   check that each check fails on a small tree that breaks it
   tools/lint.py --dot     print the folder-level include graph in graphviz's language
                           (docs/img/layers.dot is this output; `make layers` redraws docs/img/layers.svg)
 
@@ -150,7 +151,47 @@ def dot(edges):
     return "\n".join(lines) + "\n"
 
 
+def self_test():
+    """Each check must fail on a tree made to break it, and pass on a clean one."""
+    import tempfile
+    cases = {
+        "clean": {},
+        "layers": {"nn/a.h": '#include "model/b.h"\n', "model/b.h": ""},
+        "peers": {"data/a.h": '#include "mpi/b.h"\n', "mpi/b.h": ""},
+        "libraries": {"nn/a.c": "#include <mpi.h>\n"},
+        "cycles": {"model/peft/a.h": '#include "model/b.h"\n', "model/b.h": '#include "model/peft/a.h"\n'},
+        "outside": {"docs/x.md": "see DESIGN" + ".md\n"},
+        "length": {"base/long.c": "int x;\n" * (MAX_LINES + 1)},
+    }
+    check_of = {"peers": "layers"}
+    passed = failed = 0
+    for name, tree in cases.items():
+        with tempfile.TemporaryDirectory() as d:
+            subprocess.run(["git", "init", "-q", d], check=True)
+            for f, text in tree.items():
+                os.makedirs(os.path.join(d, os.path.dirname(f)), exist_ok=True)
+                with open(os.path.join(d, f), "w") as fh:
+                    fh.write(text)
+            files = repo_files(d)
+            os.makedirs(os.path.join(d, "docs", "img"), exist_ok=True)
+            with open(os.path.join(d, "docs", "img", "layers.dot"), "w") as fh:
+                fh.write(dot(include_graph(d, files)))
+            r = subprocess.run([sys.executable, os.path.abspath(__file__)], cwd=d, capture_output=True, text=True)
+            if name == "clean":
+                good = r.returncode == 0
+            else:
+                good = r.returncode != 0 and ("not ok - %s:" % check_of.get(name, name)) in r.stdout
+            passed += good
+            failed += not good
+            print("%s - the %s tree %s" % ("ok" if good else "not ok", name,
+                                           "passes" if name == "clean" else "fails its check"))
+    print("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
 def main():
+    if "--self-test" in sys.argv[1:]:
+        return self_test()
     root = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True,
                           check=True).stdout.strip()
     files = repo_files(root)
