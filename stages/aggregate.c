@@ -11,6 +11,7 @@
 
 #include "base/mem.h"
 #include "mpi/agree.h"
+#include "stages/aggregate_claims.h"
 #include "stages/aggregate_table.h"
 #include "stages/gnuplot.h"
 #include "stages/stages.h"
@@ -25,6 +26,12 @@ static int write_text_file(const char *dir, const char *name, void (*writer)(con
         return -1;
     writer(t, af.f, extra);
     return atomic_commit(&af, e);
+}
+
+static void markdown_writer(const struct agg_table *t, FILE *f, const char *extra)
+{
+    agg_write_markdown(t, f, extra);
+    agg_write_claims(t, f);
 }
 
 static void csv_writer(const struct agg_table *t, FILE *f, const char *extra)
@@ -105,7 +112,7 @@ int stage_aggregate(const struct config *cfg, struct run *run)
                 size_t len = strlen(extra);
                 snprintf(extra + len, sizeof extra - len, "\nRedundancy analysis: [analysis/redundancy.md](../analysis/redundancy.md)\n");
             }
-            rc = write_text_file(dir, "results.md", agg_write_markdown, &t, extra, e);
+            rc = write_text_file(dir, "results.md", markdown_writer, &t, extra, e);
         }
         if (rc == 0)
             rc = write_text_file(dir, "results.csv", csv_writer, &t, NULL, e);

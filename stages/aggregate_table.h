@@ -23,6 +23,7 @@ struct agg_row {
     char method[AGG_LABEL_MAX];   /* "mixphm", "lora+add", "mixphm regularizer=false" (sweep_run_label) */
     long trainable;               /* trainable parameters */
     double percent;               /* of the backbone */
+    int reference;                /* a reference row (zero-shot, baselines), not a method of the sweep */
     struct agg_cell *cells;       /* [n_k] */
 };
 

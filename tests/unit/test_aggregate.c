@@ -8,6 +8,7 @@
 #include "base/fileio.h"
 #include "base/mem.h"
 #include "run/sweep.h"
+#include "stages/aggregate_claims.h"
 #include "stages/aggregate_table.h"
 #include "stages/gnuplot.h"
 #include "tests/harness.h"
@@ -126,6 +127,54 @@ static void test_one_seed_has_no_std(struct test_ctx *t)
     free(cfg);
 }
 
+/* The claims: paired by seed, the mean difference and the wins; the verdicts name the k where a claim
+ * holds and where not. */
+static void test_claims_are_paired_by_seed(struct test_ctx *t)
+{
+    struct agg_table tab;
+    struct err e;
+    const long k[] = {16, 64};
+    agg_init(&tab, k, 2);
+    /* k 16: mixphm 40 42 47, lora 41 40 45 (diffs -1 +2 +2: +1.00, 2/3), full 50 50 50 (-7.67, 0/3);
+     * k 64: mixphm 50 50 50, lora 51 52 53 (-2.00, 0/3), full 49 49 49 (+1, 3/3);
+     * regularizer=false 39 40 41 at k 16 only; lora+add = lora + 0.5 at k 16, lora - 1 at k 64. */
+    const long seeds[] = {13, 21, 42};
+    const double mix[2][3] = {{40, 42, 47}, {50, 50, 50}}, lora[2][3] = {{41, 40, 45}, {51, 52, 53}},
+                 full[2][3] = {{50, 50, 50}, {49, 49, 49}};
+    for (int c = 0; c < 2; c++)
+        for (int s = 0; s < 3; s++) {
+            CHECK_INT(t, agg_add(&tab, "mixphm regularizer=true", k[c], seeds[s], mix[c][s], 1, 0.1, &e), 0);
+            CHECK_INT(t, agg_add(&tab, "lora", k[c], seeds[s], lora[c][s], 1, 0.1, &e), 0);
+            CHECK_INT(t, agg_add(&tab, "full", k[c], seeds[s], full[c][s], 1, 100, &e), 0);
+            CHECK_INT(t, agg_add(&tab, "lora+add", k[c], seeds[s], lora[c][s] + (c ? -1 : 0.5), 1, 0.1, &e), 0);
+            if (c == 0)
+                CHECK_INT(t, agg_add(&tab, "mixphm regularizer=false", k[c], seeds[s], 39 + s, 1, 0.1, &e), 0);
+        }
+    /* A seed only one side has is not paired. */
+    CHECK_INT(t, agg_add(&tab, "lora", 16, 87, 99, 1, 0.1, &e), 0);
+    agg_finish(&tab);
+    struct agg_pair p = agg_compare(&tab, agg_find_row(&tab, "mixphm regularizer=true"), agg_find_row(&tab, "lora"), 0);
+    CHECK_INT(t, p.n, 3);
+    CHECK_INT(t, p.wins, 2);
+    CHECK_NEAR(t, p.diff, 1.0, 1e-12, 0);
+    char *md = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&md, &len);
+    agg_write_claims(&tab, f);
+    fclose(f);
+    CHECK_CONTAINS(t, md, "| lora | +1.00 (2/3) | -2.00 (0/3) |");
+    CHECK_CONTAINS(t, md, "| full | -7.00 (0/3) | +1.00 (3/3) |");
+    /* The smallest lead over the PEFT methods decides (over lora+add at k 16: +0.50). */
+    CHECK_CONTAINS(t, md, "**MixPHM is better than every other parameter-efficient method**: holds at k = 16; does not "
+                          "hold at k = 64 (-2.00)");
+    CHECK_CONTAINS(t, md, "**MixPHM is at least as good as full fine-tuning**: holds at k = 64; does not hold at k = 16 (-7.00)");
+    CHECK_CONTAINS(t, md, "**The redundancy regulariser helps MixPHM** (with against without): holds at k = 16.");
+    CHECK_CONTAINS(t, md, "| lora+add - lora | +0.50 (3/3) | -1.00 (0/3) |");
+    CHECK_CONTAINS(t, md, "**lora+add improves lora**: holds at k = 16; does not hold at k = 64 (-1.00)");
+    free(md);
+    agg_free(&tab);
+}
+
 /* Plot titles with spaces ("mixphm regularizer=false") stay one title. */
 static void test_gnuplot_titles_are_quoted(struct test_ctx *t)
 {
@@ -147,6 +196,7 @@ int main(int argc, char **argv)
         {"a missing result is named", test_missing_result_is_named},
         {"one seed: the mean alone", test_one_seed_has_no_std},
         {"gnuplot titles are quoted", test_gnuplot_titles_are_quoted},
+        {"claims are paired by seed and name where they hold", test_claims_are_paired_by_seed},
     };
     return test_main(tests, TEST_COUNT(tests), argc, argv);
 }
