@@ -77,7 +77,7 @@ int main(int argc, char **argv)
     const int B = hi - lo;
     struct model_sizes sz = {.max_batch = B, .max_text = Lt, .max_target = Ld, .max_generate = Ld};
     struct model_ctx mc;
-    if (model_setup(&mc, cfg, VOCAB, FEAT_DIM, 0, &sz, &e) != 0)
+    if (model_setup(&mc, cfg, VOCAB, FEAT_DIM, MODEL_OF_RUN, &sz, &e) != 0)
         return fail("model", &e);
     vlt5_init_random(&mc.model, 1);
     peft_init(mc.peft, 1);

@@ -143,6 +143,8 @@ struct config {
         int weights; /* 0 best, 1 last */
         long batch_size;
         long max_new_tokens;
+        int zero_shot; /* also evaluate the backbone without training (RUN/runs/zero-shot) */
+        int baselines; /* also score the constant answer and the answer-type priors (RUN/baselines.json) */
     } eval;
     struct {
         int enabled;              /* `mixphm run` runs the stage (`mixphm analyze` always does) */

@@ -142,6 +142,8 @@ static const struct cfg_key schema[] = {
     {"eval.weights",        CFG_ENUM,   OFF(eval.weights),        0, 0, weights_names, 0, ST(EVAL) | ST(AGGREGATE)},
     {"eval.batch_size",     CFG_INT,    OFF(eval.batch_size),     1, 65536, NULL, 0, 0},
     {"eval.max_new_tokens", CFG_INT,    OFF(eval.max_new_tokens), 1, 512, NULL, 0, ST(TRAIN) | ST(EVAL)},
+    {"eval.zero_shot",      CFG_BOOL,   OFF(eval.zero_shot),      0, 1, NULL, 0, ST(EVAL) | ST(AGGREGATE)},
+    {"eval.baselines",      CFG_BOOL,   OFF(eval.baselines),      0, 1, NULL, 0, ST(EVAL) | ST(AGGREGATE)},
 
     /* Whether `mixphm run` includes the stage changes nothing it computes. */
     /* The report links the analysis when it is part of the pipeline. */

@@ -139,7 +139,10 @@ void agg_write_markdown(const struct agg_table *t, FILE *f, const char *extra)
     for (int r = 0; r < t->n_rows; r++) {
         char params[32];
         format_params(t->rows[r].trainable, params, sizeof params);
-        fprintf(f, "| %s | %s | %.3f |", t->rows[r].method, params, t->rows[r].percent);
+        if (t->rows[r].reference)
+            fprintf(f, "| *%s* | - | - |", t->rows[r].method);
+        else
+            fprintf(f, "| %s | %s | %.3f |", t->rows[r].method, params, t->rows[r].percent);
         for (int c = 0; c < t->n_k; c++) {
             char cell[64];
             format_cell(&t->rows[r].cells[c], cell, sizeof cell);
@@ -156,6 +159,15 @@ void agg_write_markdown(const struct agg_table *t, FILE *f, const char *extra)
                 first = 0;
             }
     fprintf(f, " Every value per seed is in results.csv.\n");
+    int refs = 0;
+    for (int r = 0; r < t->n_rows; r++)
+        refs += t->rows[r].reference;
+    if (refs)
+        fprintf(f, "\nRows in italics are references, not methods: *%s* is the backbone answering with the "
+                   "task's prompt before any training (the same in every column); *constant answer* gives the test "
+                   "split's most frequent answer to every question; *%s* answers each question with the most "
+                   "frequent answer of its question type among the k training examples.\n",
+                AGG_ZERO_SHOT, AGG_PRIOR);
     if (extra)
         fprintf(f, "\n%s", extra);
 }
@@ -212,6 +224,66 @@ static int read_result(const char *run_dir, const char *name, double *acc, long 
     return rc;
 }
 
+/* Marks row `label` as a reference row (created by agg_add). */
+static void mark_reference(struct agg_table *t, const char *label)
+{
+    for (int r = 0; r < t->n_rows; r++)
+        if (strcmp(t->rows[r].method, label) == 0)
+            t->rows[r].reference = 1;
+}
+
+/* The reference rows: the backbone without training (RUN/runs/zero-shot) and the baselines of
+ * RUN/baselines.json, when the eval stage made them. */
+static int collect_references(const struct config *cfg, const char *run_dir, struct agg_table *t, struct err *e)
+{
+    char path[PATH_MAX_LEN];
+    json_error_t je;
+    int rc = 0;
+    if (cfg->eval.zero_shot) {
+        double acc = 0, percent = 0;
+        long trainable = 0;
+        char metric[64];
+        rc = read_result(run_dir, "zero-shot", &acc, &trainable, &percent, metric, sizeof metric, e);
+        for (int c = 0; c < t->n_k && rc == 0; c++)
+            rc = agg_add(t, AGG_ZERO_SHOT, t->k[c], 0, acc, 0, 0, e);
+        mark_reference(t, AGG_ZERO_SHOT);
+    }
+    if (rc == 0 && cfg->eval.baselines) {
+        if (snprintf(path, sizeof path, "%s/baselines.json", run_dir) >= (int)sizeof path)
+            return err_set(e, "path too long: %s/baselines.json", run_dir);
+        json_t *o = json_load_file(path, 0, &je);
+        if (!o)
+            return err_set(e, "%s: %s (is the eval stage done?)", path, je.text);
+        json_t *c = json_object_get(o, "constant"), *prior = json_object_get(o, "prior");
+        json_t *answer = json_object_get(c, "answer"), *acc = json_object_get(c, "accuracy");
+        if (!json_is_string(answer) || !json_is_number(acc) || !json_is_array(prior))
+            rc = err_set(e, "%s: expected constant.answer, constant.accuracy and the prior list", path);
+        char label[AGG_LABEL_MAX];
+        if (rc == 0)
+            snprintf(label, sizeof label, "constant answer \"%.64s\"", json_string_value(answer));
+        for (int col = 0; col < t->n_k && rc == 0; col++)
+            rc = agg_add(t, label, t->k[col], 0, json_number_value(acc), 0, 0, e);
+        if (rc == 0)
+            mark_reference(t, label);
+        size_t i;
+        json_t *v;
+        json_array_foreach(prior, i, v)
+        {
+            json_t *k = json_object_get(v, "k"), *seed = json_object_get(v, "seed"), *a = json_object_get(v, "accuracy");
+            if (rc != 0)
+                break;
+            if (!json_is_integer(k) || !json_is_integer(seed) || !json_is_number(a))
+                rc = err_set(e, "%s: prior[%zu]: expected k, seed and accuracy", path, i);
+            else
+                rc = agg_add(t, AGG_PRIOR, (long)json_integer_value(k), (long)json_integer_value(seed),
+                             json_number_value(a), 0, 0, e);
+        }
+        mark_reference(t, AGG_PRIOR);
+        json_decref(o);
+    }
+    return rc;
+}
+
 int agg_collect(const struct config *cfg, const char *run_dir, struct agg_table *t, struct err *e)
 {
     union cfg_value sizes[CFG_MAX_SWEEP];
@@ -237,6 +309,8 @@ int agg_collect(const struct config *cfg, const char *run_dir, struct agg_table 
         if (rc == 0)
             rc = agg_add(t, method, rc_cfg->data.sizes, rc_cfg->data.seeds, acc, trainable, percent, e);
     }
+    if (rc == 0)
+        rc = collect_references(cfg, run_dir, t, e);
     free(rc_cfg);
     agg_finish(t);
     return rc;

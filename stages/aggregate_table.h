@@ -11,6 +11,9 @@
 
 #define AGG_MAX_SEEDS 64
 #define AGG_LABEL_MAX 128
+/* The labels of the reference rows. */
+#define AGG_ZERO_SHOT "zero-shot (no training)"
+#define AGG_PRIOR "answer-type prior"
 
 struct agg_cell {
     int n;                        /* seeds with a result */
@@ -45,7 +48,9 @@ int agg_add(struct agg_table *t, const char *method, long k, long seed, double a
 void agg_finish(struct agg_table *t);
 void agg_free(struct agg_table *t);
 
-/* Reads the result.json of every run of the sweep (RUN/runs/NAME/result.json) into t (agg_free it). */
+/* Reads the result.json of every run of the sweep (RUN/runs/NAME/result.json) into t (agg_free it),
+ * then the reference rows: RUN/runs/zero-shot/result.json (eval.zero_shot) and RUN/baselines.json
+ * (eval.baselines). */
 int agg_collect(const struct config *cfg, const char *run_dir, struct agg_table *t, struct err *e);
 
 /* report/results.csv: one line per (method, k) with the per-seed values. */

@@ -71,7 +71,7 @@ int analyze_collect(struct analyze_block *b, struct train_data *d, const struct 
     snprintf(weights, sizeof weights, "%s/%s.h5", dir, run_cfg->analyze.weights ? "last" : "best");
     struct model_ctx mc;
     struct model_sizes sz = {b->batch, d->p.q_len, d->p.a_len, 1};
-    int rc = model_setup(&mc, run_cfg, d->vocab, d->feat_dim, 0, &sz, e);
+    int rc = model_setup(&mc, run_cfg, d->vocab, d->feat_dim, MODEL_OF_RUN, &sz, e);
     if (rc != 0)
         return agree_all_ok(comm, rc, e);
     const struct vlt5_dims *dims = &mc.model.dims;

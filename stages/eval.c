@@ -4,8 +4,11 @@
  * configured VQA accuracy variant (GQA: exact match).  Per run, in RUN/runs/NAME/:
  *   predictions.json        the official results format, for the weights eval.weights names
  *   predictions_{best,last}.json
- *   result.json             test scores of both, dev score, parameter counts, training time
- * A run already evaluated with the same settings and the same trained weights is skipped. */
+ *   result.json             test scores of both, dev score, parameter counts, training time, and the
+ *                           shares of empty answers and of the most frequent answer (a collapsed run)
+ * A run already evaluated with the same settings and the same trained weights is skipped.  With
+ * eval.zero_shot the backbone itself answers too (RUN/runs/zero-shot, k = 0), and with eval.baselines
+ * rank 0 scores the constant answer and the answer-type priors (RUN/baselines.json). */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,7 @@
 #include "run/stamp.h"
 #include "run/sweep.h"
 #include "train/decode.h"
+#include "stages/eval_baselines.h"
 #include "stages/eval_score.h"
 #include "stages/stages.h"
 #include "train/data.h"
@@ -76,20 +80,37 @@ static int write_predictions(const char *path, const struct prepared *p, const i
 struct run_eval {
     json_t *test;      /* {"best": report, "last": report} */
     double overall[2]; /* of best and last */
+    struct answer_shares shares[2];
     double seconds;
 };
 
-/* Answers of the whole test split with one set of weights, on every rank; rank 0 scores them and writes
- * the predictions; the report goes into ev->test. */
+/* The report of a set of answers gains their shares. */
+static void add_shares(json_t *report, const struct answer_shares *s)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "empty_percent", json_real(s->empty_percent));
+    json_object_set_new(o, "top_answer", json_string(s->top_answer));
+    json_object_set_new(o, "top_percent", json_real(s->top_percent));
+    json_object_set_new(report, "answers", o);
+}
+
+/* Answers of the whole test split with the weights set `which` (best or last: dir/NAME.h5; -1: the
+ * weights the model has), on every rank; rank 0 scores them and writes them to dir/PREDICTIONS; the
+ * report goes into ev->test under the name of the set (or "test"). */
 static int evaluate_weights(struct train_data *d, struct model_ctx *mc, struct test_block *b, const char *dir,
-                            int which, const struct world *w, struct run_eval *ev, struct err *e)
+                            int which, const char *predictions, const struct world *w, struct run_eval *ev,
+                            struct err *e)
 {
     const struct config *cfg = d->cfg;
-    char weights[PATH_MAX_LEN + 32];
-    snprintf(weights, sizeof weights, "%s/%s.h5", dir, weight_sets[which]);
-    int rc = params_load_h5_sel(&mc->params, weights, PARAM_ANY, 1, NULL, e);
+    int rc = 0;
+    if (which >= 0) {
+        char weights[PATH_MAX_LEN + 32];
+        snprintf(weights, sizeof weights, "%s/%s.h5", dir, weight_sets[which]);
+        rc = params_load_h5_sel(&mc->params, weights, PARAM_ANY, 1, NULL, e);
+    }
     if (agree_all_ok(w->comm, rc, e) != 0)
         return -1;
+    const int slot = which >= 0 ? which : 0;
     peft_eval_prepare(mc->peft);
     char **preds = xcalloc((size_t)(b->n + 1), sizeof *preds);
     rc = decode_rows(mc, &d->p, &d->tok, &b->cache, &b->buf, b->rows, b->n, (int)cfg->eval.batch_size,
@@ -107,16 +128,20 @@ static int evaluate_weights(struct train_data *d, struct model_ctx *mc, struct t
         free(preds[i]);
     free(preds);
     if (w->rank == 0) {
-        char *report = NULL, path[PATH_MAX_LEN + 48];
+        char *report = NULL, path[PATH_MAX_LEN];
         rc = n_all == d->p.n_test ? 0 : err_set(e, "internal error: %ld answers for %ld test questions", n_all, d->p.n_test);
         if (rc == 0)
-            rc = eval_score(&d->p, d->p.test, n_all, all, cfg->eval.vqa_metric, &report, &ev->overall[which], e);
-        snprintf(path, sizeof path, "%s/predictions_%s.json", dir, weight_sets[which]);
+            rc = eval_score(&d->p, d->p.test, n_all, all, cfg->eval.vqa_metric, &report, &ev->overall[slot], e);
+        if (rc == 0)
+            rc = path_join(path, sizeof path, dir, predictions, e);
         if (rc == 0)
             rc = write_predictions(path, &d->p, d->p.test, n_all, all, e);
         if (rc == 0) {
             json_error_t je;
-            json_object_set_new(ev->test, weight_sets[which], json_loads(report, 0, &je));
+            json_t *r = json_loads(report, 0, &je);
+            answer_shares(all, n_all, &ev->shares[slot]);
+            add_shares(r, &ev->shares[slot]);
+            json_object_set_new(ev->test, which >= 0 ? weight_sets[which] : "test", r);
         }
         free(report);
         for (long i = 0; i < n_all; i++)
@@ -149,6 +174,9 @@ static int write_result(const char *dir, const char *name, const struct config *
                                                      : config_enum_name("eval.vqa_metric", rc_cfg->eval.vqa_metric)));
     json_object_set_new(o, "weights", json_string(weight_sets[which]));
     json_object_set_new(o, "accuracy", json_real(ev->overall[which]));
+    json_object_set_new(o, "empty_answers_percent", json_real(ev->shares[which].empty_percent));
+    json_object_set_new(o, "top_answer", json_string(ev->shares[which].top_answer));
+    json_object_set_new(o, "top_answer_percent", json_real(ev->shares[which].top_percent));
     json_object_set_new(o, "test_questions", json_integer(n_test));
     json_object_set(o, "test", ev->test);
     json_object_set(o, "dev_best", json_object_get(train, "best_dev"));
@@ -200,14 +228,17 @@ static int evaluate_run(struct train_data *d, struct test_block *b, const struct
     double t0 = now_monotonic();
     struct model_ctx mc;
     struct model_sizes sz = {(int)rc_cfg->eval.batch_size, d->p.q_len, d->p.a_len, (int)rc_cfg->eval.max_new_tokens};
-    int rc = model_setup(&mc, rc_cfg, d->vocab, d->feat_dim, 0, &sz, e);
+    int rc = model_setup(&mc, rc_cfg, d->vocab, d->feat_dim, MODEL_OF_RUN, &sz, e);
     if (rc == 0 && (rc = model_load_backbone(&mc, d->backbone, e)) != 0)
         model_teardown(&mc);
     if (agree_all_ok(w->comm, rc, e) != 0)
         return err_prefix(e, "%s", name);
     struct run_eval ev = {.test = json_object()};
-    for (int which = 0; which < 2 && rc == 0; which++)
-        rc = evaluate_weights(d, &mc, b, dir, which, w, &ev, e);
+    for (int which = 0; which < 2 && rc == 0; which++) {
+        char predictions[64];
+        snprintf(predictions, sizeof predictions, "predictions_%s.json", weight_sets[which]);
+        rc = evaluate_weights(d, &mc, b, dir, which, predictions, w, &ev, e);
+    }
     model_teardown(&mc);
     ev.seconds = now_monotonic() - t0;
     if (rc == 0 && w->rank == 0) {
@@ -234,6 +265,209 @@ static int evaluate_run(struct train_data *d, struct test_block *b, const struct
     return rc == 0 ? 0 : err_prefix(e, "%s", name);
 }
 
+/* ---- zero-shot: the backbone alone ------------------------------------------------------------- */
+
+#define ZERO_SHOT_RUN "zero-shot"
+
+/* The settings the backbone's own answers depend on (besides the backbone and prepared.h5, whose stamp
+ * ids the zero-shot stamp consumes). */
+static void zero_shot_hash(const struct config *cfg, char out[HASH_HEX_LEN])
+{
+    static const char *const keys[] = {"eval.vqa_metric", "eval.max_new_tokens", "model.", NULL};
+    hash_hex(config_prefix_hash(cfg, keys), out);
+}
+
+/* The id of the prepare stamp (what the zero-shot answers were read from). */
+static int prepare_id(const char *run_dir, char id[HASH_HEX_LEN], struct err *e)
+{
+    char path[PATH_MAX_LEN];
+    struct stamp s;
+    if (stamp_path(run_dir, "prepare", path, sizeof path, e) != 0 || stamp_read(path, &s, e) != 0)
+        return -1;
+    snprintf(id, HASH_HEX_LEN, "%s", s.id);
+    stamp_free(&s);
+    return 0;
+}
+
+/* Whether RUN/runs/zero-shot holds the answers of this backbone to this prepared.h5 (rank-0 work). */
+static int zero_shot_done(const struct train_data *d, const char *dir, const char *prep_id, char *why, size_t n)
+{
+    char path[PATH_MAX_LEN], want[HASH_HEX_LEN];
+    struct err e;
+    struct stamp s;
+    why[0] = '\0';
+    if (stamp_run_path(d->run_dir, ZERO_SHOT_RUN, STAGE_EVAL, path, sizeof path, &e) != 0 || stamp_read(path, &s, &e) != 0) {
+        if (strcmp(e.msg, "no stamp") != 0)
+            snprintf(why, n, "%s", e.msg);
+        return 0;
+    }
+    zero_shot_hash(d->cfg, want);
+    int ok = strcmp(s.config_hash, want) == 0 && stamp_outputs_intact(&s, dir, why, n) == 0;
+    int consumed = 0;
+    for (int i = 0; ok && i < s.n_consumes; i++)
+        consumed += (strcmp(s.consumes[i].name, "backbone") == 0 && strcmp(s.consumes[i].id, d->backbone_id) == 0) ||
+                    (strcmp(s.consumes[i].name, "prepare") == 0 && strcmp(s.consumes[i].id, prep_id) == 0);
+    if (ok && consumed != 2)
+        snprintf(why, n, "the backbone or prepared.h5 changed");
+    stamp_free(&s);
+    return ok && consumed == 2;
+}
+
+static int write_zero_shot(const struct train_data *d, const char *dir, const struct run_eval *ev, long backbone,
+                           const char *prep_id, int ranks, struct err *e)
+{
+    const struct config *cfg = d->cfg;
+    json_t *o = json_object();
+    json_object_set_new(o, "run", json_string(ZERO_SHOT_RUN));
+    json_object_set_new(o, "dataset", json_string(config_enum_name("data.dataset", cfg->data.dataset)));
+    json_object_set_new(o, "method", json_string(ZERO_SHOT_RUN));
+    json_object_set_new(o, "k", json_integer(0));
+    json_object_set_new(o, "metric", json_string(cfg->data.dataset == DATASET_GQA
+                                                     ? "gqa exact match"
+                                                     : config_enum_name("eval.vqa_metric", cfg->eval.vqa_metric)));
+    json_object_set_new(o, "weights", json_string("backbone"));
+    json_object_set_new(o, "accuracy", json_real(ev->overall[0]));
+    json_object_set_new(o, "empty_answers_percent", json_real(ev->shares[0].empty_percent));
+    json_object_set_new(o, "top_answer", json_string(ev->shares[0].top_answer));
+    json_object_set_new(o, "top_answer_percent", json_real(ev->shares[0].top_percent));
+    json_object_set_new(o, "test_questions", json_integer(d->p.n_test));
+    json_object_set(o, "test", ev->test);
+    json_object_set_new(o, "trainable_params", json_integer(0));
+    json_object_set_new(o, "backbone_params", json_integer(backbone));
+    json_object_set_new(o, "trainable_percent", json_real(0));
+    json_object_set_new(o, "eval_seconds", json_real(ev->seconds));
+    char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+    json_decref(o);
+    char path[PATH_MAX_LEN];
+    size_t len = strlen(text);
+    text[len] = '\n';
+    int rc = path_join(path, sizeof path, dir, "result.json", e);
+    if (rc == 0)
+        rc = write_file_atomic(path, text, len + 1, e);
+    free(text);
+    static const char *const outputs[] = {"result.json", "predictions.json"};
+    char hash[HASH_HEX_LEN];
+    zero_shot_hash(cfg, hash);
+    struct stamp *s = xmalloc(sizeof *s);
+    if (rc == 0)
+        rc = stamp_build(s, "eval", hash, ev->seconds, ranks, dir, outputs, 2, e);
+    if (rc == 0)
+        rc = stamp_add_consume(s, "backbone", d->backbone_id, e);
+    if (rc == 0)
+        rc = stamp_add_consume(s, "prepare", prep_id, e);
+    if (rc == 0)
+        rc = stamp_run_path(d->run_dir, ZERO_SHOT_RUN, STAGE_EVAL, path, sizeof path, e);
+    if (rc == 0)
+        rc = stamp_write(path, s, cfg, e);
+    free(s);
+    return rc;
+}
+
+/* The backbone's answers to the test split, with no training and no method (RUN/runs/zero-shot). */
+static int evaluate_zero_shot(struct train_data *d, struct test_block *b, const struct world *w,
+                              const struct logger *log, struct err *e)
+{
+    const struct config *cfg = d->cfg;
+    char dir[PATH_MAX_LEN], prep_id[HASH_HEX_LEN] = "", why[ERR_MSG_MAX] = "";
+    int done = 0, rc = train_run_dir(d, ZERO_SHOT_RUN, dir, sizeof dir, e);
+    if (rc == 0 && w->rank == 0 && (rc = prepare_id(d->run_dir, prep_id, e)) == 0) {
+        done = zero_shot_done(d, dir, prep_id, why, sizeof why);
+        if (!done)
+            rc = make_dirs(dir, e);
+    }
+    if (agree_root_result(w->comm, 0, rc, e) != 0)
+        return err_prefix(e, "%s", ZERO_SHOT_RUN);
+    MPI_Bcast(&done, 1, MPI_INT, 0, w->comm);
+    if (done) {
+        log_msg(log, "%s: evaluated already, skipped", ZERO_SHOT_RUN);
+        return 0;
+    }
+    if (why[0])
+        log_msg(log, "%s: evaluated again: %s", ZERO_SHOT_RUN, why);
+    double t0 = now_monotonic();
+    struct model_ctx mc;
+    struct model_sizes sz = {(int)cfg->eval.batch_size, d->p.q_len, d->p.a_len, (int)cfg->eval.max_new_tokens};
+    rc = model_setup(&mc, cfg, d->vocab, d->feat_dim, MODEL_BARE, &sz, e);
+    if (rc == 0 && (rc = model_load_backbone(&mc, d->backbone, e)) != 0)
+        model_teardown(&mc);
+    if (agree_all_ok(w->comm, rc, e) != 0)
+        return err_prefix(e, "%s", ZERO_SHOT_RUN);
+    struct run_eval ev = {.test = json_object()};
+    rc = evaluate_weights(d, &mc, b, dir, -1, "predictions.json", w, &ev, e);
+    long backbone = (long)params_count(&mc.params, -1, PARAM_BACKBONE);
+    model_teardown(&mc);
+    ev.seconds = now_monotonic() - t0;
+    if (rc == 0 && w->rank == 0)
+        rc = write_zero_shot(d, dir, &ev, backbone, prep_id, w->size, e);
+    json_decref(ev.test);
+    rc = agree_root_result(w->comm, 0, rc, e);
+    if (rc == 0)
+        log_msg(log, "%s: test accuracy %.2f without training (%.1f %% empty answers, \"%s\" %.1f %%)", ZERO_SHOT_RUN,
+                ev.overall[0], ev.shares[0].empty_percent, ev.shares[0].top_answer, ev.shares[0].top_percent);
+    return rc == 0 ? 0 : err_prefix(e, "%s", ZERO_SHOT_RUN);
+}
+
+/* ---- baselines ---------------------------------------------------------------------------------- */
+
+static json_t *scored(const struct train_data *d, const char *const *preds, struct err *e)
+{
+    char *report = NULL;
+    double overall = 0;
+    if (eval_score(&d->p, d->p.test, d->p.n_test, (char *const *)preds, d->cfg->eval.vqa_metric, &report, &overall, e) != 0)
+        return NULL;
+    free(report);
+    return json_real(overall);
+}
+
+/* RUN/baselines.json (rank-0 work): the constant answer, and the answer-type prior of every k-shot
+ * sample of the sweep. */
+static int write_baselines(const struct train_data *d, const char *path, struct err *e)
+{
+    const struct config *cfg = d->cfg;
+    const long n = d->p.n_test;
+    const char **preds = xmalloc((size_t)(n ? n : 1) * sizeof *preds); /* [n_test] */
+    long top = most_frequent_answer(&d->p, d->p.test, n);
+    const char *constant = top >= 0 ? strtab_get(&d->p.answers, top) : "";
+    for (long i = 0; i < n; i++)
+        preds[i] = constant;
+    json_t *o = json_object(), *c = json_object(), *priors = json_array();
+    json_object_set_new(o, "metric", json_string(config_enum_name("eval.vqa_metric", cfg->eval.vqa_metric)));
+    json_object_set_new(c, "answer", json_string(constant));
+    json_t *acc = scored(d, preds, e);
+    int rc = acc ? 0 : -1;
+    json_object_set_new(c, "accuracy", acc ? acc : json_null());
+    json_object_set_new(o, "constant", c);
+    union cfg_value sizes[CFG_MAX_SWEEP], seeds[CFG_MAX_SWEEP];
+    int n_k = config_values(cfg, "data.sizes", sizes, CFG_MAX_SWEEP),
+        n_s = config_values(cfg, "data.seeds", seeds, CFG_MAX_SWEEP);
+    for (int a = 0; a < n_k && rc == 0; a++)
+        for (int b = 0; b < n_s && rc == 0; b++) {
+            int32_t *rows;
+            long k;
+            if ((rc = prepared_split(&d->p, seeds[b].i, sizes[a].i, SPLIT_TRAIN, &rows, &k, e)) != 0)
+                break;
+            answer_type_prior(&d->p, rows, k, d->p.test, n, preds);
+            free(rows);
+            json_t *v = json_object();
+            json_object_set_new(v, "k", json_integer(sizes[a].i));
+            json_object_set_new(v, "seed", json_integer(seeds[b].i));
+            acc = scored(d, preds, e);
+            rc = acc ? 0 : -1;
+            json_object_set_new(v, "accuracy", acc ? acc : json_null());
+            json_array_append_new(priors, v);
+        }
+    json_object_set_new(o, "prior", priors);
+    free(preds);
+    char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+    json_decref(o);
+    size_t len = strlen(text);
+    text[len] = '\n';
+    if (rc == 0)
+        rc = write_file_atomic(path, text, len + 1, e);
+    free(text);
+    return rc;
+}
+
 int stage_eval(const struct config *cfg, struct run *run)
 {
     struct world *w = run->world;
@@ -249,6 +483,15 @@ int stage_eval(const struct config *cfg, struct run *run)
     if (rc == 0)
         rc = test_block_load(&b, d, w->comm, d->p.n_test, (int)cfg->eval.batch_size, 0, e);
     if (agree_all_ok(w->comm, rc, e) != 0)
+        goto out;
+    if (cfg->eval.baselines) {
+        char path[PATH_MAX_LEN];
+        rc = w->rank == 0 ? (run_path(run, "baselines.json", path, sizeof path) == 0 ? write_baselines(d, path, e) : -1)
+                          : 0;
+        if ((rc = agree_root_result(w->comm, 0, rc, e)) != 0 || (rc = run_output(run, "baselines.json")) != 0)
+            goto out;
+    }
+    if (cfg->eval.zero_shot && (rc = evaluate_zero_shot(d, &b, w, &run->log, e)) != 0)
         goto out;
     int n = sweep_count(cfg);
     for (int i = 0; i < n && rc == 0; i++) {

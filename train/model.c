@@ -4,7 +4,7 @@
 
 #include "train/config_model.h"
 
-int model_setup(struct model_ctx *mc, const struct config *run_cfg, int vocab, int feat_dim, int full,
+int model_setup(struct model_ctx *mc, const struct config *run_cfg, int vocab, int feat_dim, enum model_kind kind,
                 const struct model_sizes *sz, struct err *e)
 {
     memset(mc, 0, sizeof *mc);
@@ -15,12 +15,13 @@ int model_setup(struct model_ctx *mc, const struct config *run_cfg, int vocab, i
         return -1;
     config_vlt5_options(run_cfg, &opts);
     config_peft_options(run_cfg, &po);
-    if (full) {
+    if (kind != MODEL_OF_RUN) {
         po.method = PEFT_FULL;
         po.routing = ROUTING_NONE;
         po.consistency = 0; /* the backbone's pretraining is not the method's training */
-        peft_backbone_options(&po, &opts);
     }
+    if (kind != MODEL_BARE)
+        peft_backbone_options(&po, &opts); /* full fine-tuning and BitFit change the backbone */
     opts.max_batch = sz->max_batch;
     opts.max_text = sz->max_text;
     opts.max_target = sz->max_target;

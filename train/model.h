@@ -22,10 +22,16 @@ struct model_sizes {
     int max_generate; /* tokens greedy decoding may produce */
 };
 
+/* What model_setup builds besides the backbone. */
+enum model_kind {
+    MODEL_OF_RUN,   /* the run's PEFT method on the frozen backbone (or full fine-tuning when it says so) */
+    MODEL_FULL,     /* every backbone tensor trained, no method (the synthetic backbone's pretraining) */
+    MODEL_BARE      /* the frozen backbone alone, nothing to train (zero-shot evaluation) */
+};
+
 /* Builds the backbone (dimensions from the config, vocabulary and region feature size from the data)
- * and the run's method; no weights yet.  `full` forces full fine-tuning (the synthetic backbone's
- * pretraining). */
-int model_setup(struct model_ctx *mc, const struct config *run_cfg, int vocab, int feat_dim, int full,
+ * and, for MODEL_OF_RUN, the run's method; no weights yet. */
+int model_setup(struct model_ctx *mc, const struct config *run_cfg, int vocab, int feat_dim, enum model_kind kind,
                 const struct model_sizes *sz, struct err *e);
 /* Loads backbone weights, after checking that the file's dimensions are the config's. */
 int model_load_backbone(struct model_ctx *mc, const char *path, struct err *e);

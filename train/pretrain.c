@@ -31,7 +31,7 @@ int train_pretrain(struct train_data *d, MPI_Comm comm, const struct logger *log
     struct model_sizes sz = {share, d->p.pt_in_len, d->p.pt_out_len, (int)cfg->eval.max_new_tokens};
     int built = 0;
     if (rc == 0)
-        rc = model_setup(&mc, cfg, d->vocab, d->feat_dim, 1, &sz, e);
+        rc = model_setup(&mc, cfg, d->vocab, d->feat_dim, MODEL_FULL, &sz, e);
     if (rc == 0) {
         built = 1;
         vlt5_init_random(&mc.model, (uint64_t)cfg->run.seed);

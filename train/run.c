@@ -265,7 +265,7 @@ static int finetune_setup(struct finetune *f, struct train_data *d, const struct
                              .max_text = d->p.q_len,
                              .max_target = d->p.a_len,
                              .max_generate = f->max_new};
-    if (model_setup(&f->mc, rc_cfg, d->vocab, d->feat_dim, 0, &sz, e) != 0 ||
+    if (model_setup(&f->mc, rc_cfg, d->vocab, d->feat_dim, MODEL_OF_RUN, &sz, e) != 0 ||
         model_load_backbone(&f->mc, d->backbone, e) != 0)
         return -1;
     peft_init(f->mc.peft, (uint64_t)rc_cfg->data.seeds);

@@ -6,7 +6,8 @@
 #   - the stage's scores (from prepared.h5) equal `mixphm score` on the official-format files the
 #     synthetic benchmark wrote, for the variants vlt5 and official;
 #   - evaluated runs are skipped; a new metric variant re-evaluates without retraining;
-#   - aggregate writes the table, the CSV and the plot.
+#   - the backbone's zero-shot answers, the baselines and every run's answer shares;
+#   - aggregate writes the table (with the reference rows), the CSV and the plot.
 . "$(dirname "$0")/lib.sh"
 CFG=tests/data/train_tiny.yaml
 SETS=(--set "run.dir=\"$TMP/run\"" --set "peft.method=[full, bitfit]" --set train.epochs=60 --set train.batch_size=8
@@ -22,6 +23,17 @@ u=$(grep '"question_id"' "$RUN/predictions.json" | sort -u | wc -l)
 [ "$(grep '"answer"' "$RUN/predictions.json" | sort -u | wc -l)" -gt 2 ] && t_ok "the answers vary (the test is not trivial)" ||
     t_fail "the answers vary" "$(grep '"answer"' "$RUN/predictions.json" | sort | uniq -c)"
 cp "$RUN/predictions.json" "$TMP/pred1.json"
+ZS=$TMP/run/runs/zero-shot
+grep -q '"k": 0' "$ZS/result.json" && grep -q '"trainable_params": 0' "$ZS/result.json" && [ -s "$ZS/predictions.json" ] &&
+    t_ok "the backbone answers without training (runs/zero-shot, k 0, nothing trained)" || t_fail "zero-shot result" "$(ls -la "$ZS")"
+cp "$ZS/predictions.json" "$TMP/zs1.json"
+for key in empty_answers_percent top_answer top_answer_percent; do
+    grep -q "\"$key\"" "$RUN/result.json" && grep -q "\"$key\"" "$ZS/result.json" && t_ok "result.json has $key" ||
+        t_fail "result.json has $key" "$(cat "$RUN/result.json")"
+done
+B=$TMP/run/baselines.json
+grep -q '"constant"' "$B" && [ "$(grep -c '"seed"' "$B")" = 1 ] && grep -q '"k": 16' "$B" &&
+    t_ok "baselines.json: the constant answer and the prior of the one k-shot sample" || t_fail "baselines.json" "$(cat "$B")"
 acc1=$(grep -o '"accuracy": [0-9.]*' "$RUN/result.json")
 for np in 2 4; do
     rm "$TMP"/run/runs/*/stamps/eval.json # evaluate again (a finished run is otherwise skipped)
@@ -31,9 +43,11 @@ for np in 2 4; do
         t_fail "eval on $np ranks: byte-identical predictions" "$(diff "$TMP/pred1.json" "$RUN/predictions.json" | head)"
     [ "$(grep -o '"accuracy": [0-9.]*' "$RUN/result.json")" = "$acc1" ] && t_ok "eval on $np ranks: the same score" ||
         t_fail "eval on $np ranks: the same score" "$acc1 vs $(grep -o '"accuracy": [0-9.]*' "$RUN/result.json")"
+    cmp -s "$TMP/zs1.json" "$ZS/predictions.json" && t_ok "eval on $np ranks: byte-identical zero-shot answers" ||
+        t_fail "eval on $np ranks: zero-shot answers" "$(diff "$TMP/zs1.json" "$ZS/predictions.json" | head)"
 done
 t_run "$MIXPHM" eval "$CFG" "${SETS[@]}" --force
-t_expect_count "a rerun skips evaluated runs" 2 "evaluated already, skipped"
+t_expect_count "a rerun skips evaluated runs (and the zero-shot answers)" 3 "evaluated already, skipped"
 
 # The stage scores from prepared.h5; `mixphm score` from the synthetic benchmark's official-format files.
 S=$TMP/run/synthetic
@@ -62,6 +76,9 @@ t_expect "aggregate prints the table" 0 "synthetic: test accuracy (official, bes
 R=$TMP/run/report
 grep -q '| full | ' "$R/results.md" && grep -q '| bitfit | ' "$R/results.md" && grep -q '^synthetic,official,best,full,' "$R/results.csv" &&
     t_ok "results.md and results.csv hold both methods" || t_fail "results.md and results.csv" "$(cat "$R/results.md")"
+grep -q '| \*zero-shot (no training)\* | - | - |' "$R/results.md" && grep -q '| \*constant answer "' "$R/results.md" &&
+    grep -q '| \*answer-type prior\* |' "$R/results.md" && t_ok "results.md has the reference rows" ||
+    t_fail "results.md has the reference rows" "$(cat "$R/results.md")"
 if command -v gnuplot >/dev/null; then
     [ -s "$R/accuracy_vs_k.png" ] && [ -s "$R/accuracy_vs_k.svg" ] && grep -q 'accuracy_vs_k.png' "$R/results.md" &&
         t_ok "the plot is rendered and linked" || t_fail "the plot" "$(ls -la "$R")"

@@ -32,8 +32,9 @@ static struct config *sweep_config(struct test_ctx *t)
     struct err e;
     char dir[700];
     snprintf(dir, sizeof dir, "run.dir=\"%s/run\"", t->tmpdir);
-    const char *sets[] = {dir, "peft.method=[mixphm, lora]", "data.sizes=[64, 16]", "data.seeds=[13, 21, 42]"};
-    CHECKF(t, config_load(cfg, NULL, sets, 4, &e) == 0, "%s", e.msg);
+    const char *sets[] = {dir, "peft.method=[mixphm, lora]", "data.sizes=[64, 16]", "data.seeds=[13, 21, 42]",
+                          "eval.zero_shot=false", "eval.baselines=false"};
+    CHECKF(t, config_load(cfg, NULL, sets, 6, &e) == 0, "%s", e.msg);
     return cfg;
 }
 
@@ -110,8 +111,9 @@ static void test_one_seed_has_no_std(struct test_ctx *t)
     struct err e;
     char dir[700];
     snprintf(dir, sizeof dir, "run.dir=\"%s/run\"", t->tmpdir);
-    const char *sets[] = {dir, "peft.method=pfeiffer", "data.sizes=[16]", "data.seeds=[13]"};
-    CHECK_INT(t, config_load(cfg, NULL, sets, 4, &e), 0);
+    const char *sets[] = {dir, "peft.method=pfeiffer", "data.sizes=[16]", "data.seeds=[13]", "eval.zero_shot=false",
+                          "eval.baselines=false"};
+    CHECK_INT(t, config_load(cfg, NULL, sets, 6, &e), 0);
     write_result(t, "pfeiffer-k16-s13", 12.345, 2379264, 1.06);
     struct agg_table tab;
     CHECKF(t, agg_collect(cfg, cfg->run.dir, &tab, &e) == 0, "%s", e.msg);
