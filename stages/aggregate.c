@@ -63,16 +63,15 @@ static int plot(const struct agg_table *t, const char *dir, struct err *e)
         return -1;
     if (atomic_open(&af, script, e) != 0)
         return -1;
-    fprintf(af.f, "# gnuplot %s: renders accuracy_vs_k.png and .svg from accuracy_vs_k.dat\n", "accuracy_vs_k.gp");
+    fprintf(af.f, "# gnuplot %s: renders accuracy_vs_k.png, .svg and .pdf from accuracy_vs_k.dat\n", "accuracy_vs_k.gp");
     fprintf(af.f, "set logscale x\nset xtics (");
     for (int c = 0; c < t->n_k; c++)
         fprintf(af.f, "%s\"%ld\" %ld", c ? ", " : "", t->k[c], t->k[c]);
     fprintf(af.f, ")\nset xlabel \"training examples k\"\nset ylabel \"test accuracy (%%, %s)\"\n", t->metric);
     fprintf(af.f, "set title \"%s: accuracy against k, mean and std over seeds\"\n", t->dataset);
     fprintf(af.f, "set key outside right top\nset grid\nset offsets graph 0.05, graph 0.05, 0, 0\n");
-    for (int pass = 0; pass < 2; pass++) {
-        fprintf(af.f, "set terminal %s size 900,560\nset output \"accuracy_vs_k.%s\"\n",
-                pass == 0 ? "pngcairo" : "svg", pass == 0 ? "png" : "svg");
+    for (int format = 0; format < GNUPLOT_FORMATS; format++) {
+        gnuplot_output(af.f, format, 900, 560, "accuracy_vs_k", "");
         for (int r = 0; r < t->n_rows; r++) {
             fprintf(af.f, "%s \"accuracy_vs_k.dat\" index %d using 1:2:3 with yerrorlines lw 2 noenhanced title ",
                     r ? ", \\\n    " : "plot", r);

@@ -4,7 +4,7 @@
  *                   Each dataset's attributes say run, method, stack, pair, x, y, statistic, examples;
  *                   the root's say examples, block, weights; NaN where a statistic is undefined.
  *   redundancy.md   a table per run: layer x (RSA, linear CKA, RBF CKA) for both pairs
- *   redundancy_STAT.{dat,gp,png,svg}   STAT across layers (encoder, then decoder), one line per
+ *   redundancy_STAT.{dat,gp,png,svg,pdf}  STAT across layers (encoder, then decoder), one line per
  *                   (method, k) with the mean over its seeds; left (h_a, h), right (h_a, g) */
 #include <math.h>
 #include <stdio.h>
@@ -246,16 +246,17 @@ static int plot_files(const char *dir, const struct analyze_result *r, int n_run
     if (atomic_open(&af, path, e) != 0)
         return -1;
     FILE *f = af.f;
-    fprintf(f, "# gnuplot redundancy_%s.gp: renders redundancy_%s.png and .svg from redundancy_%s.dat\n", name, name,
-            name);
+    fprintf(f, "# gnuplot redundancy_%s.gp: renders redundancy_%s.png, .svg and .pdf from redundancy_%s.dat\n", name,
+            name, name);
     fprintf(f, "set xtics (");
     for (int x = 0; x < Le + Ld; x++)
         fprintf(f, "%s\"%s%d\" %d", x ? ", " : "", x < Le ? "e" : "d", x < Le ? x : x - Le, x);
     fprintf(f, ")\nset xrange [-0.5:%d.5]\nset xlabel \"layer (e: encoder, d: decoder)\"\nset grid\n", Le + Ld - 1);
     fprintf(f, "set datafile missing \"nan\"\n");
-    for (int pass = 0; pass < 2; pass++) {
-        fprintf(f, "set terminal %s size 1400,500\nset output \"redundancy_%s.%s.tmp\"\n",
-                pass == 0 ? "pngcairo" : "svg", name, pass == 0 ? "png" : "svg");
+    char stem[64];
+    snprintf(stem, sizeof stem, "redundancy_%s", name);
+    for (int format = 0; format < GNUPLOT_FORMATS; format++) {
+        gnuplot_output(f, format, 1400, 500, stem, ".tmp");
         fprintf(f, "set multiplot layout 1,2 title \"%s across layers (%ld test examples; mean over seeds)\"\n",
                 shown_titles[stat < N_SHOWN ? stat : 0], N);
         for (int p = 0; p < ANALYZE_PAIRS; p++) {
@@ -291,9 +292,9 @@ int analyze_plot(const char *dir, const struct analyze_result *r, int n_runs, lo
         rc = plot_files(dir, r, n_runs, group, n_groups, stat, N, e);
         if (rc == 0)
             rc = gnuplot_run(dir, script, e);
-        for (int k = 0; k < 2 && rc == 0; k++) { /* rendered under .tmp names: now complete */
+        for (int k = 0; k < GNUPLOT_FORMATS && rc == 0; k++) { /* rendered under .tmp names: now complete */
             char from[PATH_MAX_LEN + 80], to[PATH_MAX_LEN + 64];
-            snprintf(to, sizeof to, "%s/redundancy_%s.%s", dir, scalar_names[stat], k ? "svg" : "png");
+            snprintf(to, sizeof to, "%s/redundancy_%s.%s", dir, scalar_names[stat], gnuplot_extensions[k]);
             snprintf(from, sizeof from, "%s.tmp", to);
             rc = commit_tmp(from, to, e);
         }

@@ -21,6 +21,17 @@ int gnuplot_run(const char *dir, const char *script, struct err *e)
     return 0;
 }
 
+const char *const gnuplot_extensions[GNUPLOT_FORMATS] = {"png", "svg", "pdf"};
+
+void gnuplot_output(FILE *f, int format, int width, int height, const char *stem, const char *suffix)
+{
+    if (format == 2)
+        fprintf(f, "set terminal pdfcairo size %.2fin,%.2fin\n", width / 100.0, height / 100.0);
+    else
+        fprintf(f, "set terminal %s size %d,%d\n", format == 0 ? "pngcairo" : "svg", width, height);
+    fprintf(f, "set output \"%s.%s%s\"\n", stem, gnuplot_extensions[format], suffix);
+}
+
 void gnuplot_string(FILE *f, const char *s)
 {
     fputc('"', f);

@@ -15,4 +15,11 @@ int gnuplot_run(const char *dir, const char *script, struct err *e);
  * words). */
 void gnuplot_string(FILE *f, const char *s);
 
+/* Every plot is rendered in these formats: PNG and SVG for the Markdown reports, PDF for LaTeX. */
+#define GNUPLOT_FORMATS 3
+extern const char *const gnuplot_extensions[GNUPLOT_FORMATS]; /* "png", "svg", "pdf" */
+/* The script's lines that switch to format `format` for an image of width x height pixels (the PDF at
+ * 100 pixels to the inch) written to "STEM.EXT" (with `suffix` after it, e.g. ".tmp"). */
+void gnuplot_output(FILE *f, int format, int width, int height, const char *stem, const char *suffix);
+
 #endif
