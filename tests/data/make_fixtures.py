@@ -164,7 +164,7 @@ def broken(pool, test, head, anns, qs):
 
 def kshot_fixture():
     """Question ids of the k-shot samples of vqa/train.json, by the reference implementation."""
-    ref = os.path.join(HERE, "..", "reference", "kshot_reference.py")
+    ref = os.path.join(HERE, "..", "reference", "kshot_split_reference.py")
     out = []
     for seed in (13, 21, 42, 87, 100):
         r = subprocess.run(["/usr/bin/python3", ref, "--pool", os.path.join(HERE, "vqa/train.json"), "--k", "4",

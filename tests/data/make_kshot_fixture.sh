@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Regenerates kshot_fixture.json: k-shot train/dev positions from the project's reference
-# (tests/reference/kshot_reference.py, which first checks itself against CPython's random.shuffle).
+# (tests/reference/kshot_split_reference.py, which first checks itself against CPython's
+# random.shuffle).
 #   tests/data/make_kshot_fixture.sh
 set -euo pipefail
 cd "$(dirname "$0")"
-REF=../reference/kshot_reference.py
+REF=../reference/kshot_split_reference.py
 PY=${PYTHON:-/usr/bin/python3}
 "$PY" "$REF" --selftest >&2
 {

@@ -7,9 +7,9 @@ its own Mersenne Twister and CPython's seeding, bit drawing and shuffling rules,
 without the `random` module, so that data/kshot.c can be checked against something other than itself;
 `--selftest` checks this script against `random` on the Python that runs it.
 
-    /usr/bin/python3 tests/reference/kshot_reference.py --selftest
-    /usr/bin/python3 tests/reference/kshot_reference.py --n N --k K --seed S          # pool positions
-    /usr/bin/python3 tests/reference/kshot_reference.py --pool FILE.json --k K --seed S   # question ids
+    /usr/bin/python3 tests/reference/kshot_split_reference.py --selftest
+    /usr/bin/python3 tests/reference/kshot_split_reference.py --n N --k K --seed S        # pool positions
+    /usr/bin/python3 tests/reference/kshot_split_reference.py --pool F.json --k K --seed S   # question ids
 
 Each query prints one JSON object: {"n", "k", "seed", "train", "dev"} (tests/data/make_kshot_fixture.sh
 and tests/data/make_fixtures.py collect them).
