@@ -105,7 +105,7 @@ def gqa_normalize(s):
     return " ".join(w for w in s.lower().split() if w not in ARTICLES)
 
 
-# ---- per-question accuracy (2.2, 2.4) ----------------------------------------------------------------
+# ---- per-question accuracy (docs/scoring.md, "Per-question accuracy", "Variants A and B") ------------
 
 def match_accuracy(records, res):
     gt_acc = []
@@ -139,7 +139,7 @@ def accuracy_b(answers, pred):
     return match_accuracy(records, res)
 
 
-# ---- whole evaluation (2.3, 2.4) ---------------------------------------------------------------------
+# ---- whole evaluation (docs/scoring.md, "Aggregation and rounding") ----------------------------------
 
 def evaluate(annotations, results, variant):
     gts = {a["question_id"]: a for a in annotations}
@@ -164,7 +164,7 @@ def evaluate(annotations, results, variant):
             "variant": variant}
 
 
-# ---- soft labels (6.6, 8.1) --------------------------------------------------------------------------
+# ---- soft labels (docs/scoring.md, "The dev metric (model selection)", "GQA") ------------------------
 
 def dev_score(labels, preds):
     score = 0.
