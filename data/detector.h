@@ -1,7 +1,7 @@
 /* The detector's output files: one HDF5 group per image with 36 region features and boxes, in the
  * VL-T5 layout (group = img_id, img_h / img_w) or MixPHM's COCO layout (group = the numeric COCO id,
- * img_hw), formats.md 5.1-5.3.  Reading an image gives its features and its boxes normalised to [0, 1]
- * exactly as the original loaders do. */
+ * img_hw); docs/data.md, "Detector files".  Reading an image gives its features and its boxes
+ * normalised to [0, 1] exactly as the original loaders do. */
 #ifndef MIXPHM_DATA_DETECTOR_H
 #define MIXPHM_DATA_DETECTOR_H
 
@@ -31,12 +31,13 @@ void detector_group_name(int layout, const char *img_id, char *out, size_t n);
 int detector_has(const struct detector_file *d, const char *img_id);
 /* The feature dimension of an image ([36, dim] features). */
 int detector_feature_dim(const struct detector_file *d, const char *img_id, int *dim, struct err *e);
-/* Reads an image: features [36, dim] as float32 and boxes [36, 4] normalised and clamped (formats.md
- * 5.3); hw = (height, width).  A wrong shape or a box outside its image is an error naming the image. */
+/* Reads an image: features [36, dim] as float32 and boxes [36, 4] normalised and clamped (docs/data.md,
+ * "Box normalisation"); hw = (height, width).  A wrong shape or a box outside its image is an error
+ * naming the image. */
 int detector_read(const struct detector_file *d, const char *img_id, int dim, float *features, float *boxes,
                   int64_t hw[2], struct err *e);
 
-/* formats.md 5.3 on boxes [n, 4] (x1, y1, x2, y2 in pixels, as float32): divide columns 0 and 2 by the
+/* Box normalisation on boxes [n, 4] (x1, y1, x2, y2 in pixels, as float32): divide columns 0 and 2 by the
  * width and 1 and 3 by the height in float32, refuse values >= 1 + 1e-5 or <= -1e-5, clamp to [0, 1].
  * `what` names the image in the error. */
 int boxes_normalize_f32(float *boxes, int n, double width, double height, const char *what, struct err *e);

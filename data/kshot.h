@@ -1,7 +1,7 @@
 /* The k-shot splits of the papers' code: `random.seed(s); random.shuffle(pool)`, train = the first k,
- * dev = the next k.  Python's generator is reproduced bit for bit (formats.md 4.2): MT19937 seeded
- * with init_by_array, getrandbits, randbelow by rejection with bit_length(n), Fisher-Yates from the
- * last element down.  ../shared/docs/kshot_reference.py is the reference. */
+ * dev = the next k.  Python's generator is reproduced bit for bit (docs/data.md, "The k-shot splits"):
+ * MT19937 seeded with init_by_array, getrandbits, randbelow by rejection with bit_length(n), Fisher-Yates
+ * from the last element down.  tests/reference/kshot_split_reference.py is the reference. */
 #ifndef MIXPHM_DATA_KSHOT_H
 #define MIXPHM_DATA_KSHOT_H
 

@@ -1,5 +1,6 @@
-/* Scores against soft labels ({answer: score}, formats.md 3.3): the dev metric used for model selection
- * (formats.md 6.6) and the GQA test metric (formats.md 8.1), as MixPHM's Python computes them. */
+/* Scores against soft labels ({answer: score}, docs/data.md, "Soft scores"): the dev metric used for model
+ * selection and the GQA test metric, as MixPHM's Python computes them (docs/scoring.md, "The dev metric
+ * (model selection)" and "GQA"). */
 #ifndef MIXPHM_DATA_LABEL_SCORE_H
 #define MIXPHM_DATA_LABEL_SCORE_H
 

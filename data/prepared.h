@@ -28,7 +28,7 @@
 #define PREPARED_FORMAT "mixphm-prepared"
 #define PREPARED_VERSION 1
 
-/* Detector file layouts (formats.md 5.1 and 5.2). */
+/* Detector file layouts (docs/data.md, "Detector files"). */
 enum detector_layout {
     LAYOUT_VLT5 = 0, /* group per img_id string, img_h / img_w */
     LAYOUT_COCO = 1, /* group per numeric COCO id, img_hw */

@@ -1,5 +1,5 @@
 /* Python `str` semantics on UTF-8 byte strings: the few methods that the VQA answer normalisation uses
- * (../shared/docs/formats.md 2.1), giving the bytes Python 3.11 gives.
+ * (docs/scoring.md, "Normalisation: W, P and D"), giving the bytes Python 3.11 gives.
  *
  * What is exact: whitespace is str.isspace() (ASCII 0x09-0x0D, 0x1C-0x1F, 0x20, U+0085, U+00A0, U+1680,
  * U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000); a digit is re's \d (every Unicode decimal

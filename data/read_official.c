@@ -1,6 +1,7 @@
-/* Official VQA-format annotation and question files (formats.md 1.1, 1.2 and 8.2), merged into a
- * dataset.  The files are read and validated by data/vqa_files.c (the readers `mixphm score` uses);
- * this file checks them against the questions the split files gave and keeps what prepare stores. */
+/* Official VQA-format annotation and question files (docs/data.md, "Official annotation and question
+ * files"), merged into a dataset.  The files are read and validated by data/vqa_files.c (the readers
+ * `mixphm score` uses); this file checks them against the questions the split files gave and keeps what
+ * prepare stores. */
 #include <stdio.h>
 #include <string.h>
 

@@ -1,4 +1,4 @@
-/* Split files in the VL-T5/LXMERT layout (formats.md 3.2 and 8.1). */
+/* Split files in the VL-T5/LXMERT layout (docs/data.md, "Split files"). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

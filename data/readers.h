@@ -1,4 +1,4 @@
-/* Readers of the real datasets' files (formats.md sections 1, 3 and 8), all through jansson:
+/* Readers of the real datasets' files (docs/data.md, "The files a dataset is read from"), all through jansson:
  *   - split files in the VL-T5/LXMERT layout: a JSON array of {question_id, img_id, sent, label, ...}
  *     (VQA v2 train/minival/nominival, GQA train/testdev, OK-VQA train/val, the synthetic benchmark);
  *   - official VQA-format annotation files: the 10 raw answers and the question/answer types;

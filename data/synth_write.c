@@ -23,7 +23,7 @@ static long long question_id(const struct synth_config *c, int test, long index)
     return (long long)(synth_question_image(c, test, index) + 1) * 1000 + index / n_images;
 }
 
-/* formats.md 3.3: the score of an answer given by m annotators. */
+/* The soft score of an answer given by m annotators (docs/data.md, "Soft scores"). */
 static json_t *soft_score(int m)
 {
     return m >= 4 ? json_integer(1) : json_real(m == 3 ? 0.9 : m == 2 ? 0.6 : 0.3);
@@ -74,7 +74,7 @@ static int write_questions(const struct synth_config *c, int test, const char *d
         for (int a = 0; a < SYNTH_ANNOTATORS; a++) {
             if (count[a] > count[best])
                 best = a;
-            if (count[a] > 0) /* soft scores over the canonical answers, formats.md 3.3 */
+            if (count[a] > 0) /* soft scores over the canonical answers */
                 json_object_set_new(label, q->canonical[a], soft_score(count[a]));
         }
         json_array_append_new(annotations,
@@ -137,7 +137,7 @@ static int write_vocab(const char *dir, struct err *e)
     return rc;
 }
 
-/* One image group in the VL-T5 layout (formats.md 5.1). */
+/* One image group in the VL-T5 layout (docs/data.md, "Detector files"). */
 static int write_image(hid_t f, const char *name, const struct synth_scene *s, const struct synth_region *r,
                        const float *feat, int dim, struct err *e)
 {

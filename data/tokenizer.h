@@ -1,4 +1,4 @@
-/* The tokenizer of the questions and answers, with T5's id layout (formats.md 6.1):
+/* The tokenizer of the questions and answers, with T5's id layout (docs/vlt5.md, "Tokenizer ids"):
  *   <pad> = 0, </s> = 1, <unk> = 2, then the pieces (or words),
  *   <extra_id_k> = V - 101 - k and <vis_extra_id_k> = V - 1 - k for k = 0..99,
  * where V is the vocabulary size (32200 for t5-base's spiece.model).  Two kinds:
@@ -56,7 +56,7 @@ int tokenizer_vis_extra_id(const struct tokenizer *t, int k); /* <vis_extra_id_k
 /* 1 for <pad>, </s>, <unk> and the sentinels: the ids that decoding skips. */
 int tokenizer_is_special(const struct tokenizer *t, int32_t id);
 /* Text of `ids` as HF's batch_decode(skip_special_tokens=True) gives it, with its default clean-up of
- * spaces before punctuation and contractions (formats.md 6.5).  Returns a malloc'd string. */
+ * spaces before punctuation and contractions (docs/vlt5.md, "Greedy decoding").  Returns a malloc'd string. */
 char *tokenizer_decode(const struct tokenizer *t, const int32_t *ids, int n);
 
 #endif

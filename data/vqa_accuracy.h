@@ -1,4 +1,4 @@
-/* VQA accuracy exactly as the Python tools compute it (../shared/docs/formats.md 2.2-2.4), on
+/* VQA accuracy exactly as the Python tools compute it (docs/scoring.md, "The rules"), on
  * in-memory records, so that `mixphm score` (official JSON files) and the eval stage (prepared data)
  * share it.
  *

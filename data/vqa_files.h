@@ -1,6 +1,6 @@
-/* Readers of the official VQA files (../shared/docs/formats.md 1.1-1.3; OK-VQA's files have the same
- * shape, 8.2) into the records of data/vqa_accuracy.h.  Errors name the file, the item and what was
- * expected: "A.json: annotations[3] (question_id 42): \"answers\" must be an array". */
+/* Readers of the official VQA files (docs/data.md, "Official annotation and question files"; OK-VQA's
+ * files have the same shape) into the records of data/vqa_accuracy.h.  Errors name the file, the item
+ * and what was expected: "A.json: annotations[3] (question_id 42): \"answers\" must be an array". */
 #ifndef MIXPHM_DATA_VQA_FILES_H
 #define MIXPHM_DATA_VQA_FILES_H
 

@@ -1,6 +1,6 @@
-/* The answer normalisation of the VQA evaluation tools, byte for byte (../shared/docs/formats.md 2.1):
- * W (whitespace), P (processPunctuation) and D (processDigitArticle), and the GQA evaluator's
- * normaliser (formats.md 8.1).  Each takes a NUL-terminated UTF-8 string and returns a new one (free
+/* The answer normalisation of the VQA evaluation tools, byte for byte (docs/scoring.md, "Normalisation:
+ * W, P and D"): W (whitespace), P (processPunctuation) and D (processDigitArticle), and the GQA
+ * evaluator's normaliser.  Each takes a NUL-terminated UTF-8 string and returns a new one (free
  * it).  Python's string semantics (Unicode spaces, digits, lower case) come from data/pystr.h. */
 #ifndef MIXPHM_DATA_VQA_NORMALIZE_H
 #define MIXPHM_DATA_VQA_NORMALIZE_H

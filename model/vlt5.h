@@ -1,5 +1,4 @@
-/* VL-T5: the T5 encoder-decoder with a visual embedding, as MixPHM uses it (DESIGN.md section 3,
- * mixphm-spec 4.1, formats.md 5.3, 6 and 7).
+/* VL-T5: the T5 encoder-decoder with a visual embedding, as MixPHM uses it (docs/vlt5.md).
  *
  *   encoder input  [padded text embeddings ; R visual tokens]            [B, Lt + R, d]
  *                  visual token n = RMS_f(W_f feat_n) + RMS_p(W_p [x1, y1, x2, y2, area])
@@ -66,7 +65,7 @@ struct vlt5_options {
 };
 
 /* One batch.  Labels use XENT_IGNORE (-100) for padding; the decoder input is the labels shifted
- * right with start token 0 (formats.md 6.3). */
+ * right with start token 0 (docs/vlt5.md, "Decoder, LM head and loss"). */
 struct vlt5_batch {
     int B;                 /* local examples */
     int text_len;          /* Lt: padded text length */

@@ -1,4 +1,4 @@
-/* Embeddings: token lookup in the shared table, and the VL-T5 visual embedding (formats.md 5.3, 7.2):
+/* Embeddings: token lookup in the shared table, and the VL-T5 visual embedding (docs/vlt5.md):
  *
  *   pos_n = [x1, y1, x2, y2, area],  area = (b3 - b2) * (b1 - b0)      (VL-T5's quirk, kept)
  *   vis_n = RMS_f(W_f feat_n (+ b_f)) + RMS_p(W_p pos_n (+ b_p)) + img_order[0] + shared[vocab - 1 - n]

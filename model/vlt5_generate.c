@@ -1,4 +1,4 @@
-/* Greedy decoding with a key/value cache (HF generate() defaults as MixPHM uses them, formats.md 6.5):
+/* Greedy decoding with a key/value cache (HF generate() defaults as MixPHM uses them, docs/vlt5.md):
  * start token 0, arg-max (first maximum) each step, a finished example is padded with 0, and
  * decoding stops when every example has produced EOS or after max_new tokens.
  *

@@ -1,6 +1,6 @@
-/* The answer a training example learns from in a given epoch (formats.md 6.3): one of its candidate
- * answers, drawn with probability score / sum(scores) (MixPHM's np.random.multinomial), with the loss
- * weighted by that answer's score.
+/* The answer a training example learns from in a given epoch (docs/data.md, "Answer targets"): one of
+ * its candidate answers, drawn with probability score / sum(scores) (MixPHM's np.random.multinomial),
+ * with the loss weighted by that answer's score.
  *
  * The draw is counter-based (nn/rng.h): a pure function of (seed, epoch, global example id), so every
  * rank, any batch split and a resumed run draw the same answer. */

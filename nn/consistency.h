@@ -1,4 +1,4 @@
-/* Half of AdaMix's consistency loss (mixphm-spec 2.4; the authors' symmetric_KL_loss): for each row,
+/* Half of AdaMix's consistency loss (the authors' symmetric_KL_loss; docs/methods.md): for each row,
  * the KL divergence from the detached distribution of another pass to this pass's distribution,
  *
  *     L = scale * sum_rows sum_v q_v (log q_v - log p_v),    p = softmax(z), q = softmax(target)

@@ -1,5 +1,5 @@
 /* The Jensen-Shannon mutual-information estimator of Deep InfoMax / InfoGraph as MixPHM's code uses it
- * (mixphm-spec 2.2, r2_loss.py MILoss.compute_mi): tokens u_m against pooled vectors g_j, critic
+ * (r2_loss.py MILoss.compute_mi; docs/methods.md): tokens u_m against pooled vectors g_j, critic
  * s_mj = <u_m, g_j>, positive pair (m, own(m)), negatives (m, j) for every other j:
  *
  *   E_pos = (1/M) sum_m [log 2 - sp(-s_m,own)]

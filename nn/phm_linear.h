@@ -1,4 +1,4 @@
-/* The PHM linear layer with low-rank factors (Compacter's and MixPHM's "PHMLinear", mixphm-spec 1.2):
+/* The PHM linear layer with low-rank factors (Compacter's and MixPHM's "PHMLinear", docs/methods.md):
  *
  *     y[N, out] = x[N, in] H + b,     H[in, out] = sum_{i<n} S_i (x) W_i,     W_i = T_i U_i
  *     S [n, n, n]        S_i[a, c] = S[i][a][c]  (the "phm rule")

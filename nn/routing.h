@@ -1,4 +1,4 @@
-/* The routing functions of Qu, Tuytelaars and Moens (ECCV 2024; routing-spec 1-2, 6) inside a low-rank
+/* The routing functions of Qu, Tuytelaars and Moens (ECCV 2024; docs/methods.md) inside a low-rank
  * bottleneck: x_t = W_down x_H (the rows of the text/LM stream) and x_v = W_down x_R (one visual vector
  * per example, through the same W_down) are combined before the up projection (or the adapter's
  * non-linearity).  Per example b and row t of that example (T rows each, r columns):
@@ -10,7 +10,7 @@
  *   expand  g = x_t x''_v = (sum_i x_t[i]) x_v       dx_t[i] = <dg, x_v> for every i,
  *           (x''_v: x_v repeated as r rows)          dx_v = sum_t (sum_i x_t[i]) dg
  *
- * With one pooled visual vector, proj's x_v^T is the authors' reshape and transpose alike (spec 1.2). */
+ * With one pooled visual vector, proj's x_v^T is the authors' reshape and transpose alike. */
 #ifndef MIXPHM_NN_ROUTING_H
 #define MIXPHM_NN_ROUTING_H
 

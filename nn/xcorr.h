@@ -1,4 +1,4 @@
-/* The redundancy-reduction term of MixPHM (mixphm-spec 2.1, the authors' r2_loss.py): the off-diagonal
+/* The redundancy-reduction term of MixPHM (the authors' r2_loss.py; docs/methods.md): the off-diagonal
  * cross-correlation between two row-normalised token matrices, written as local sums and a final
  * reduction so that the tokens may be spread over ranks.
  *

@@ -1,4 +1,4 @@
-/* The command line: `mixphm COMMAND ...` (DESIGN.md section 8).  Parsing never starts MPI, so a usage
+/* The command line: `mixphm COMMAND ...` (README.md, "Running it").  Parsing never starts MPI, so a usage
  * error costs nothing and is printed once, by the first rank of the job. */
 #ifndef MIXPHM_PIPELINE_CLI_H
 #define MIXPHM_PIPELINE_CLI_H

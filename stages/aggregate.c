@@ -1,4 +1,4 @@
-/* The aggregate stage: every run's result.json into one table per dataset (DESIGN.md section 1):
+/* The aggregate stage: every run's result.json into one table per dataset (docs/evaluation.md):
  *   report/results.csv       one line per (method, k) with the value of every seed
  *   report/results.md        the paper's layout: methods by rows with their parameter counts, k by
  *                            columns, "mean ± std" over seeds; the metric variant and the weights named

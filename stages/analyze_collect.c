@@ -4,7 +4,8 @@
  * peft_final_pool).  Every batch is padded to the longest question and the longest answer of all N
  * examples, so an example's pooled vectors do not depend on how the N are split over ranks or batches
  * (the regulariser's token choice and g's mean over positions depend on the padding).  The decoder is
- * fed the answer that training would draw for the example in its first epoch (formats.md 6.3). */
+ * fed the answer that training would draw for the example in its first epoch (docs/data.md, "Answer
+ * targets"). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* The features stage: every rank takes a contiguous block of images (whole chunks), reads their
- * detector outputs, normalises the boxes (formats.md 5.3) and writes its rows of RUN/features.h5 with
+ * detector outputs, normalises the boxes (docs/data.md) and writes its rows of RUN/features.h5 with
  * collective parallel HDF5 transfers, in rounds that every rank joins (with an empty selection once its
  * block is done).  Layout: data/features.h, docs/data.md.  It reads only prepare's image list. */
 #include <stdio.h>

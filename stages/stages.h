@@ -1,4 +1,4 @@
-/* The stages of the pipeline, one file each, all with the signature fixed by DESIGN.md:
+/* The stages of the pipeline, one file each, all with one signature (docs/developing.md, "Adding a stage"):
  *     int stage_NAME(const struct config *cfg, struct run *run);
  * stages_table() lists the ones this build has; a stage that a later version adds is NULL here and
  * `mixphm` refuses to run it with "not built yet". */

@@ -1,4 +1,4 @@
-/* The train stage (DESIGN.md section 5): the sweep's runs, each trained data parallel by a group of
+/* The train stage (docs/training.md): the sweep's runs, each trained data parallel by a group of
  * train.ranks_per_run ranks; groups take the next unfinished run from a shared queue.  Before the
  * sweep, the synthetic benchmark's backbone is pretrained (all ranks together) unless model.checkpoint
  * names one.  Finished runs are skipped; a stop signal checkpoints every group's current run and ends

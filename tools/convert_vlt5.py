@@ -3,18 +3,18 @@
 
     /usr/bin/python3 tools/convert_vlt5.py Epoch30_base.pth vlt5_base.h5
 
-Reads the state dict as MixPHM loads it (formats.md 7.1): a leading "module." is stripped and
-"vis_encoder." becomes "encoder.".  The tied copies of the token embedding (encoder/decoder
-embed_tokens, lm_head, the visual obj_order_embedding) must equal "shared.weight" and are written once
-as "shared.weight".  The two FewVLM visual-embedding biases are kept when present (the model's
-model.visual_bias setting decides whether they are used); the unused
+Reads the state dict as MixPHM loads it (docs/vlt5.md, "Converting a PyTorch checkpoint"): a leading
+"module." is stripped and "vis_encoder." becomes "encoder.".  The tied copies of the token embedding
+(encoder/decoder embed_tokens, lm_head, the visual obj_order_embedding) must equal "shared.weight" and
+are written once as "shared.weight".  The two FewVLM visual-embedding biases are kept when present (the
+model's model.visual_bias setting decides whether they are used); the unused
 decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight is dropped.
 
 The dimensions are read from the shapes; then every name and shape must match VL-T5's layout for those
-dimensions (formats.md 7.2).  Anything missing, unexpected or of another shape is refused with its name
-and nothing is written.  The output has one float32 dataset per tensor, named like the PyTorch key, and
-the attributes format = "mixphm-weights", format_version = 1 and the dimensions; it is written to
-OUT.tmp and renamed when complete.
+dimensions (docs/vlt5.md, "Weight files").  Anything missing, unexpected or of another shape is refused
+with its name and nothing is written.  The output has one float32 dataset per tensor, named like the
+PyTorch key, and the attributes format = "mixphm-weights", format_version = 1 and the dimensions; it is
+written to OUT.tmp and renamed when complete.
 """
 import argparse
 import os
@@ -106,7 +106,7 @@ def dims_of(sd, path):
 
 
 def expected_layout(dm):
-    """Name -> shape of every tensor of VL-T5 with these dimensions (formats.md 7.2)."""
+    """Name -> shape of every tensor of VL-T5 with these dimensions (docs/vlt5.md, "Weight files")."""
     d, inner, ff, h = dm["d_model"], dm["n_heads"] * dm["d_kv"], dm["d_ff"], dm["n_heads"]
     out = {"shared.weight": (dm["vocab"], d),
            VIS + "feat_embedding.0.weight": (d, dm["feat_dim"]), VIS + "feat_embedding.1.weight": (d,),

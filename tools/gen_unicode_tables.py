@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Writes data/unicode_tables.c: the Unicode properties that Python's own string methods use, as C tables.
 
-The VQA answer normalisation (../shared/docs/formats.md 2.1) is Python code: `str.strip()`/`str.split()`,
-`str.lower()` and the regex `\\d` decide what a space, a digit and a lower-case letter are.  To give the
-same bytes, mixphm reads these properties from the tables below, which are taken from the Python that runs
-this script (the tables record its version and its Unicode version):
+The VQA answer normalisation (docs/scoring.md, "Normalisation: W, P and D") is Python code:
+`str.strip()`/`str.split()`, `str.lower()` and the regex `\\d` decide what a space, a digit and a
+lower-case letter are.  To give the same bytes, mixphm reads these properties from the tables below, which
+are taken from the Python that runs this script (the tables record its version and its Unicode version):
 
   uc_space           str.isspace()                 (strip/split whitespace)
   uc_decimal         re `\\d` on str patterns       (Unicode category Nd)

@@ -6,7 +6,7 @@
  *   - the text is padded to the longest question of the global batch, the answers to the longest
  *     answer (the MixPHM regulariser's token masks and its mean over positions depend on padding);
  *   - the answer each example learns from is drawn from its soft labels with the counter-based RNG,
- *     keyed on (seed, epoch, question row) (formats.md 6.3);
+ *     keyed on (seed, epoch, question row) (docs/data.md, "Answer targets");
  *   - ex0 is the share's first index in the global batch (dropout masks, the loss denominator). */
 #ifndef MIXPHM_TRAIN_BATCH_H
 #define MIXPHM_TRAIN_BATCH_H

@@ -1,8 +1,8 @@
 /* Decoding: greedy answers of a list of questions, and the dev score of a k-shot run.
  *
  * decode_rows: greedy answers of a list of questions with the current weights (the method's inference form: call
- * peft_eval_prepare first), post-processed as the papers' code does (formats.md 6.5: special tokens
- * skipped, HF's space clean-up). */
+ * peft_eval_prepare first), post-processed as the papers' code does (special tokens skipped, HF's space
+ * clean-up: docs/vlt5.md, "Greedy decoding"). */
 #ifndef MIXPHM_TRAIN_DECODE_H
 #define MIXPHM_TRAIN_DECODE_H
 
@@ -19,10 +19,11 @@ int decode_rows(struct model_ctx *mc, const struct prepared *p, const struct tok
                 struct batch_buf *buf, const int32_t *rows, long n, int batch, int max_new, char **preds,
                 struct err *e);
 
-/* validate_dev: the dev score of the current weights (formats.md 6.6): the group's ranks decode a block of the dev
- * questions each (greedy, the method's inference form), look each answer up in its question's soft
- * labels (GQA: after its normaliser), and every rank averages all the scores in dev order, so all
- * agree on the same value, rounded to 2 decimals as the papers' code does. */
+/* validate_dev: the dev score of the current weights (docs/scoring.md, "The dev metric (model
+ * selection)"): the group's ranks decode a block of the dev questions each (greedy, the method's
+ * inference form), look each answer up in its question's soft labels (GQA: after its normaliser), and
+ * every rank averages all the scores in dev order, so all agree on the same value, rounded to 2
+ * decimals as the papers' code does. */
 int validate_dev(struct model_ctx *mc, MPI_Comm comm, const struct prepared *p, const struct tokenizer *tok,
                  const struct image_cache *c, struct batch_buf *buf, const int32_t *rows, long n, int batch,
                  int max_new, double *score, struct err *e);

@@ -185,7 +185,7 @@ int save_trainable(struct model_ctx *mc, const char *path, long step, struct err
     return params_save_h5_sel(&mc->params, path, PARAM_ANY, 1, attrs, 1, e);
 }
 
-/* The papers' early-stopping patience for the dataset (formats.md 6.6). */
+/* The papers' early-stopping patience for the dataset (docs/training.md, "The papers' schedule"). */
 static long patience_for(const struct config *cfg)
 {
     if (cfg->train.patience >= 0)

@@ -1,5 +1,5 @@
 /* Houlsby, Pfeiffer, Compacter, Compacter++, AdaMix and MixPHM: one bottleneck module (adapter.h) at
- * output hooks, configured per method as the authors' code does (mixphm-spec 1, 4.4, 7). */
+ * output hooks, configured per method as the authors' code does (docs/methods.md, "Bottleneck adapters"). */
 #include "model/peft/adapter.h"
 
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* BitFit (Ben Zaken et al.; mixphm-spec 4.4): the backbone registers a trainable bias on every block
+/* BitFit (Ben Zaken et al.; docs/methods.md): the backbone registers a trainable bias on every block
  * linear (q, k, v, o of every attention, wi and wo of every FFN) when vlt5_options.linear_bias is set
  * (peft_backbone_options); they start at zero.  The authors' code goes further: its BitFit also adds
  * biases to every T5 layer norm and, since it trains every parameter whose name contains "bias", the

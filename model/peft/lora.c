@@ -1,9 +1,9 @@
-/* LoRA (Hu et al.; loralib as MixPHM's code uses it, mixphm-spec 4.4) on q and v of every attention
+/* LoRA (Hu et al.; loralib as MixPHM's code uses it, docs/methods.md) on q and v of every attention
  * (encoder self, decoder self, decoder cross), as linear hooks:
  *
  *     y = W0 x + s B A Dropout(x),            s = alpha / r,  A [r, in] ~ kaiming_uniform(a = sqrt 5),  B [out, r] = 0
  *
- * and with a routing function (routing-spec 1.3-1.4, "beforeB") the routed path replaces the plain
+ * and with a routing function (the "beforeB" form, docs/methods.md) the routed path replaces the plain
  * one: y = W0 x + s B route(A Dropout(x), A Dropout(x_R)), the dropout drawn separately for x_R.
  * Tensors are named as loralib's: "<attention>.q.lora_A", "<attention>.q.lora_B". */
 #include <cblas.h>

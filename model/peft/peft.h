@@ -1,4 +1,4 @@
-/* One interface for every parameter-efficient tuning method (DESIGN.md section 3).
+/* One interface for every parameter-efficient tuning method (docs/methods.md).
  *
  * Life cycle, around the backbone's (model/vlt5.h):
  *     vlt5_register(&m, &p, &dims, &vopts, &e);     full / BitFit are backbone options (vopts)
@@ -18,7 +18,7 @@
  * comes from the counter-based RNG keyed on the hook batch's (seed, step) and the site: every rank of
  * a training group draws the same experts, so a run gives the same result on any number of ranks.
  *
- * Regularisers (MixPHM's redundancy and mutual-information terms, mixphm-spec section 2) are computed
+ * Regularisers (MixPHM's redundancy and mutual-information terms, docs/methods.md) are computed
  * over the whole global batch of a training group, which may be split over ranks.  They are therefore
  * split into local sums and two reductions that the caller performs:
  *     1. peft_reg_local(pf, &m, stats, pooled)        after vlt5_loss: stats[] are sums over this
@@ -48,7 +48,7 @@
  * not advance).  peft->used[h] says which tensors got a gradient since peft_used_clear(); a trainer
  * that reproduces the authors' optimizer updates only those and keeps a step count per tensor.
  *
- * AdaMix's consistency loss (peft.consistency; mixphm-spec 2.4): L = w * 0.5 [KL(q^||p) + KL(p^||q)]
+ * AdaMix's consistency loss (peft.consistency; docs/methods.md): L = w * 0.5 [KL(q^||p) + KL(p^||q)]
  * between the answer distributions p, q of two training passes with different random routing (and
  * dropout), ^ meaning detached, each KL averaged over the decoder rows of the global batch (all
  * global_batch * Ld rows, answer padding included, as the code's batchmean).  With the backbone's
@@ -94,7 +94,7 @@ struct peft_mixphm_options {
     float dropout;                          /* inside the module, after GELU: 0.5 */
     float alpha;                            /* output scale (ada_alpha): 1 */
     float phm_init_std;                     /* 0.01 */
-    float red_weight, mi_weight, red_lambda; /* regulariser (section 2): 0.2, 0.04, 3.9e-3 */
+    float red_weight, mi_weight, red_lambda; /* MixPHM's regulariser: 0.2, 0.04, 3.9e-3 */
 };
 /* How MixPHM and AdaMix pick their experts in training. */
 enum peft_expert_rule {
@@ -168,11 +168,11 @@ int peft_has_ffn_adapter(int method);
  * -1 with a message when the method has no FFN adapter. */
 int peft_repr_enable(struct peft *pf, struct err *e);
 /* After a forward (after peft_repr_enable): for each of the B examples, the mean of h and of h_a at the
- * FFN adapter of (stack, layer) over the regulariser's tokens (mixphm-spec 2.1: in the encoder the
+ * FFN adapter of (stack, layer) over the regulariser's tokens (in the encoder the
  * first (text + regions) positions, in the decoder every position).  h, ha [B, d_model]. */
 void peft_repr_pool(const struct peft *pf, const struct vlt5 *m, int stack, int layer, float *h, float *ha);
 /* The regulariser's g: the mean over every position (padding included) of the stack's final output
- * of the last forward, g[b * ld + j] for the B examples (mixphm-spec 2.2). */
+ * of the last forward, g[b * ld + j] for the B examples. */
 void peft_final_pool(const struct vlt5 *m, int stack, float *g, long ld);
 
 /* ---- expert usage and the consistency loss ---------------------------------------------------- */

@@ -1,4 +1,4 @@
-/* MixPHM's redundancy regulariser (mixphm-spec 2, the authors' active form) over the FFN adapters,
+/* MixPHM's redundancy regulariser (the authors' active form, docs/methods.md) over the FFN adapters,
  * split as peft.h describes for a batch spread over ranks.
  *
  * Per layer l of stack s (L_s layers), with the layer's tokens u_m = h_a and r_m = h (the FFN output):

@@ -83,7 +83,7 @@ for ds_opts in "vqa:" "vqa:$F16" "gqa:$F16" "okvqa:"; do
     done
 done
 
-# h5py reads features.h5, and its boxes are NumPy's normalisation of the detector's (formats.md 5.3).
+# h5py reads features.h5, and its boxes are NumPy's normalisation of the detector's (docs/data.md).
 if /usr/bin/python3 -c 'import h5py' 2>/dev/null; then
     t_run /usr/bin/python3 - "$TMP/vqa-np2/features.h5" "$TMP/gqa-np2-f16/features.h5" <<'PY'
 import sys

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # mixphm score: outputs compared byte for byte with the Python reference (tests/reference/), the worked
-# vectors of formats.md 2.4 under each variant, the refusals of the official variants, bad input.
+# vectors of docs/scoring.md under each variant, the refusals of the official variants, bad input.
 . "$(dirname "$0")/lib.sh"
 D=tests/data/score
 
@@ -47,7 +47,7 @@ same_as "$D/ties.vlt5.expected.json" "vlt5 sums in prediction order (59.37 on a 
 score ties "$D/ties_results.json" --variant official2016
 same_as "$D/ties.official2016.expected.json" "official2016 sums in annotation order (59.38 on the same tie)"
 
-# ---- formats.md 2.4, one question type per row -------------------------------------------------------
+# ---- the worked vectors (docs/scoring.md), one question type per row ----------------------------------
 score table24 "$D/table24_results.json"
 t_expect "worked vectors, variant A (vlt5)" 0 '"overall": 69.17,' '"row 1": 100.0,' '"row 2": 100.0,' \
     '"row 3": 100.0,' '"row 4": 30.0,' '"row 5": 60.0,' '"row 6": 60.0,' '"row 7": 0.0,' '"row 8": 100.0,' \

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes the tiny made-up dataset files under tests/data/ that the reader tests use, in the real
-formats (formats.md sections 1, 3, 5 and 8): VQA v2 (LXMERT split files, official annotations and
-questions, MixPHM's COCO-layout detector files), GQA (string ids, VL-T5-layout detector file), OK-VQA,
-and broken variants for the error tests.  Run with Debian's python3 (h5py):
+formats (docs/data.md, "The files a dataset is read from"): VQA v2 (LXMERT split files, official
+annotations and questions, MixPHM's COCO-layout detector files), GQA (string ids, VL-T5-layout detector
+file), OK-VQA, and broken variants for the error tests.  Run with Debian's python3 (h5py):
     /usr/bin/python3 tests/data/make_fixtures.py
 The outputs are committed; rerunning gives the same files."""
 import json
@@ -164,13 +164,7 @@ def broken(pool, test, head, anns, qs):
 
 def kshot_fixture():
     """Question ids of the k-shot samples of vqa/train.json, by the reference implementation."""
-    ref = None
-    for d in ("../../../shared", "../../../../shared"):
-        p = os.path.join(HERE, d, "docs/kshot_reference.py")
-        if os.path.exists(p):
-            ref = p
-    if not ref:
-        raise SystemExit("kshot_reference.py not found next to the checkout")
+    ref = os.path.join(HERE, "..", "reference", "kshot_split_reference.py")
     out = []
     for seed in (13, 21, 42, 87, 100):
         r = subprocess.run(["/usr/bin/python3", ref, "--pool", os.path.join(HERE, "vqa/train.json"), "--k", "4",

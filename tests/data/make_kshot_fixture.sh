@@ -1,16 +1,11 @@
 #!/usr/bin/env bash
-# Regenerates kshot_fixture.json: k-shot train/dev positions from the reference implementation
-# (../shared/docs/kshot_reference.py, checked there against CPython's random.shuffle).
-#   tests/data/make_kshot_fixture.sh [PATH/TO/kshot_reference.py]
+# Regenerates kshot_fixture.json: k-shot train/dev positions from the project's reference
+# (tests/reference/kshot_split_reference.py, which first checks itself against CPython's
+# random.shuffle).
+#   tests/data/make_kshot_fixture.sh
 set -euo pipefail
 cd "$(dirname "$0")"
-REF=${1:-}
-if [ -z "$REF" ]; then # the planning repository sits next to the checkout (or next to its worktree folder)
-    for d in ../../../shared ../../../../shared; do
-        [ -f "$d/docs/kshot_reference.py" ] && REF=$d/docs/kshot_reference.py && break
-    done
-fi
-[ -n "$REF" ] || { echo "give the path of kshot_reference.py" >&2; exit 2; }
+REF=../reference/kshot_split_reference.py
 PY=${PYTHON:-/usr/bin/python3}
 "$PY" "$REF" --selftest >&2
 {

@@ -42,7 +42,7 @@ static int run_until_features(struct test_ctx *t, const struct config *cfg, stru
     return rc;
 }
 
-/* Every row of features.h5 against the detector file read serially (formats.md 5.3 boxes). */
+/* Every row of features.h5 against the detector file read serially (boxes normalised as docs/data.md says). */
 static void check_rows(struct test_ctx *t, const char *run_dir, int half)
 {
     char path[PATH_MAX_LEN + 64];

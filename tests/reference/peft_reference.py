@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Independent PyTorch implementation of the PEFT methods (BitFit, LoRA, Houlsby, Pfeiffer, Compacter,
 Compacter++, AdaMix, MixPHM), the routing functions and MixPHM's regularisers, written from the
-specifications (../shared/docs/mixphm-spec.md 1-2, 4.4, 7; routing-spec.md 1-2, 6) on the plain-torch
+descriptions in docs/methods.md (the methods, the regulariser, the routing functions) on the plain-torch
 VL-T5 of vlt5_reference.py, in float64.  Dropout is off and the experts are fixed.
 
     /usr/bin/python3 tests/reference/peft_reference.py          # writes tests/reference/fixtures/peft.h5
@@ -62,7 +62,7 @@ def peft_tensor(name, shape):
 
 # ---- the pieces ----------------------------------------------------------------------------------
 def route(kind, xt, xv):
-    """xt [B, T, r], xv [B, 1, r] (routing-spec 6)."""
+    """xt [B, T, r], xv [B, 1, r] (docs/methods.md, "Routing functions")."""
     if kind == "mul":
         return xt * xv
     if kind == "add":
@@ -268,7 +268,7 @@ def forward(W, M, text, feats, boxes, labels):
     return V.lm_logits(W, dec, C), enc, dec, mask
 
 
-# ---- MixPHM's regulariser, as the authors' R2Loss and MILoss compute it (mixphm-spec 2) ----------------
+# ---- MixPHM's regulariser, as the authors' R2Loss and MILoss compute it (docs/methods.md) -------------
 def first_positions(x, mask):
     lens = mask.long().sum(-1).clamp(min=1)
     return torch.cat([x[i][:lens[i]] for i in range(x.shape[0])]), lens

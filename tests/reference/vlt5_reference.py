@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Independent PyTorch implementation of VL-T5 (as MixPHM uses it) that writes the fixtures the C tests
-compare against.  Written from the specifications (DESIGN.md 3, mixphm-spec 4.1, formats.md 5.3, 6, 7),
-in plain torch without HF transformers, computing in float64 so that the fixtures carry only the C
-side's float32 rounding.  Dropout is off.
+compare against.  Written from the model's description (docs/vlt5.md), in plain torch without HF
+transformers, computing in float64 so that the fixtures carry only the C side's float32 rounding.  Dropout
+is off.
 
     /usr/bin/python3 tests/reference/vlt5_reference.py fixtures     # writes tests/reference/fixtures/*.h5
     /usr/bin/python3 tests/reference/vlt5_reference.py make-pth OUT.pth [--broken KIND]
@@ -45,7 +45,7 @@ CONFIG_C = dict(d_model=16, n_heads=2, d_kv=8, d_ff=32, n_enc_layers=1, n_dec_la
                 n_regions=36, visual_bias=1)
 
 
-# ---- parameters: names and shapes of formats.md 7.2 ------------------------------------------------
+# ---- parameters: names and shapes of docs/vlt5.md, "Weight files" ----------------------------------
 def param_shapes(c):
     d, inner, ff = c["d_model"], c["n_heads"] * c["d_kv"], c["d_ff"]
     s = {"shared.weight": (c["vocab"], d)}
@@ -206,7 +206,7 @@ def shift_right(labels):
 
 
 def vqa_loss(logits, labels, weights, global_batch):
-    """formats.md 6.4: per-example mean token CE times the score, summed, over the global batch."""
+    """Per-example mean token CE times the score, summed, over the global batch (docs/vlt5.md)."""
     V = logits.shape[-1]
     tok = torch.nn.functional.cross_entropy(logits.reshape(-1, V), labels.reshape(-1), ignore_index=IGNORE,
                                             reduction="none").view(labels.shape)

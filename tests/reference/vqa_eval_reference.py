@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Reference VQA evaluation in Python, written from ../shared/docs/formats.md (sections 2, 6.6, 8.1) in
-the style of the original tools (GT-Vision-Lab vqaEval.py, VL-T5/MixPHM evaluate_raw, GQAEvaluator), so
-that Python's own `re` and `str` decide every corner case.  It writes the fixtures under
-tests/data/score/ that the C tests compare with, bit for bit:
+"""Reference VQA evaluation in Python, written from docs/scoring.md ("The rules") in the style of the
+original tools (GT-Vision-Lab vqaEval.py, VL-T5/MixPHM evaluate_raw, GQAEvaluator), so that Python's own
+`re` and `str` decide every corner case.  It writes the fixtures under tests/data/score/ that the C tests
+compare with, bit for bit:
 
   normalize_vectors.json   W, P, D, D(P(.)), GQA normaliser, str.lower, str.strip, str.split on inputs
                            made to hit every rule (hand-picked ones, then random ones from a tricky alphabet)
@@ -33,7 +33,7 @@ assert sys.version_info[:2] <= (3, 11), "sum() of floats changed in Python 3.12 
 
 OUT = "tests/data/score"
 
-# ---- normalisation (formats.md 2.1) ------------------------------------------------------------------
+# ---- normalisation (docs/scoring.md, "Normalisation: W, P and D") ------------------------------------
 
 CONTRACTIONS = {
     "aint": "ain't", "arent": "aren't", "cant": "can't", "couldve": "could've", "couldnt": "couldn't",
@@ -105,7 +105,7 @@ def gqa_normalize(s):
     return " ".join(w for w in s.lower().split() if w not in ARTICLES)
 
 
-# ---- per-question accuracy (2.2, 2.4) ----------------------------------------------------------------
+# ---- per-question accuracy (docs/scoring.md, "Per-question accuracy", "Variants A and B") ------------
 
 def match_accuracy(records, res):
     gt_acc = []
@@ -139,7 +139,7 @@ def accuracy_b(answers, pred):
     return match_accuracy(records, res)
 
 
-# ---- whole evaluation (2.3, 2.4) ---------------------------------------------------------------------
+# ---- whole evaluation (docs/scoring.md, "Aggregation and rounding") ----------------------------------
 
 def evaluate(annotations, results, variant):
     gts = {a["question_id"]: a for a in annotations}
@@ -164,7 +164,7 @@ def evaluate(annotations, results, variant):
             "variant": variant}
 
 
-# ---- soft labels (6.6, 8.1) --------------------------------------------------------------------------
+# ---- soft labels (docs/scoring.md, "The dev metric (model selection)", "GQA") ------------------------
 
 def dev_score(labels, preds):
     score = 0.
@@ -186,7 +186,7 @@ def gqa_accuracy(labels, preds):
 # ---- fixtures ----------------------------------------------------------------------------------------
 
 HAND_INPUTS = [
-    # formats.md 2.1 test vectors
+    # the examples of docs/scoring.md
     "yes!", "Yes.", "t-shirt", "1,000", "1,000-2", "left, right", "hi (there)", "a/b", "5,a", "Two Dogs",
     "none", "dont", "Im", "10:30", "50%", "it's", "x" + "." * 40, "x" + "." * 32, "x" + "." * 33,
     # whitespace: W, strip and split with Python's spaces

@@ -1,5 +1,6 @@
-/* The k-shot sampler: Python's random.seed + random.shuffle bit for bit (formats.md 4.2 vectors and the
- * fixture made by ../shared/docs/kshot_reference.py, tests/data/make_kshot_fixture.sh). */
+/* The k-shot sampler: Python's random.seed + random.shuffle bit for bit (the worked vectors of
+ * docs/data.md, "The k-shot splits", and the fixture that tests/data/make_kshot_fixture.sh makes with
+ * tests/reference/kshot_split_reference.py). */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,7 +116,7 @@ int main(int argc, char **argv)
 {
     static const struct test tests[] = {
         {"first outputs", test_first_outputs},
-        {"formats.md vectors", test_formats_vectors},
+        {"worked vectors", test_formats_vectors},
         {"randbelow uses bit_length(n)", test_randbelow_bit_length},
         {"reference fixture", test_reference_fixture},
         {"2k larger than the pool", test_too_large_k},

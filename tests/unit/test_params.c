@@ -217,7 +217,7 @@ static void test_vlt5_weights_file(struct test_ctx *t)
 
 static void test_param_counts(struct test_ctx *t)
 {
-    /* formats.md 7.2: VL-T5-base without the FewVLM biases has 224,538,624 parameters, with them 224,540,160 */
+    /* VL-T5-base without the FewVLM biases has 224,538,624 parameters, with them 224,540,160 (docs/vlt5.md) */
     struct vlt5_dims d;
     vlt5_preset("t5-base", &d);
     CHECK_INT(t, vlt5_param_count(&d, 0), 224538624L);

@@ -1,9 +1,9 @@
-/* `mixphm params` at t5-base against the parameter counts the specification derives (mixphm-spec 1.5
- * and 5): MixPHM 874,048, LoRA 884,736, Pfeiffer 2,379,264, Houlsby 4,758,528 and Compacter on the FFN
- * only (our compacter++) 59,968; and the counts it does not give: BitFit 202,752 (a bias on every
- * block linear), Compacter after self-attention and FFN 119,872 (48 x 2,496 + 64), AdaMix 5,922,816
- * (4 down experts of 49,216 and one shared up projection of 49,920, 24 times), full fine-tuning = the
- * backbone 224,538,624.  Routing functions add nothing. */
+/* `mixphm params` at t5-base against the parameter counts derived by hand from the authors' code
+ * (docs/methods.md): MixPHM 874,048, LoRA 884,736, Pfeiffer 2,379,264, Houlsby 4,758,528, Compacter on
+ * the FFN only (our compacter++) 59,968, BitFit 202,752 (a bias on every block linear), Compacter after
+ * self-attention and FFN 119,872 (48 x 2,496 + 64), AdaMix 5,922,816 (4 down experts of 49,216 and one
+ * shared up projection of 49,920, 24 times), full fine-tuning = the backbone 224,538,624.  Routing
+ * functions add nothing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

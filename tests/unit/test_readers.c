@@ -189,7 +189,7 @@ static void test_gqa_and_okvqa(struct test_ctx *t)
     data_spec_free(&s);
 }
 
-/* Both layouts give formats.md 5.3's normalised boxes; a box of the whole image is exactly 0..1. */
+/* Both layouts give the normalised boxes of docs/data.md; a box of the whole image is exactly 0..1. */
 static void test_detector_files(struct test_ctx *t)
 {
     struct detector_file d;

@@ -1,7 +1,7 @@
 /* The synthetic benchmark: answers checked against their scenes by an interpreter of the question
  * texts written here independently of the generator, 10 noisy annotators whose variants normalise back,
- * soft scores as formats.md 3.3 through the written files, the detector's regions and features, the
- * pretraining pairs, and independence of each item from the sizes. */
+ * soft scores (docs/data.md, "Soft scores") through the written files, the detector's regions and
+ * features, the pretraining pairs, and independence of each item from the sizes. */
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>

@@ -1,6 +1,7 @@
-/* VQA accuracy (formats.md 2.2-2.4), its aggregation and rounding, the coverage rules of the three
- * variants, and the soft-label metrics (6.6, 8.1): hand-made cases from the spec, then the per-question
- * values that Python gives, bit for bit (fixtures in tests/data/score, made by tests/reference). */
+/* VQA accuracy (docs/scoring.md, "The rules"), its aggregation and rounding, the coverage rules of the
+ * three variants, and the soft-label metrics (dev and GQA): hand-made cases from those rules, then the
+ * per-question values that Python gives, bit for bit (fixtures in tests/data/score, made by
+ * tests/reference). */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -39,7 +40,7 @@ static int fill(const char **texts, const char *const *spec)
     return n;
 }
 
-/* The worked vectors of formats.md 2.4, as evalQA reports them: round(100 * acc, 2). */
+/* The worked vectors of docs/scoring.md, as evalQA reports them: round(100 * acc, 2). */
 static void test_worked_vectors(struct test_ctx *t)
 {
     static const struct {
@@ -108,7 +109,7 @@ static void test_match_counts(struct test_ctx *t)
             seen_m3[0] |= acc == 0.8999999999999998, seen_m3[1] |= acc == 0.9;
         }
     }
-    /* the last bit depends on where the matches sit: every value formats.md lists occurs */
+    /* the last bit depends on where the matches sit: every value docs/scoring.md lists occurs */
     CHECK(t, seen_m2[0] && seen_m2[1] && seen_m2[2] && seen_m3[0] && seen_m3[1]);
     /* the mean is over the records, not over 10 */
     const char *four[] = {"x", "x", "x", "y"};
@@ -445,7 +446,7 @@ static void test_python_labels(struct test_ctx *t)
 int main(int argc, char **argv)
 {
     static const struct test tests[] = {
-        {"formats.md 2.4 worked vectors, variants A and B", test_worked_vectors},
+        {"worked vectors, variants A and B", test_worked_vectors},
         {"whitespace in the answers", test_whitespace_in_answers},
         {"m = 0..10 matches at every place", test_match_counts},
         {"per-question accuracy against Python", test_python_accuracies},

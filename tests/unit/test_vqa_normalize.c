@@ -1,6 +1,7 @@
-/* The answer normalisation (formats.md 2.1) and the Python string semantics under it: every row of
- * the spec's table by hand, each rule alone, then ~900 inputs compared with what Python itself gives
- * (tests/data/score/normalize_vectors.json, written by tests/reference/vqa_eval_reference.py). */
+/* The answer normalisation (docs/scoring.md, "Normalisation: W, P and D") and the Python string
+ * semantics under it: every row of its table of examples by hand, each rule alone, then ~900 inputs
+ * compared with what Python itself gives (tests/data/score/normalize_vectors.json, written by
+ * tests/reference/vqa_eval_reference.py). */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,7 @@ static char *repeat(const char *head, char c, int n)
     return s;
 }
 
-/* Every row of the table in formats.md 2.1: input, P, then D(P). */
+/* Every row of the table of examples in docs/scoring.md: input, P, then D(P). */
 static void test_spec_table(struct test_ctx *t)
 {
     static const char *const rows[][3] = {
@@ -271,7 +272,7 @@ static void test_python_vectors(struct test_ctx *t)
 int main(int argc, char **argv)
 {
     static const struct test tests[] = {
-        {"formats.md 2.1 table", test_spec_table},
+        {"normalisation table", test_spec_table},
         {"period rule and its 32-removal cap", test_period_rule},
         {"punctuation decided on the original string", test_punctuation_decisions},
         {"number words, articles, contractions", test_digit_article},
