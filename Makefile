@@ -92,7 +92,7 @@ LIBS := $(SCALAPACK_LIBS) $(HDF5_LIBS) $(YAML_LIBS) $(JANSSON_LIBS) $(OPENBLAS_L
 # The Debian packages everything above comes from (make deps installs them).
 DEB_PACKAGES := gcc make pkg-config openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools \
   libscalapack-openmpi-dev libopenblas-dev libyaml-dev libjansson-dev libsentencepiece-dev \
-  python3-h5py gnuplot-nox afl++ slurmctld slurmd slurm-client munge
+  python3-h5py gnuplot-nox afl++ slurmctld slurmd slurm-client munge texlive-latex-base texlive-latex-recommended
 
 # ---- sources --------------------------------------------------------------------------------
 SRC_DIRS := base nn mpi model model/peft data run train stages pipeline

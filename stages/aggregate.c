@@ -2,7 +2,8 @@
  *   report/results.csv       one line per (method, k) with the value of every seed
  *   report/results.md        the paper's layout: methods by rows with their parameter counts, k by
  *                            columns, "mean ± std" over seeds; the metric variant and the weights named
- *   report/accuracy_vs_k.png and .svg   accuracy against k, one line per method, std as error bars
+ *   report/results.tex       the same table for LaTeX (booktabs), the best per column in bold
+ *   report/accuracy_vs_k.png, .svg and .pdf   accuracy against k, one line per method, std as error bars
  *                            (gnuplot; the data and the script are kept next to them)
  * and the table in the log.  Rank 0 does the work. */
 #include <stdio.h>
@@ -32,6 +33,12 @@ static void markdown_writer(const struct agg_table *t, FILE *f, const char *extr
 {
     agg_write_markdown(t, f, extra);
     agg_write_claims(t, f);
+}
+
+static void latex_writer(const struct agg_table *t, FILE *f, const char *extra)
+{
+    (void)extra;
+    agg_write_latex(t, f);
 }
 
 static void csv_writer(const struct agg_table *t, FILE *f, const char *extra)
@@ -115,6 +122,8 @@ int stage_aggregate(const struct config *cfg, struct run *run)
         }
         if (rc == 0)
             rc = write_text_file(dir, "results.csv", csv_writer, &t, NULL, e);
+        if (rc == 0)
+            rc = write_text_file(dir, "results.tex", latex_writer, &t, NULL, e);
         if (rc == 0 && run->log.enabled) {
             fprintf(stderr, "\n%s: test accuracy (%s, %s weights), mean ± std over seeds\n", t.dataset, t.metric,
                     t.weights);
@@ -129,5 +138,7 @@ int stage_aggregate(const struct config *cfg, struct run *run)
         rc = run_output(run, "report/results.csv");
     if (rc == 0)
         rc = run_output(run, "report/results.md");
+    if (rc == 0)
+        rc = run_output(run, "report/results.tex");
     return rc;
 }

@@ -57,6 +57,9 @@ int agg_collect(const struct config *cfg, const char *run_dir, struct agg_table 
 void agg_write_csv(const struct agg_table *t, FILE *f);
 /* report/results.md: the paper's layout (methods by rows, k by columns, "mean ± std"). */
 void agg_write_markdown(const struct agg_table *t, FILE *f, const char *extra);
+/* report/results.tex: the same table for LaTeX (booktabs), the best mean of each column in bold, the
+ * reference rows after a rule (aggregate_latex.c). */
+void agg_write_latex(const struct agg_table *t, FILE *f);
 /* The same table as plain text for the log. */
 void agg_write_text(const struct agg_table *t, FILE *f);
 

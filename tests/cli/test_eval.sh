@@ -80,8 +80,22 @@ grep -q '| \*zero-shot (no training)\* | - | - |' "$R/results.md" && grep -q '| 
     grep -q '| \*answer-type prior\* |' "$R/results.md" && t_ok "results.md has the reference rows" ||
     t_fail "results.md has the reference rows" "$(cat "$R/results.md")"
 if command -v gnuplot >/dev/null; then
-    [ -s "$R/accuracy_vs_k.png" ] && [ -s "$R/accuracy_vs_k.svg" ] && grep -q 'accuracy_vs_k.png' "$R/results.md" &&
-        t_ok "the plot is rendered and linked" || t_fail "the plot" "$(ls -la "$R")"
+    [ -s "$R/accuracy_vs_k.png" ] && [ -s "$R/accuracy_vs_k.svg" ] && [ -s "$R/accuracy_vs_k.pdf" ] &&
+        grep -q 'accuracy_vs_k.png' "$R/results.md" && t_ok "the plot is rendered (PNG, SVG, PDF) and linked" ||
+        t_fail "the plot" "$(ls -la "$R")"
+fi
+grep -q '\\toprule' "$R/results.tex" && grep -q '^full & ' "$R/results.tex" && t_ok "results.tex holds the table" ||
+    t_fail "results.tex holds the table" "$(cat "$R/results.tex")"
+if command -v pdflatex >/dev/null && kpsewhich booktabs.sty >/dev/null 2>&1; then
+    mkdir -p "$TMP/tex" && cp "$R/results.tex" "$R"/accuracy_vs_k.pdf "$TMP/tex/" 2>/dev/null
+    printf '%s\n' '\documentclass{article}' '\usepackage{booktabs}' '\usepackage{graphicx}' '\begin{document}' \
+        '\begin{table}\centering\input{results.tex}\end{table}' \
+        '\IfFileExists{accuracy_vs_k.pdf}{\includegraphics[width=\linewidth]{accuracy_vs_k.pdf}}{}' '\end{document}' >"$TMP/tex/paper.tex"
+    (cd "$TMP/tex" && pdflatex -interaction=nonstopmode -halt-on-error paper.tex >pdflatex.log 2>&1)
+    [ -s "$TMP/tex/paper.pdf" ] && t_ok "results.tex and the PDF plot compile in a LaTeX document (pdflatex)" ||
+        t_fail "results.tex compiles" "$(tail -20 "$TMP/tex/pdflatex.log")"
+else
+    echo "ok - results.tex compiles (SKIPPED: no pdflatex with booktabs; the unit test checks its syntax)"
 fi
 t_run "$MIXPHM" run "$CFG" "${SETS[@]}" --set eval.vqa_metric=official
 t_expect "a rerun finds everything done" 0 "aggregate: up to date, skipped"

@@ -177,6 +177,73 @@ static void test_claims_are_paired_by_seed(struct test_ctx *t)
     agg_free(&tab);
 }
 
+/* Braces balanced and every row of the tabular with as many cells as columns. */
+static int latex_well_formed(const char *tex, int columns)
+{
+    int depth = 0;
+    for (const char *c = tex; *c; c++) {
+        if (*c == '\\' && c[1]) {
+            c++;
+            continue;
+        }
+        depth += *c == '{';
+        depth -= *c == '}';
+        if (depth < 0)
+            return 0;
+    }
+    if (depth != 0)
+        return 0;
+    const char *body = strstr(tex, "\\toprule");
+    for (const char *line = body; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        const char *end = strstr(line, "\\\\");
+        const char *nl = strchr(line, '\n');
+        if (!end || (nl && end > nl))
+            continue; /* a rule line */
+        int amps = 0;
+        for (const char *c = line; c < end; c++)
+            amps += *c == '&' && (c == line || c[-1] != '\\');
+        if (amps != columns - 1)
+            return 0;
+    }
+    return 1;
+}
+
+static void test_latex_table(struct test_ctx *t)
+{
+    struct agg_table tab;
+    struct err e;
+    const long k[] = {16, 64};
+    agg_init(&tab, k, 2);
+    snprintf(tab.dataset, sizeof tab.dataset, "synthetic");
+    snprintf(tab.metric, sizeof tab.metric, "vlt5");
+    snprintf(tab.weights, sizeof tab.weights, "best");
+    const long seeds[] = {13, 21};
+    for (int s = 0; s < 2; s++) {
+        CHECK_INT(t, agg_add(&tab, "mixphm regularizer=false", 16, seeds[s], 40 + s, 874048, 0.389, &e), 0);
+        CHECK_INT(t, agg_add(&tab, "mixphm regularizer=false", 64, seeds[s], 50, 874048, 0.389, &e), 0);
+        CHECK_INT(t, agg_add(&tab, "lora_x&y", 16, seeds[s], 44, 884736, 0.394, &e), 0);
+        CHECK_INT(t, agg_add(&tab, "lora_x&y", 64, seeds[s], 49 + s, 884736, 0.394, &e), 0);
+        CHECK_INT(t, agg_add(&tab, AGG_PRIOR, 16, seeds[s], 60, 0, 0, &e), 0); /* a reference is never bold */
+    }
+    agg_finish(&tab);
+    tab.rows[2].reference = 1;
+    char *tex = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&tex, &len);
+    agg_write_latex(&tab, f);
+    fclose(f);
+    CHECK_CONTAINS(t, tex, "\\begin{tabular}{lrrrr}");
+    CHECK_CONTAINS(t, tex, "Method & Params & \\% of backbone & $k = 16$ & $k = 64$ \\\\");
+    CHECK_CONTAINS(t, tex, "mixphm regularizer=false & 0.87M & 0.389 & 40.50\\,$\\pm$\\,0.71 & \\textbf{50.00}\\,$\\pm$\\,0.00 \\\\");
+    CHECK_CONTAINS(t, tex, "lora\\_x\\&y & 0.88M & 0.394 & \\textbf{44.00}\\,$\\pm$\\,0.00 & 49.50\\,$\\pm$\\,0.71 \\\\");
+    CHECK_CONTAINS(t, tex, "\\midrule\n\\textit{answer-type prior} & -- & -- & 60.00\\,$\\pm$\\,0.00 & -- \\\\");
+    CHECK_CONTAINS(t, tex, "\\bottomrule\n\\end{tabular}\n");
+    CHECK(t, latex_well_formed(tex, 5));
+    CHECK(t, !latex_well_formed("\\toprule\na & b \\\\\n", 3)); /* the check itself can fail */
+    free(tex);
+    agg_free(&tab);
+}
+
 /* Plot titles with spaces ("mixphm regularizer=false") stay one title. */
 static void test_gnuplot_titles_are_quoted(struct test_ctx *t)
 {
@@ -199,6 +266,7 @@ int main(int argc, char **argv)
         {"one seed: the mean alone", test_one_seed_has_no_std},
         {"gnuplot titles are quoted", test_gnuplot_titles_are_quoted},
         {"claims are paired by seed and name where they hold", test_claims_are_paired_by_seed},
+        {"the LaTeX table: booktabs, escapes, the best per column in bold", test_latex_table},
     };
     return test_main(tests, TEST_COUNT(tests), argc, argv);
 }
