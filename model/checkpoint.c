@@ -241,6 +241,25 @@ int checkpoint_save(const struct params *p, const char *path, const char run_has
     return 0;
 }
 
+int checkpoint_read_hash(const char *path, char hash[HASH_HEX_LEN], struct err *e)
+{
+    hid_t f = h5io_open(path, e);
+    if (f < 0)
+        return -1;
+    char fmt[64] = "", stored[64] = "";
+    int rc = 0;
+    if (h5io_read_attr_str(f, "format", fmt, sizeof fmt, e) != 0 || strcmp(fmt, CHECKPOINT_FORMAT) != 0)
+        rc = err_set(e, "%s: not a mixphm checkpoint", path);
+    if (rc == 0)
+        rc = h5io_read_attr_str(f, "run_hash", stored, sizeof stored, e);
+    if (rc == 0 && strlen(stored) >= HASH_HEX_LEN)
+        rc = err_set(e, "%s: run_hash '%s' is not a settings hash", path, stored);
+    if (rc == 0)
+        snprintf(hash, HASH_HEX_LEN, "%s", stored);
+    h5io_close_quiet(f);
+    return rc;
+}
+
 int checkpoint_load(struct params *p, const char *path, const char run_hash[HASH_HEX_LEN], struct train_state *s,
                     struct err *e)
 {

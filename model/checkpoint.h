@@ -47,6 +47,8 @@ void train_state_add_loss(struct train_state *s, double loss);
 /* Writes the trainable tensors, their AdamW moments and the state to `path` (atomically). */
 int checkpoint_save(const struct params *p, const char *path, const char run_hash[HASH_HEX_LEN],
                     const struct train_state *s, struct err *e);
+/* The settings hash a checkpoint was written for (its run_hash attribute). */
+int checkpoint_read_hash(const char *path, char hash[HASH_HEX_LEN], struct err *e);
 /* Reads a checkpoint written for the same run: the run hash must match and every trainable tensor must
  * be there with its shape (messages name the file and the tensor).  s is (re)initialised. */
 int checkpoint_load(struct params *p, const char *path, const char run_hash[HASH_HEX_LEN], struct train_state *s,

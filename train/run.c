@@ -1,5 +1,6 @@
 #include "train/run.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -26,14 +27,39 @@ static int save_checkpoint(struct train_job *j, const struct train_state *st, st
 }
 
 /* Continues from the run's checkpoint when there is one for these settings. */
+/* A checkpoint written with other settings (a key the user changed after the run stopped) is set
+ * aside as checkpoint.stale-HASH.h5 and the run starts over (rank-0 work; -1 with e set when the
+ * rename fails). */
+static int set_aside_stale(const struct train_job *j, int *have, struct err *e)
+{
+    char hash[HASH_HEX_LEN] = "", stale[PATH_MAX_LEN];
+    struct err unreadable;
+    if (checkpoint_read_hash(j->checkpoint, hash, &unreadable) != 0 || strcmp(hash, j->run_hash) == 0)
+        return 0; /* the same settings; a damaged file is reported by checkpoint_load */
+    const char *slash = strrchr(j->checkpoint, '/');
+    int dir_len = slash ? (int)(slash - j->checkpoint) + 1 : 0;
+    if (snprintf(stale, sizeof stale, "%.*scheckpoint.stale-%s.h5", dir_len, j->checkpoint, hash) >= (int)sizeof stale)
+        return err_set(e, "path too long: %s", j->checkpoint);
+    if (rename(j->checkpoint, stale) != 0)
+        return err_errno(e, errno, "cannot set the stale checkpoint %s aside as %s", j->checkpoint, stale);
+    log_msg(j->log, "%s: the settings changed since %s was written; kept as %s, the run starts over", j->name,
+            j->checkpoint, stale);
+    *have = 0;
+    return 0;
+}
+
 static int resume(struct train_job *j, struct train_state *st, struct err *e)
 {
     train_state_init(st);
-    int have = file_exists(j->checkpoint);
+    int have = 0, rc = 0;
+    if (j->tr->rank == 0 && (have = file_exists(j->checkpoint)))
+        rc = set_aside_stale(j, &have, e);
+    if (agree_root_result(j->tr->comm, 0, rc, e) != 0)
+        return err_prefix(e, "%s", j->name);
     MPI_Bcast(&have, 1, MPI_INT, 0, j->tr->comm); /* one view of the file system */
     if (!have)
         return 0;
-    int rc = checkpoint_load(&j->tr->mc->params, j->checkpoint, j->run_hash, st, e);
+    rc = checkpoint_load(&j->tr->mc->params, j->checkpoint, j->run_hash, st, e);
     if (agree_all_ok(j->tr->comm, rc, e) != 0)
         return err_prefix(e, "resuming %s (remove the checkpoint to start over)", j->name);
     log_msg(j->log, "%s: resuming at step %ld (epoch %ld) from %s", j->name, st->step, st->epoch, j->checkpoint);

@@ -145,6 +145,32 @@ t_expect "after a stop signal and resume the weights are bit-identical" 0 "0 bey
 t_run "$CMP" json "$TMP/whole/runs/$RUN/train.json" "$TMP/stopped/runs/$RUN/train.json" dev 0 0
 t_expect "after a stop signal and resume the dev scores are identical" 0 "dev: 30 values"
 
+# A setting changed after a stop: a key that does not touch training resumes; a schedule or a method
+# key sets the old checkpoint aside (checkpoint.stale-HASH.h5, one log line) and the run starts over,
+# ending where an uninterrupted run with the new settings ends.
+LRUN=lora-k16-s13
+LORA=(--set peft.method=lora "${LONG[@]}")
+t_run "$MIXPHM" run "$CFG" "${LORA[@]}" --set train.epochs=50 --set "run.dir=\"$TMP/lora50\"" --until train
+t_expect "an uninterrupted LoRA run of 50 epochs" 0 "$LRUN: done in 200 steps"
+for change in eval sched method; do
+    "$MIXPHM" run "$CFG" "${LORA[@]}" --set "run.dir=\"$TMP/stale-$change\"" --until features >/dev/null 2>&1
+    run_until_step "stale-$change" 60 USR1 "$LRUN" "${LORA[@]}"
+    [ "$RC" = 75 ] || t_fail "stopped before the change ($change)" "exit $RC"
+done
+t_run "$MIXPHM" train "$CFG" "${LORA[@]}" --set "run.dir=\"$TMP/stale-eval\"" --set eval.vqa_metric=official
+t_expect "a key that does not touch training (eval.vqa_metric) resumes the checkpoint" 0 "$LRUN: resuming at step" \
+    "$LRUN: done in 240 steps"
+t_run "$MIXPHM" train "$CFG" "${LORA[@]}" --set "run.dir=\"$TMP/stale-sched\"" --set train.epochs=50
+t_expect "a changed schedule key sets the checkpoint aside and starts over" 0 "the settings changed since" \
+    "checkpoint.stale-" "the run starts over" "$LRUN: done in 200 steps"
+ls "$TMP/stale-sched/runs/$LRUN"/checkpoint.stale-*.h5 >/dev/null 2>&1 && t_ok "the stale checkpoint is kept under its hash" ||
+    t_fail "the stale checkpoint is kept" "$(ls "$TMP/stale-sched/runs/$LRUN")"
+t_run "$CMP" weights "$TMP/lora50/runs/$LRUN/last.h5" "$TMP/stale-sched/runs/$LRUN/last.h5" 0 0
+t_expect "and ends bit-identical to an uninterrupted run with the new settings" 0 "0 beyond tolerance"
+t_run "$MIXPHM" train "$CFG" "${LORA[@]}" --set "run.dir=\"$TMP/stale-method\"" --set peft.lora.r=4
+t_expect "a changed method key (peft.lora.r) sets the checkpoint aside and starts over" 0 "checkpoint.stale-" \
+    "$LRUN: done in 240 steps"
+
 # A checkpoint that cannot be written (its temporary name is taken by a folder) stops the run with the
 # error and leaves the previous checkpoint as it was; once the folder is gone the run resumes.
 "$MIXPHM" run "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/nowrite\"" --until features >/dev/null 2>&1
