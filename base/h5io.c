@@ -25,11 +25,17 @@ void h5io_where(hid_t loc, const char *name, char *out, size_t n)
 hid_t h5io_create(const char *path, struct err *e)
 {
     hid_t f;
+    /* The 1.8 file format at least: its object headers (and so the attributes) carry checksums. */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), fcpl = H5Pcreate(H5P_FILE_CREATE);
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+    H5Pset_obj_track_times(fcpl, 0); /* the root group too: equal contents, equal bytes */
     H5E_BEGIN_TRY
     {
-        f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+        f = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl);
     }
     H5E_END_TRY;
+    H5Pclose(fcpl);
+    H5Pclose(fapl);
     if (f < 0)
         err_set(e, "cannot create the HDF5 file '%s'", path);
     return f;
@@ -150,6 +156,15 @@ int h5io_write(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, int
                const void *data, struct err *e)
 {
     hid_t space = H5Screate_simple(rank, dims, NULL), dcpl = h5io_dcpl(), d;
+    /* Every non-empty array is one chunk with a Fletcher32 checksum, which HDF5 checks on every read:
+     * a damaged byte of data is an error, never a silently different number. */
+    hsize_t count = 1;
+    for (int i = 0; i < rank; i++)
+        count *= dims[i];
+    if (rank > 0 && count > 0) {
+        H5Pset_chunk(dcpl, rank, dims);
+        H5Pset_fletcher32(dcpl);
+    }
     herr_t rc = -1;
     H5E_BEGIN_TRY
     {
@@ -340,6 +355,12 @@ int h5io_read(hid_t loc, const char *name, hid_t mem_type, size_t elem, int rank
             space = H5Dget_space(d);
         if (space >= 0)
             got_rank = H5Sget_simple_extent_ndims(space);
+        hid_t file_type = d >= 0 ? H5Dget_type(d) : -1;
+        int same_class = file_type >= 0 && ((H5Tget_class(file_type) == H5T_FLOAT) == (H5Tget_class(mem_type) == H5T_FLOAT));
+        if (file_type >= 0)
+            H5Tclose(file_type);
+        if (got_rank == rank && !same_class)
+            got_rank = -2;
         if (got_rank == rank) {
             H5Sget_simple_extent_dims(space, dims, NULL);
             size_t count = 1;
@@ -357,6 +378,10 @@ int h5io_read(hid_t loc, const char *name, hid_t mem_type, size_t elem, int rank
     if (got_rank != rank) {
         free(*data);
         *data = NULL;
+        if (got_rank == -2)
+            return err_set(e, "damaged or foreign file %s: expected %s, found %s", where,
+                           H5Tget_class(mem_type) == H5T_FLOAT ? "floating-point numbers" : "integers",
+                           H5Tget_class(mem_type) == H5T_FLOAT ? "integers" : "floating-point numbers");
         if (got_rank < 0)
             return err_set(e, "%s: not a dataset that can be read", where);
         return err_set(e, "%s: expected %d dimension(s), got %d", where, rank, got_rank);
@@ -364,7 +389,8 @@ int h5io_read(hid_t loc, const char *name, hid_t mem_type, size_t elem, int rank
     if (rc < 0) {
         free(*data);
         *data = NULL;
-        return err_set(e, "%s: cannot read the dataset (wrong type or a damaged file)", where);
+        return err_set(e, "damaged or foreign file %s: cannot read the dataset (a failed checksum, a damaged "
+                          "or truncated file)", where);
     }
     return 0;
 }
@@ -500,7 +526,8 @@ static int load_as(hid_t loc, const char *name, hid_t mem, H5T_class_t want, con
     if (rc == -2)
         return err_set(e, "%s: '%s' is not %s", where, name, what);
     if (rc)
-        return err_set(e, "%s: cannot read the dataset (a damaged file?)", where);
+        return err_set(e, "damaged or foreign file %s: cannot read the dataset (a failed checksum, a damaged or "
+                          "truncated file)", where);
     return 0;
 }
 

@@ -42,6 +42,22 @@ static int read_tokens(hid_t g, const char *ids, const char *lens, long rows, in
     return read_1d(g, lens, H5T_NATIVE_INT32, sizeof(int32_t), rows, (void **)len, NULL, e);
 }
 
+/* Every row's length in 1..width and its ids in 0..vocab-1 (vocab 0: not known here). */
+static int check_tokens(const char *path, const char *what, const int32_t *tok, const int32_t *len, long rows,
+                        int width, int vocab, struct err *e)
+{
+    for (long r = 0; r < rows; r++) {
+        if (len[r] < 1 || len[r] > width)
+            return err_set(e, "damaged or foreign file %s: %s: row %ld has %d tokens, expected 1..%d", path, what, r,
+                           len[r], width);
+        for (int i = 0; vocab > 0 && i < len[r]; i++)
+            if (tok[r * width + i] < 0 || tok[r * width + i] >= vocab)
+                return err_set(e, "damaged or foreign file %s: %s: row %ld holds token id %d, outside the vocabulary "
+                                  "of %d", path, what, r, tok[r * width + i], vocab);
+    }
+    return 0;
+}
+
 static hid_t open_group(hid_t f, const char *name, const char *path, struct err *e)
 {
     hid_t g = -1;
@@ -147,6 +163,15 @@ static int load_questions(struct prepared *p, hid_t f, struct err *e)
     H5Gclose(g);
     if (rc != 0)
         return -1;
+    if (p->vocab_size < 1)
+        return err_set(e, "damaged or foreign file %s: /tokenizer: vocab_size %d", p->path, p->vocab_size);
+    if (check_tokens(p->path, "/questions/tokens", p->q_tokens, p->q_n_tokens, nq, p->q_len, p->vocab_size, e) != 0 ||
+        check_tokens(p->path, "/answers/tokens", p->a_tokens, p->a_n_tokens, p->n_answers, p->a_len, p->vocab_size, e) != 0)
+        return -1;
+    for (long i = 0; i < p->n_labels; i++)
+        if (!(p->label_score[i] >= 0 && p->label_score[i] <= 1))
+            return err_set(e, "damaged or foreign file %s: /labels/score[%ld] = %g, expected 0..1", p->path, i,
+                           p->label_score[i]);
     /* Indexes must point inside their tables. */
     for (long q = 0; q < nq; q++) {
         if (p->label_start[q] > p->label_start[q + 1] || p->label_start[q + 1] > p->n_labels ||
@@ -200,6 +225,16 @@ static int load_pretrain(struct prepared *p, hid_t f, struct err *e)
     if (rc == 0)
         rc = read_tokens(g, "target", "n_target", p->n_pretrain, &p->pt_target, &p->pt_n_target, &p->pt_out_len, e);
     H5Gclose(g);
+    if (rc == 0)
+        rc = check_tokens(p->path, "/pretrain/input", p->pt_input, p->pt_n_input, p->n_pretrain, p->pt_in_len,
+                          p->vocab_size, e);
+    if (rc == 0)
+        rc = check_tokens(p->path, "/pretrain/target", p->pt_target, p->pt_n_target, p->n_pretrain, p->pt_out_len,
+                          p->vocab_size, e);
+    for (long i = 0; rc == 0 && (p->parts_loaded & PREPARED_IMAGES) && i < p->n_pretrain; i++)
+        if (p->pt_image[i] < 0 || p->pt_image[i] >= p->n_images)
+            rc = err_set(e, "damaged or foreign file %s: /pretrain/image[%ld] = %d, outside the %ld images", p->path, i,
+                         p->pt_image[i], p->n_images);
     return rc;
 }
 

@@ -1,5 +1,6 @@
 #include "model/checkpoint.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,6 +242,26 @@ int checkpoint_save(const struct params *p, const char *path, const char run_has
     return 0;
 }
 
+/* The loop state must be one a run can have reached (the trainer checks it against its schedule too). */
+static int state_plausible(const struct params *p, const struct train_state *s, const char *path, struct err *e)
+{
+    const char *bad = NULL;
+    if (s->step < 0 || s->epoch < 0 || s->epoch > s->step)
+        bad = "step and epoch";
+    else if (s->best_epoch < -1 || s->best_epoch > s->epoch || s->es_bad < 0 || s->n_dev > s->epoch ||
+             s->n_loss > s->epoch)
+        bad = "validation history";
+    else if (!isfinite(s->seconds) || s->seconds < 0 || !isfinite(s->epoch_loss) || !isfinite(s->dev_total))
+        bad = "running sums";
+    for (int i = 0; !bad && i < p->n; i++)
+        if (p->t[i].trainable && (p->adam_step[i] < 0 || p->adam_step[i] > s->step))
+            bad = "AdamW step counts";
+    if (bad)
+        return err_set(e, "damaged or foreign file %s: the checkpoint's %s are impossible (step %ld, epoch %ld, best "
+                          "epoch %ld)", path, bad, s->step, s->epoch, s->best_epoch);
+    return 0;
+}
+
 int checkpoint_read_hash(const char *path, char hash[HASH_HEX_LEN], struct err *e)
 {
     hid_t f = h5io_open(path, e);
@@ -292,6 +313,8 @@ int checkpoint_load(struct params *p, const char *path, const char run_hash[HASH
         rc = trainable_state_io(f, path, p, 0, e);
     if (rc == 0)
         rc = history_read(f, path, s, e);
+    if (rc == 0)
+        rc = state_plausible(p, s, path, e);
     h5io_close_quiet(f);
     if (rc != 0)
         train_state_free(s);

@@ -137,6 +137,7 @@ struct config {
         long chunk_images;
         long deflate;
         int fletcher32;
+        int nonfinite; /* 0 refuse detector features that are NaN or infinite, 1 replace them by 0 */
     } features;
     struct {
         int vqa_metric;

@@ -25,6 +25,7 @@ static const char *const metric_names[] = {"vlt5", "official2016", "official", N
 static const char *const launcher_names[] = {"srun", "mpirun", NULL};
 static const char *const weights_names[] = {"best", "last", NULL};
 static const char *const dtype_names[] = {"float32", "float16", NULL};
+static const char *const nonfinite_names[] = {"refuse", "zero", NULL};
 
 /* Rows leave the trailing condition fields out when a key has no condition (they are then zero). */
 #pragma GCC diagnostic push
@@ -136,6 +137,7 @@ static const struct cfg_key schema[] = {
     {"features.chunk_images", CFG_INT,  OFF(features.chunk_images), 0, 1000000, NULL, 0, ST(FEATURES)},
     {"features.deflate",    CFG_INT,    OFF(features.deflate),    0, 9, NULL, 0, ST(FEATURES)},
     {"features.fletcher32", CFG_BOOL,   OFF(features.fletcher32), 0, 1, NULL, 0, ST(FEATURES)},
+    {"features.nonfinite",  CFG_ENUM,   OFF(features.nonfinite),  0, 0, nonfinite_names, 0, ST(FEATURES)},
 
     {"eval.vqa_metric",     CFG_ENUM,   OFF(eval.vqa_metric),     0, 0, metric_names, 0,
         ST(EVAL) | ST(AGGREGATE)},

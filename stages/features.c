@@ -2,6 +2,7 @@
  * detector outputs, normalises the boxes (docs/data.md) and writes its rows of RUN/features.h5 with
  * collective parallel HDF5 transfers, in rounds that every rank joins (with an empty selection once its
  * block is done).  Layout: data/features.h, docs/data.md.  It reads only prepare's image list. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,8 @@ struct writer {
     uint16_t *feat16;          /* [round, 36, dim] when stored as float16 */
     float *boxes;              /* [round, 36, 4] */
     int32_t *hw;               /* [round, 2] */
+    int zero_nonfinite;        /* features.nonfinite: zero */
+    long n_zeroed;             /* values replaced so far */
     hid_t ds[4];               /* features, boxes, image_ids, image_hw */
     hid_t dxpl;
     struct phdf5_io io;
@@ -70,6 +73,17 @@ static int read_images(struct writer *w, long start, long n, struct err *e)
             return -1;
         w->hw[2 * i] = (int32_t)hw[0];
         w->hw[2 * i + 1] = (int32_t)hw[1];
+        float *x = w->raw + i * N_REGIONS * w->raw_dim; /* [36, raw_dim] */
+        for (long v = 0; v < (long)N_REGIONS * w->raw_dim; v++) {
+            if (isfinite(x[v]))
+                continue;
+            if (!w->zero_nonfinite)
+                return err_set(e, "%s: image %s, region %ld: feature %ld is %g (set features.nonfinite: zero to "
+                                  "replace such values by 0)", strtab_get(&p->files, f), strtab_get(&p->image_id, img),
+                               v / w->raw_dim, v % w->raw_dim, x[v]);
+            x[v] = 0;
+            w->n_zeroed++;
+        }
     }
     /* features.project: the visual tokens [36, d_model] of VL-T5's frozen visual embedding instead. */
     for (long i = 0; w->projecting && i < n; i += PROJECT_BATCH) {
@@ -280,6 +294,7 @@ int stage_features(const struct config *cfg, struct run *run)
     struct writer w;
     memset(&w, 0, sizeof w);
     w.p = &p;
+    w.zero_nonfinite = cfg->features.nonfinite == 1;
     w.ds[0] = w.ds[1] = w.ds[2] = w.ds[3] = -1;
     w.dxpl = phdf5_dxpl(1);
     phdf5_io_init(&w.io);
@@ -287,6 +302,13 @@ int stage_features(const struct config *cfg, struct run *run)
     for (long f = 0; f < p.files.n; f++)
         w.det[f].file = -1;
     rc = run_writer(&w, cfg, run, tmp, e);
+    if (rc == 0 && w.zero_nonfinite) {
+        long zeroed = 0;
+        MPI_Allreduce(&w.n_zeroed, &zeroed, 1, MPI_LONG, MPI_SUM, run->world->comm);
+        if (zeroed)
+            log_warn(&run->log, "features: %ld NaN or infinite detector values replaced by 0 (features.nonfinite: zero)",
+                     zeroed);
+    }
     for (long f = 0; f < p.files.n; f++)
         detector_close(&w.det[f]);
     free(w.det);

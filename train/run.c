@@ -62,6 +62,15 @@ static int resume(struct train_job *j, struct train_state *st, struct err *e)
     rc = checkpoint_load(&j->tr->mc->params, j->checkpoint, j->run_hash, st, e);
     if (agree_all_ok(j->tr->comm, rc, e) != 0)
         return err_prefix(e, "resuming %s (remove the checkpoint to start over)", j->name);
+    /* The state must fit this run's schedule: a damaged or foreign checkpoint must not steer the loop. */
+    const long per_epoch = (j->n_examples + j->batch - 1) / j->batch, into = st->step - st->epoch * per_epoch;
+    /* (A checkpoint after an epoch's last step, before the epoch is counted, has into == per_epoch.) */
+    if (st->epoch > j->epochs || into < 0 || into > per_epoch || (st->epoch == j->epochs && into != 0)) {
+        train_state_free(st);
+        return err_set_all(e, "%s: damaged or foreign file %s: step %ld of epoch %ld does not fit %ld epochs of %ld "
+                              "steps (remove it to start over)", j->name, j->checkpoint, st->step, st->epoch, j->epochs,
+                           per_epoch);
+    }
     log_msg(j->log, "%s: resuming at step %ld (epoch %ld) from %s", j->name, st->step, st->epoch, j->checkpoint);
     return 0;
 }
