@@ -20,6 +20,17 @@
 #define MIXPHM_VERSION "unknown"
 #endif
 
+/* Creates the (empty) file that environment variable `var` names, when it names one. */
+static void touch_env_file(const char *var)
+{
+    const char *path = getenv(var);
+    if (!path || !*path)
+        return;
+    FILE *f = fopen(path, "w");
+    if (!f || fclose(f) != 0)
+        fprintf(stderr, "mixphm: warning: cannot write %s '%s'\n", var, path);
+}
+
 static int run_stages(const struct cli *c, int *argc, char ***argv)
 {
     struct world w;
@@ -50,17 +61,18 @@ static int run_stages(const struct cli *c, int *argc, char ***argv)
                             .slices = c->slices};
     stage_fn table[STAGE_COUNT];
     stages_table(table);
-    if (runner_execute(cfg, &o, table, &w, &e) != 0)
+    if (runner_execute(cfg, &o, table, &w, &e) != 0) {
+        /* A stage that saved its state on a stop signal says so in a file as well as by exit status 75:
+         * a launcher may rewrite the status (mpirun exits 1 after a SIGTERM of its own). */
+        if (e.exit_status == EXIT_STOPPED && w.rank == 0)
+            touch_env_file("MIXPHM_STOPPED_FILE");
         world_fail(&w, &e);
+    }
     free(cfg);
     /* The job scripts ask for proof that the stage ran to its end: a launcher may report success for a
      * step that never started (srun does when the step launch fails). */
-    const char *done = getenv("MIXPHM_DONE_FILE");
-    if (w.rank == 0 && done && *done) {
-        FILE *f = fopen(done, "w");
-        if (!f || fclose(f) != 0)
-            fprintf(stderr, "mixphm: warning: cannot write MIXPHM_DONE_FILE '%s'\n", done);
-    }
+    if (w.rank == 0)
+        touch_env_file("MIXPHM_DONE_FILE");
     world_finalize(&w);
     return 0;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "base/signals.h"
 #include "mpi/agree.h"
 #include "mpi/phdf5.h"
 #include "train/config_model.h"
@@ -161,6 +162,11 @@ static int analyze_runs(struct train_data *d, const struct config *cfg, const in
     for (int i = 0; i < n && rc == 0; i++) {
         if (plan[i] != PLAN_ANALYZE)
             continue;
+        /* A stop signal ends the stage between runs (nothing of a run half done is kept): exit 75. */
+        if ((run->stop_signal = world_poll_stop(comm)) != 0) {
+            log_msg(&run->log, "analyze: %s: stopping before %s", signals_name(run->stop_signal), "the next run");
+            break;
+        }
         struct analyze_result *r = &res[(*n_res)++];
         rc = sweep_run_config(cfg, i, rc_cfg, e);
         if (rc != 0)
@@ -241,6 +247,14 @@ int stage_analyze(const struct config *cfg, struct run *run)
             goto out;
     }
     rc = analyze_runs(d, cfg, plan, n, &b, reps_file, res, &n_res, run, e);
+    if (rc == 0 && run->stop_signal) { /* stopped between runs: no partial outputs; rerun to analyse again */
+        if (reps_file >= 0) {
+            H5Fclose(reps_file);
+            if (w->rank == 0)
+                remove(o.reps_tmp);
+        }
+        goto out;
+    }
     if (reps_file >= 0) {
         herr_t closed = H5Fclose(reps_file);
         int crc = agree_all_ok(w->comm, closed < 0 ? err_set(e, "cannot finish writing '%s'", o.reps_tmp) : 0, e);

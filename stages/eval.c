@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "base/mem.h"
+#include "base/signals.h"
 #include "model/params_h5.h"
 #include "mpi/agree.h"
 #include "mpi/gather_strings.h"
@@ -495,6 +496,11 @@ int stage_eval(const struct config *cfg, struct run *run)
         goto out;
     int n = sweep_count(cfg);
     for (int i = 0; i < n && rc == 0; i++) {
+        /* A stop signal ends the stage between runs: the evaluated ones keep their stamps, exit 75. */
+        if ((run->stop_signal = world_poll_stop(w->comm)) != 0) {
+            log_msg(&run->log, "eval: %s: stopping before the next run", signals_name(run->stop_signal));
+            break;
+        }
         char name[SWEEP_NAME_MAX], train_id[HASH_HEX_LEN] = "", why[512] = "";
         rc = sweep_run_config(cfg, i, rc_cfg, e);
         if (rc != 0)

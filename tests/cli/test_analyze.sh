@@ -35,6 +35,18 @@ for np in 1 2 4; do
         cp "$A/redundancy.h5" "$TMP/red-$np-$1-$2.h5"
     done
 done
+# A stop signal ends the stage between runs with 75 and leaves no partial outputs.
+rm -rf "$A"
+"$MIXPHM" analyze "$CFG" "${SETS[@]}" >"$TMP/stop.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 500); do grep -q "analyze: running" "$TMP/stop.log" 2>/dev/null && break; sleep 0.01; done
+kill -USR1 $pid
+wait $pid
+RC=$?
+OUT=$(cat "$TMP/stop.log")
+t_expect "analyze stops at the next run boundary on SIGUSR1 and exits 75" 75 "analyze: SIGUSR1: stopping before the next run"
+[ ! -e "$A/redundancy.h5" ] && [ ! -e "$A/representations.h5" ] && t_ok "and leaves no partial outputs" ||
+    t_fail "analyze leaves no partial outputs" "$(ls "$A")"
 t_run "$MPIRUN" -np 1 "$MIXPHM" analyze "$CFG" "${SETS[@]}" --set analyze.examples=1000 --set analyze.block=7
 t_expect "analyze.examples beyond the split is capped, and said" 0 "analyze.examples 1000 is more than the test split has: using all 60"
 for np in 2 4; do

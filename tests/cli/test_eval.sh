@@ -49,6 +49,20 @@ done
 t_run "$MIXPHM" eval "$CFG" "${SETS[@]}" --force
 t_expect_count "a rerun skips evaluated runs (and the zero-shot answers)" 3 "evaluated already, skipped"
 
+# A stop signal ends eval between runs with 75; a rerun evaluates the rest.
+rm "$TMP"/run/runs/*/stamps/eval.json
+"$MIXPHM" eval "$CFG" "${SETS[@]}" --force >"$TMP/stop.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 500); do grep -q "eval: running" "$TMP/stop.log" 2>/dev/null && break; sleep 0.01; done
+kill -USR1 $pid
+wait $pid
+RC=$?
+OUT=$(cat "$TMP/stop.log")
+t_expect "eval stops at the next run boundary on SIGUSR1 and exits 75" 75 "eval: SIGUSR1: stopping before the next run" \
+    "stopped by SIGUSR1"
+t_run "$MIXPHM" eval "$CFG" "${SETS[@]}"
+t_expect "and a rerun finishes it" 0 "bitfit-k16-s13: test accuracy"
+
 # The stage scores from prepared.h5; `mixphm score` from the synthetic benchmark's official-format files.
 S=$TMP/run/synthetic
 overall() { grep -o '"overall": [0-9.]*' | head -1 | grep -o '[0-9.]*$'; }

@@ -43,8 +43,17 @@ cat >"$TMP/bin/fake-mixphm" <<EOF
 echo "\$*" >>"$TMP/stage.log"
 [ "\${FAKE_DIE:-0}" = 1 ] && kill -KILL \$\$
 if [ "\${FAKE_WAIT:-0}" = 1 ]; then
-    trap 'echo "got \$sig" >>"$TMP/stage.log"; exit 75' TERM USR1
-    sig=signal
+    trap 'echo "got TERM" >>"$TMP/stage.log"; exit 75' TERM
+    trap 'echo "got USR1" >>"$TMP/stage.log"; exit 75' USR1
+    sleep 30 & wait
+    exit 1
+fi
+if [ "\${FAKE_STOPMARK:-0}" = 1 ]; then # mixphm saved its state; the launcher exits 1 (mpirun after a SIGTERM)
+    touch "\$MIXPHM_STOPPED_FILE"
+    exit 1
+fi
+if [ "\${FAKE_ZERO_ON_STOP:-0}" = 1 ]; then # killed by the stop, but the launcher says 0 (srun with PMIx)
+    trap 'exit 0' USR1 TERM
     sleep 30 & wait
     exit 1
 fi
@@ -198,11 +207,26 @@ signal_job FAKE_WAIT=1 train.sbatch train USR1
 t_expect "slurm script: USR1 reaches the stage, and a checkpoint requeues the job" 0 "requeueing 9001"
 grep -qx "requeue 9001" "$TMP/scontrol.log" && t_ok "slurm script: scontrol requeue of its own job" ||
     t_fail "slurm script: scontrol requeue of its own job" "$(cat "$TMP/scontrol.log" 2>&1)"
-grep -q "got signal" "$TMP/stage.log" && t_ok "slurm script: the stage received the signal" ||
+grep -q "got USR1" "$TMP/stage.log" && t_ok "slurm script: the stage received the signal" ||
     t_fail "slurm script: the stage received the signal" "$(cat "$TMP/stage.log")"
 signal_job FAKE_WAIT=1 eval.pbs eval TERM
-grep -q "got signal" "$TMP/stage.log" && t_ok "pbs script: SIGTERM at the walltime reaches the stage" ||
-    t_fail "pbs script: SIGTERM at the walltime reaches the stage" "$(cat "$TMP/stage.log")"
+grep -q "got USR1" "$TMP/stage.log" && t_ok "pbs script: SIGTERM at the walltime reaches the stage as SIGUSR1 (mpirun forwards it)" ||
+    t_fail "pbs script: SIGTERM at the walltime reaches the stage as SIGUSR1" "$(cat "$TMP/stage.log")"
+signal_job FAKE_WAIT=1 train.sbatch train TERM
+grep -q "got USR1" "$TMP/stage.log" && t_ok "slurm script: SIGTERM to the job shell reaches the stage as SIGUSR1" ||
+    t_fail "slurm script: SIGTERM reaches the stage as SIGUSR1" "$(cat "$TMP/stage.log")"
+# The stopped marker, not the status a launcher reports, decides the requeue.
+: >"$TMP/scontrol.log"
+t_run env FAKE_STOPMARK=1 bash "$TMP/run/jobs/train.sbatch"
+t_expect "slurm script: a stage that saved its state (marker) is requeued although the launcher exits 1" 0 "requeueing 9001"
+t_run env FAKE_STOPMARK=1 FAKE_QRERUN_STATUS=0 bash "$TMP/run/jobs/train.pbs"
+t_expect "pbs script: the same" 0 "rerunning"
+: >"$TMP/scontrol.log"
+signal_job FAKE_ZERO_ON_STOP=1 train.sbatch train USR1
+t_expect "slurm script: a stage ended by the passed-on stop whose launcher says 0 is requeued, not failed" 0 \
+    "before it could save its state" "requeueing 9001"
+[ -z "$(ls -A "$TMP/run/jobs" | grep '^\.stopped-')" ] && t_ok "the stopped markers are removed" ||
+    t_fail "the stopped markers are removed" "$(ls -A "$TMP/run/jobs")"
 # The signal that reaches a stage before its handler is installed kills it: nothing new was saved,
 # so the job is requeued as after a checkpoint.
 : >"$TMP/scontrol.log"

@@ -145,6 +145,26 @@ t_expect "after a stop signal and resume the weights are bit-identical" 0 "0 bey
 t_run "$CMP" json "$TMP/whole/runs/$RUN/train.json" "$TMP/stopped/runs/$RUN/train.json" dev 0 0
 t_expect "after a stop signal and resume the dev scores are identical" 0 "dev: 30 values"
 
+# Under mpirun: a stop signal to mpirun itself reaches the ranks, which checkpoint and write
+# MIXPHM_STOPPED_FILE; USR1 (forwarded) ends with 75, TERM with mpirun's own 1 (Open MPI kills the job
+# on a SIGTERM of its own), so the job scripts requeue on the file, not on the status.
+for sig in USR1 TERM; do
+    d=$TMP/mpi-$sig
+    "$MIXPHM" run "$CFG" "${LONG[@]}" --set "run.dir=\"$d\"" --until features >/dev/null 2>&1
+    env MIXPHM_STOPPED_FILE="$d/stopped" "$MPIRUN" -np 2 "$MIXPHM" train "$CFG" "${LONG[@]}" --set "run.dir=\"$d\"" \
+        >"$d.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 600); do grep -q "$RUN: step: 30/" "$d.log" 2>/dev/null && break; sleep 0.02; done
+    kill -$sig $pid
+    wait $pid
+    RC=$?
+    want=$([ $sig = USR1 ] && echo 75 || echo 1)
+    OUT=$(cat "$d.log")
+    [ -e "$d/stopped" ] && [ -f "$d/runs/$RUN/checkpoint.h5" ] && [ $RC = $want ] &&
+        t_ok "mpirun -np 2 gets SIG$sig: checkpoint and the stopped marker (mpirun exits $want)" ||
+        t_fail "mpirun -np 2 gets SIG$sig: checkpoint and the stopped marker" "exit $RC; $(ls "$d")"
+done
+
 # A setting changed after a stop: a key that does not touch training resumes; a schedule or a method
 # key sets the old checkpoint aside (checkpoint.stale-HASH.h5, one log line) and the run starts over,
 # ending where an uninterrupted run with the new settings ends.
