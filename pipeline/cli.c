@@ -46,7 +46,9 @@ static const struct help helps[] = {
             "\n"
             "  --set key.path=value  override a key; the value is YAML (--set data.sizes=[16,64])\n"
             "  --until STAGE         stop after STAGE\n"
-            "  --force STAGE         rerun STAGE (and so every stage after it) even if it is up to date\n"},
+            "  --force STAGE         rerun STAGE (and so every stage after it) even if it is up to date\n"
+            "  --force-unlock        take the run folder although its lock names another process (for a\n"
+            "                        lock on a shared file system whose owner is gone and cannot be checked)\n"},
     {"status", "usage: mixphm status RUN_DIR\n"
                "\n"
                "Prints each stage of the run folder (done, stale with the reason, or not run) and each run of\n"
@@ -81,7 +83,7 @@ static const struct help helps[] = {
 };
 
 static const char stage_help_fmt[] =
-    "usage: mixphm %s CONFIG [--set key.path=value ...] [--force]%s\n"
+    "usage: mixphm %s CONFIG [--set key.path=value ...] [--force] [--force-unlock]%s\n"
     "\n"
     "Runs the %s stage alone, when the stages it reads from are done.  It is skipped when its stamp is\n"
     "up to date, unless --force is given.  `mixphm run` runs all stages in order.\n%s";
@@ -209,6 +211,10 @@ int cli_parse(int argc, char **argv, struct cli *c, FILE *err)
         /* Flags without a value. */
         if (c->command == CMD_STAGE && !strcmp(a, "--force")) {
             c->force |= 1u << c->stage;
+            continue;
+        }
+        if ((c->command == CMD_STAGE || c->command == CMD_RUN) && !strcmp(a, "--force-unlock")) {
+            c->force_unlock = 1;
             continue;
         }
         if (c->command == CMD_SUBMIT && !strcmp(a, "--dry-run")) {

@@ -26,6 +26,7 @@ struct cli {
     int n_sets;
     int until;              /* -1 when absent */
     unsigned force;         /* stage bits */
+    int force_unlock;       /* run, stages: --force-unlock */
     const char *help_topic; /* CMD_HELP: the command asked about, or NULL */
     /* score */
     const char *questions, *annotations, *results, *variant;

@@ -2,6 +2,7 @@
  * command that needs no MPI (status, params, score, submit). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/mem.h"
 #include "base/signals.h"
@@ -54,11 +55,18 @@ static int run_stages(const struct cli *c, int *argc, char ***argv)
     if (err_mark_all(&e, config_load(cfg, c->config, c->sets, c->n_sets, &e)) != 0) { /* every rank read the same files */
         world_fail(&w, &e);
     }
+    char command[1024] = "mixphm";
+    for (int i = 1; i < *argc; i++) { /* named in the run folder's lock: who holds it */
+        size_t len = strlen(command);
+        snprintf(command + len, sizeof command - len, " %s", (*argv)[i]);
+    }
     struct run_options o = {.until = c->until,
                             .force = c->force,
                             .only = c->command == CMD_STAGE ? c->stage : -1,
                             .slice = c->slice,
-                            .slices = c->slices};
+                            .slices = c->slices,
+                            .command = command,
+                            .force_unlock = c->force_unlock};
     stage_fn table[STAGE_COUNT];
     stages_table(table);
     if (runner_execute(cfg, &o, table, &w, &e) != 0) {

@@ -8,6 +8,7 @@
 #include "base/mem.h"
 #include "base/signals.h"
 #include "mpi/agree.h"
+#include "run/lock.h"
 #include "run/resume.h"
 
 #define REASON_UPSTREAM "an input stage runs first"
@@ -98,8 +99,13 @@ int runner_execute(const struct config *cfg, const struct run_options *o, const 
     unsigned mask = 0;
     char (*reasons)[512] = xcalloc(STAGE_COUNT, sizeof *reasons);
     int rc = 0;
+    struct run_lock lock = {.fd = -1};
     if (w->rank == 0) {
-        rc = runner_write_config(cfg, &r->log, e);
+        rc = make_dirs(cfg->run.dir, e);
+        if (rc == 0)
+            rc = run_lock_take(&lock, cfg->run.dir, o->command ? o->command : "mixphm", o->force_unlock, e);
+        if (rc == 0)
+            rc = runner_write_config(cfg, &r->log, e);
         if (rc == 0)
             rc = runner_plan(cfg, o, &mask, reasons, e);
     }
@@ -177,6 +183,7 @@ int runner_execute(const struct config *cfg, const struct run_options *o, const 
         log_msg(&r->log, "%s: done in %s", stage_name((enum stage_id)s), took);
     }
 out:
+    run_lock_release(&lock);
     free(reasons);
     free(r);
     return rc;

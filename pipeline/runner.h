@@ -17,6 +17,8 @@ struct run_options {
     unsigned force; /* bit (1 << stage): rerun even when up to date */
     int only;       /* -1 for `mixphm run`; else the one stage of `mixphm STAGE` */
     int slice, slices; /* train --slice I/N; slices 0 for the whole sweep */
+    const char *command; /* the command line, for the run folder's lock ("mixphm run ..."); NULL: "mixphm" */
+    int force_unlock;    /* --force-unlock: take the run folder's lock from an owner that cannot be checked */
 };
 
 /* Which stages to run (bit mask) and why; rank-0 work, no MPI. */
@@ -26,7 +28,8 @@ int runner_plan(const struct config *cfg, const struct run_options *o, unsigned 
 /* Writes RUN_DIR/config.yaml (the resolved config) when it differs from what is there; rank-0 work. */
 int runner_write_config(const struct config *cfg, const struct logger *log, struct err *e);
 
-/* Writes the resolved config into run.dir and runs the plan on every rank.  `stages[s]` is the
+/* Takes the run folder's lock (run/lock.h; rank 0), writes the resolved config into run.dir and runs the
+ * plan on every rank.  `stages[s]` is the
  * function of stage s (NULL: not available).  Returns 0, or -1 with e filled (e->collective set when
  * every rank returns the same error). */
 int runner_execute(const struct config *cfg, const struct run_options *o, const stage_fn stages[STAGE_COUNT],
