@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "base/mem.h"
@@ -200,4 +201,20 @@ int remove_if_exists(const char *path, struct err *e)
     if (unlink(path) != 0 && errno != ENOENT)
         return err_errno(e, errno, "cannot remove '%s'", path);
     return 0;
+}
+
+long long fs_free_bytes(const char *path)
+{
+    char dir[PATH_MAX_LEN];
+    snprintf(dir, sizeof dir, "%s", path);
+    struct statvfs st;
+    while (statvfs(dir, &st) != 0) { /* a file not yet written: ask its folder */
+        char *slash = strrchr(dir, '/');
+        if (!slash)
+            return statvfs(".", &st) == 0 ? (long long)st.f_bavail * (long long)st.f_frsize : -1;
+        *slash = '\0';
+        if (!dir[0])
+            snprintf(dir, sizeof dir, "/");
+    }
+    return (long long)st.f_bavail * (long long)st.f_frsize;
 }

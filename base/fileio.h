@@ -43,6 +43,8 @@ int path_join(char *out, size_t out_len, const char *a, const char *b, struct er
 long long file_size(const char *path);
 int file_exists(const char *path);
 int dir_exists(const char *path);
+/* Bytes free for this user on the file system that holds `path` (a file or folder), or -1. */
+long long fs_free_bytes(const char *path);
 /* Removes a file if it exists; a missing file is not an error. */
 int remove_if_exists(const char *path, struct err *e);
 

@@ -1,8 +1,10 @@
 #include "base/h5io.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/fileio.h"
 #include "base/mem.h"
@@ -22,12 +24,23 @@ void h5io_where(hid_t loc, const char *name, char *out, size_t n)
     snprintf(out, n, "%s: %s%s%s", file, obj, (len && obj[len - 1] == '/') || name[0] == '/' ? "" : "/", name);
 }
 
+/* ": no space left on the device" and the like when the OS said why a write failed (HDF5's own message
+ * does not). */
+const char *h5io_os_reason(int err)
+{
+    switch (err) {
+    case ENOSPC: return ": no space left on the device";
+    case EDQUOT: return ": disk quota exceeded";
+    case EIO: return ": input/output error";
+    case EROFS: return ": read-only file system";
+    default: return "";
+    }
+}
+
 hid_t h5io_create(const char *path, struct err *e)
 {
     hid_t f;
-    /* The 1.8 file format at least: its object headers (and so the attributes) carry checksums. */
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), fcpl = H5Pcreate(H5P_FILE_CREATE);
-    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
     H5Pset_obj_track_times(fcpl, 0); /* the root group too: equal contents, equal bytes */
     H5E_BEGIN_TRY
     {
@@ -48,24 +61,53 @@ int h5io_output_open(struct h5io_output *o, const char *path, struct err *e)
         return err_set(e, "path too long: '%s'", path);
     if (tmp_path_for(path, o->tmp, sizeof o->tmp, e) != 0)
         return -1;
-    o->file = h5io_create(o->tmp, e);
-    return o->file < 0 ? -1 : 0;
+    /* Built in memory (HDF5's core driver, no backing store) and written out by write_file_atomic: a
+     * full disk or a quota is then an ordinary write error with its reason, never a failure inside
+     * HDF5, whose 1.10 releases do not survive a close that fails. */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), fcpl = H5Pcreate(H5P_FILE_CREATE);
+    H5Pset_fapl_core(fapl, 16u << 20, 0);
+    /* The earliest file format: in the 1.8 and 1.10 formats the superblock carries a checksum, and
+     * HDF5 1.10's file image clears the superblock's write flag without recomputing it (the file would
+     * not open).  The data keep their Fletcher32 checksums; what the readers need of the attributes
+     * they range-check. */
+    H5Pset_obj_track_times(fcpl, 0);
+    H5E_BEGIN_TRY
+    {
+        o->file = H5Fcreate(o->tmp, H5F_ACC_TRUNC, fcpl, fapl);
+    }
+    H5E_END_TRY;
+    H5Pclose(fcpl);
+    H5Pclose(fapl);
+    if (o->file < 0)
+        return err_set(e, "cannot create the HDF5 file '%s' in memory", path);
+    return 0;
 }
 
 int h5io_output_close(struct h5io_output *o, int rc, struct err *e)
 {
-    if (rc == 0)
-        rc = h5io_close(o->file, o->tmp, e);
-    else
-        h5io_close_quiet(o->file);
+    void *image = NULL;
+    ssize_t size = -1;
+    if (rc == 0) {
+        H5E_BEGIN_TRY
+        {
+            if (H5Fflush(o->file, H5F_SCOPE_LOCAL) >= 0)
+                size = H5Fget_file_image(o->file, NULL, 0);
+            if (size > 0) {
+                image = xmalloc((size_t)size);
+                if (H5Fget_file_image(o->file, image, (size_t)size) != size)
+                    size = -1;
+            }
+        }
+        H5E_END_TRY;
+        if (size <= 0)
+            rc = err_set(e, "cannot finish the HDF5 file '%s' in memory", o->path);
+    }
+    h5io_close_quiet(o->file); /* in memory: nothing can be lost here */
     o->file = H5I_INVALID_HID;
     if (rc == 0)
-        rc = commit_tmp(o->tmp, o->path, e);
-    if (rc != 0) {
-        remove(o->tmp);
-        return -1;
-    }
-    return 0;
+        rc = write_file_atomic(o->path, image, (size_t)size, e);
+    free(image);
+    return rc == 0 ? 0 : -1;
 }
 
 hid_t h5io_open(const char *path, struct err *e)
@@ -91,12 +133,14 @@ hid_t h5io_open(const char *path, struct err *e)
 int h5io_close(hid_t file, const char *path, struct err *e)
 {
     herr_t rc;
+    errno = 0;
     H5E_BEGIN_TRY
     {
         rc = H5Fclose(file);
     }
     H5E_END_TRY;
-    return rc < 0 ? err_set(e, "cannot finish writing '%s' (disk full?)", path) : 0;
+    int saved = errno;
+    return rc < 0 ? err_set(e, "cannot finish writing '%s'%s", path, h5io_os_reason(saved)) : 0;
 }
 
 hid_t h5io_gcpl(void)
@@ -166,6 +210,7 @@ int h5io_write(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, int
         H5Pset_fletcher32(dcpl);
     }
     herr_t rc = -1;
+    errno = 0;
     H5E_BEGIN_TRY
     {
         d = H5Dcreate2(loc, name, file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
@@ -176,12 +221,13 @@ int h5io_write(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, int
         }
     }
     H5E_END_TRY;
+    int saved = errno;
     H5Pclose(dcpl);
     H5Sclose(space);
     if (rc < 0) {
         char where[1600];
         h5io_where(loc, name, where, sizeof where);
-        return err_set(e, "%s: cannot write the dataset", where);
+        return err_set(e, "%s: cannot write the dataset%s", where, h5io_os_reason(saved));
     }
     return 0;
 }
@@ -241,6 +287,7 @@ static int attr_write(hid_t obj, const char *name, hid_t file_type, hid_t mem_ty
                       struct err *e)
 {
     herr_t rc = -1;
+    errno = 0;
     H5E_BEGIN_TRY
     {
         if (H5Aexists(obj, name) > 0)
@@ -254,10 +301,11 @@ static int attr_write(hid_t obj, const char *name, hid_t file_type, hid_t mem_ty
         H5Sclose(space);
     }
     H5E_END_TRY;
+    int saved = errno;
     if (rc < 0) {
         char where[1600];
         h5io_where(obj, name, where, sizeof where);
-        return err_set(e, "%s: cannot write the attribute", where);
+        return err_set(e, "%s: cannot write the attribute%s", where, h5io_os_reason(saved));
     }
     return 0;
 }

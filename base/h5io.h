@@ -18,14 +18,15 @@
 
 /* Creates (truncates) a file with the default driver; H5I_INVALID_HID with e set. */
 hid_t h5io_create(const char *path, struct err *e);
-/* A file written serially under NAME.tmp and renamed to NAME once complete, so that a reader never sees a
- * half-written file under its final name:
+/* A file written serially and put in place atomically (under NAME.tmp, renamed to NAME once complete),
+ * so that a reader never sees a half-written file under its final name; it is built in memory and
+ * written out at the end, so a full disk is a plain write error:
  *     struct h5io_output o;
  *     if (h5io_output_open(&o, path, e) != 0) return -1;
  *     int rc = ...writes into o.file...;
  *     return h5io_output_close(&o, rc, e);
- * h5io_output_close with rc == 0 closes (reporting a full disk) and renames; otherwise, or when that
- * fails, it removes the temporary file and returns -1 (e keeps the first error). */
+ * h5io_output_close with rc == 0 writes the file (reporting a full disk with its reason); otherwise it
+ * discards it and returns -1 (e keeps the first error). */
 struct h5io_output {
     hid_t file;
     char path[PATH_MAX_LEN], tmp[PATH_MAX_LEN];
@@ -81,6 +82,9 @@ int h5io_load_f64(hid_t loc, const char *name, double *out, long n, struct err *
 int h5io_load_i32(hid_t loc, const char *name, int32_t *out, long n, struct err *e);
 /* Names of the datasets directly under loc, in name order; *names is one allocation, free() it. */
 int h5io_list_datasets(hid_t loc, char ***names, int *count, struct err *e);
+/* ": no space left on the device" (and the like) for the errno a failed HDF5 write left, "" for others:
+ * HDF5's own message does not say why the operating system refused. */
+const char *h5io_os_reason(int err);
 /* "FILE: /group/name" for messages about object `name` under loc. */
 void h5io_where(hid_t loc, const char *name, char *out, size_t n);
 

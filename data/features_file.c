@@ -1,6 +1,7 @@
 /* features.h5: creating its datasets and reading rows back (layout: data/features.h, docs/data.md). */
 #include "data/features.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,15 +48,20 @@ static hid_t create_chunked(hid_t file, const char *name, hid_t type, int rank, 
     }
     if (l->fletcher32)
         H5Pset_fletcher32(dcpl);
+    errno = 0;
     H5E_BEGIN_TRY
     {
         d = H5Dcreate2(file, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     }
     H5E_END_TRY;
+    int reason = errno;
     H5Pclose(dcpl);
     H5Sclose(space);
-    if (d < 0)
-        err_set(e, "cannot create /%s", name);
+    if (d < 0) {
+        char where[1600];
+        h5io_where(file, name, where, sizeof where);
+        err_set(e, "%s: cannot create the dataset%s", where, h5io_os_reason(reason));
+    }
     return d;
 }
 

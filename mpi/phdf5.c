@@ -1,7 +1,10 @@
 #include "mpi/phdf5.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "base/h5io.h"
 
 hid_t phdf5_fapl(MPI_Comm comm)
 {
@@ -62,11 +65,13 @@ int phdf5_write_rows(hid_t d, hid_t mem_type, long start, long count, const void
     }
     herr_t rc;
     static const float nothing = 0;
+    errno = 0;
     H5E_BEGIN_TRY
     {
         rc = H5Dwrite(d, mem_type, ms, fs, dxpl, count > 0 ? buf : &nothing);
     }
     H5E_END_TRY;
+    int reason = errno;
     H5Sclose(ms);
     H5Sclose(fs);
     H5D_mpio_actual_io_mode_t mode = H5D_MPIO_NO_COLLECTIVE;
@@ -80,10 +85,10 @@ int phdf5_write_rows(hid_t d, hid_t mem_type, long start, long count, const void
     if (rc < 0) {
         char how[256];
         phdf5_io_describe(io, how, sizeof how);
-        char name[256] = "?";
-        H5Iget_name(d, name, sizeof name);
-        return err_set(e, "the parallel write of %s (rows %ld..%ld) failed; HDF5's transfer was %s", name, start,
-                       start + count - 1, how);
+        char where[1600];
+        h5io_where(d, "", where, sizeof where);
+        return err_set(e, "%s: the parallel write of rows %ld..%ld failed%s; HDF5's transfer was %s", where, start,
+                       start + count - 1, h5io_os_reason(reason), how);
     }
     return 0;
 }
@@ -125,4 +130,11 @@ void phdf5_io_describe(const struct phdf5_io *io, char *out, size_t n)
             first = 0;
         }
     snprintf(out + strlen(out), n - strlen(out), "%s)", first ? "no cause given" : "");
+}
+
+int phdf5_collective_ok(const struct world *w, int rc, const struct err *e)
+{
+    if (rc != 0)
+        world_abort(w, "%s", e->msg);
+    return 0;
 }

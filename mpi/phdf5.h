@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "mpi/world.h"
 
 /* File access: the MPI-IO driver on `comm`, collective metadata reads and writes (caller closes). */
 hid_t phdf5_fapl(MPI_Comm comm);
@@ -18,6 +19,12 @@ hid_t phdf5_fapl(MPI_Comm comm);
 hid_t phdf5_dxpl(int collective);
 /* Creates (truncates) `path` on every rank of `comm`; object modification times are not recorded. */
 hid_t phdf5_create(const char *path, MPI_Comm comm, struct err *e);
+
+/* The outcome of a collective parallel HDF5 call (create, write, close) on this rank.  A failure cannot
+ * be agreed on with the other ranks, which may be waiting inside HDF5's own collectives (a full disk
+ * fails the write on one rank only), so it ends the job at once through the abort path with the
+ * message; success returns 0.  Nothing is left under a final name: the file is still NAME.tmp. */
+int phdf5_collective_ok(const struct world *w, int rc, const struct err *e);
 
 /* What HDF5 did in the transfers so far. */
 struct phdf5_io {

@@ -2,6 +2,7 @@
  * detector outputs, normalises the boxes (docs/data.md) and writes its rows of RUN/features.h5 with
  * collective parallel HDF5 transfers, in rounds that every rank joins (with an empty selection once its
  * block is done).  Layout: data/features.h, docs/data.md.  It reads only prepare's image list. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,15 @@ struct writer {
     hid_t dxpl;
     struct phdf5_io io;
 };
+
+/* phdf5_collective_ok, with the free space said when it ran out (MPI-IO loses the reason). */
+static int io_ok(const struct world *w, const char *tmp, int rc, struct err *e)
+{
+    long long free_bytes = rc != 0 ? fs_free_bytes(tmp) : -1;
+    if (rc != 0 && free_bytes >= 0 && free_bytes < (1 << 20) && !strstr(e->msg, "no space"))
+        err_prefix(e, "no space left on the device (%lld KiB free): %s", free_bytes / 1024, tmp);
+    return phdf5_collective_ok(w, rc, e);
+}
 
 /* The block of whole chunks that `rank` writes. */
 static void chunk_block(long n_images, long chunk, int rank, int size, long *start, long *count)
@@ -170,7 +180,7 @@ static int probe_dim(const struct run *run, const struct prepared *p, int *dim, 
     return rc;
 }
 
-static int write_all(struct writer *w, const struct run *run, struct err *e)
+static int write_all(struct writer *w, const struct run *run, const char *tmp, struct err *e)
 {
     const struct world *world = run->world;
     long rounds = 0; /* the most any rank needs: the same number on every rank */
@@ -189,9 +199,7 @@ static int write_all(struct writer *w, const struct run *run, struct err *e)
         int rc = read_images(w, start, n, e);
         if (agree_all_ok(world->comm, rc, e) != 0)
             return -1;
-        rc = write_round(w, start, n, e);
-        if (agree_all_ok(world->comm, rc, e) != 0)
-            return -1;
+        rc = io_ok(world, tmp, write_round(w, start, n, e), e);
         long all = 0;
         MPI_Allreduce(&n, &all, 1, MPI_LONG, MPI_SUM, world->comm);
         done += all;
@@ -232,6 +240,16 @@ static int run_writer(struct writer *w, const struct config *cfg, struct run *ru
             p->n_images, dim, w->projecting ? " (projected by the frozen visual embedding)" : "",
             w->layout.half ? "float16" : "float32", w->chunk, w->layout.fletcher32 ? ", fletcher32" : "",
             w->layout.deflate ? ", deflate" : "", world->size);
+    /* A full disk is said before the collective writes start (a write that fails inside them ends the
+     * job through the abort path). */
+    long long need = (long long)p->n_images * N_REGIONS * (dim * (w->layout.half ? 2 : 4) + 4 * 4) +
+                     (long long)p->n_images * (id_len + 8) + (1 << 20), have = -1;
+    if (world->rank == 0)
+        have = fs_free_bytes(tmp);
+    MPI_Bcast(&have, 1, MPI_LONG_LONG, 0, world->comm);
+    if (have >= 0 && have < need && !w->layout.deflate)
+        return err_set_all(e, "no space left for %s: it needs about %.1f MiB, the file system has %.1f MiB free", tmp,
+                           (double)need / 1048576.0, (double)have / 1048576.0);
     hid_t file = phdf5_create(tmp, world->comm, e);
     int rc = agree_all_ok(world->comm, file < 0 ? -1 : 0, e);
     if (rc != 0) {
@@ -239,17 +257,17 @@ static int run_writer(struct writer *w, const struct config *cfg, struct run *ru
             H5Fclose(file);
         return -1;
     }
-    rc = agree_all_ok(world->comm, features_create(file, &w->layout, id_len, p->images_digest, w->ds, e), e);
+    rc = io_ok(world, tmp, features_create(file, &w->layout, id_len, p->images_digest, w->ds, e), e);
     if (rc == 0)
-        rc = agree_all_ok(world->comm, write_ids(w, world->rank, id_len, e), e);
+        rc = io_ok(world, tmp, write_ids(w, world->rank, id_len, e), e);
     if (rc == 0)
-        rc = write_all(w, run, e);
+        rc = write_all(w, run, tmp, e);
     phdf5_io_reduce(world->comm, &w->io);
     char how[256];
     phdf5_io_describe(&w->io, how, sizeof how);
     if (rc == 0) {
         /* Recorded in the file, and said aloud: HDF5 may fall back to independent I/O silently. */
-        rc = agree_all_ok(world->comm, h5io_attr_str(file, "transfer", how, e), e);
+        rc = io_ok(world, tmp, h5io_attr_str(file, "transfer", how, e), e);
         if (!w->io.all_collective)
             log_warn(&run->log, "features: HDF5 did not write collectively: %s", how);
         else
@@ -264,8 +282,11 @@ static int run_writer(struct writer *w, const struct config *cfg, struct run *ru
         closed = H5Fclose(file);
     }
     H5E_END_TRY;
+    int reason = errno;
     if (rc == 0)
-        rc = agree_all_ok(world->comm, closed < 0 ? err_set(e, "cannot finish writing '%s'", tmp) : 0, e);
+        rc = io_ok(world, tmp, closed < 0 ? err_set(e, "cannot finish writing '%s'%s", tmp,
+                                                             reason == ENOSPC ? ": no space left on the device" : "")
+                                                   : 0, e);
     return rc;
 }
 
