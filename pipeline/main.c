@@ -50,7 +50,8 @@ static int run_stages(const struct cli *c, int *argc, char ***argv)
                             .slices = c->slices};
     stage_fn table[STAGE_COUNT];
     stages_table(table);
-    if (runner_execute(cfg, &o, table, &w, &e) != 0)
+    if (c->weights ? runner_eval_file(cfg, c->weights, eval_weights_file, &w, &e)
+                   : runner_execute(cfg, &o, table, &w, &e))
         world_fail(&w, &e);
     free(cfg);
     /* The job scripts ask for proof that the stage ran to its end: a launcher may report success for a
