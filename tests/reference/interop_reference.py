@@ -20,10 +20,12 @@ against them (tests/cli/test_interop.sh).
 Eval mode only: the experts are averaged with softmax(expert_score_weight), as the code's inference level
 3 does; dropout is off.  Float64, as peft_reference.py.
 """
-import math
+import contextlib
+import importlib
+import io
+import json
 import os
 import shutil
-import subprocess
 import sys
 
 import h5py
@@ -294,8 +296,18 @@ def write_config(path, method, cfg):
 
 
 def tool(name, *args):
-    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", name), *args], capture_output=True, text=True)
-    return r.returncode, r.stdout + r.stderr
+    """Runs a tool's main() in this process (importing torch once is most of a tool's time)."""
+    mod = importlib.import_module(name[:-len(".py")])
+    argv, out = sys.argv, io.StringIO()
+    sys.argv = [name, *args]
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            rc = mod.main()
+    except SystemExit as e:
+        rc = e.code
+    finally:
+        sys.argv = argv
+    return rc, out.getvalue()
 
 
 RESULTS = []
@@ -340,7 +352,6 @@ def check(tmp):
         report(rc == 0, f"{case}: export", out)
         if rc:
             continue
-        import json
         with open(os.path.join(tmp, case + ".json")) as f:
             flags = json.load(f)["authors_flags"]
         model = AuthorsVLT5(CASE_DIMS, flags)
@@ -447,7 +458,6 @@ def dims_of_backbone(path):
 
 
 def make_pth(weights, backbone, flags_json, out):
-    import json
     with open(flags_json) as f:
         flags = json.load(f)["authors_flags"]
     model = AuthorsVLT5(dims_of_backbone(backbone), flags)
@@ -467,7 +477,6 @@ def make_pth(weights, backbone, flags_json, out):
 
 
 def load_check(pth, flags_json, backbone):
-    import json
     with open(flags_json) as f:
         flags = json.load(f)["authors_flags"]
     model = AuthorsVLT5(dims_of_backbone(backbone), flags)
