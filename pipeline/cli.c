@@ -102,10 +102,10 @@ int cli_help(const char *command, FILE *out)
         fprintf(out, stage_help_fmt, command, train ? " [--slice I/N]" : eval ? " [--weights FILE]" : "", command,
                 train ? "  --slice I/N  train only runs I, I+N, I+2N, ... of the sweep (one element of a job\n"
                         "               array); the stage is done when every slice is\n"
-                : eval ? "  --weights FILE  instead, score this weights file (tools/import_peft.py's output, or\n"
-                         "               any run's best.h5) with the config's one method, into\n"
-                         "               RUN_DIR/imported/NAME/ (NAME: the file's name without .h5); needs\n"
-                         "               prepare and features, not train, and writes no stamp\n"
+                : eval ? "  --weights FILE  instead, score this weights file (tools/import_peft.py's output,\n"
+                         "                  or any run's best.h5) with the config's one method, into\n"
+                         "                  RUN_DIR/imported/NAME/ (NAME: the file's name without .h5);\n"
+                         "                  needs prepare and features, not train; writes no stamp\n"
                        : "");
         return 0;
     }

@@ -543,8 +543,8 @@ static int file_run_config(const struct config *cfg, struct config *rc_cfg, stru
             return -1;
         sweep_run_label(cfg, rc_cfg, i == n - 1 ? first : label, SWEEP_NAME_MAX);
         if (i < n - 1 && strcmp(label, first) != 0)
-            return err_set(e, "eval --weights evaluates one method, but the sweep has %s and %s (give peft.method, "
-                              "peft.routing and every swept method key one value)", label, first);
+            return err_set(e, "the sweep has %s and %s, but a weights file is evaluated with one method (give "
+                              "peft.method, peft.routing and every swept method key one value)", label, first);
     }
     return 0;
 }

@@ -47,7 +47,7 @@ t_expect "a file of another method is refused, naming the tensors" 1 "$RUN/best.
     "missing tensors: encoder.block.0.layer.0.SelfAttention.q.lora_A" \
     "tensors the model does not have: decoder.block.0.layer.2.phm_adapter_moe.MoA_A.deepspeed_experts.0.W_left"
 t_run "$MIXPHM" eval "$CFG" "${SETS[@]}" --set "peft.method=[mixphm, lora]" --weights "$RUN/best.h5"
-t_expect "a sweep of two methods is refused" 1 "eval --weights evaluates one method, but the sweep has"
+t_expect "a sweep of two methods is refused" 1 "a weights file is evaluated with one method"
 t_run "$MIXPHM" eval "$CFG" "${SETS[@]}" --weights "$TMP/none.h5"
 t_expect "a missing file is refused" 1 "$TMP/none.h5"
 t_run "$MIXPHM" eval "$CFG" "${SETS[@]}" --set "run.dir=\"$TMP/fresh\"" --weights "$RUN/best.h5"
