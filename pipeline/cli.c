@@ -100,11 +100,15 @@ int cli_help(const char *command, FILE *out)
             return 0;
         }
     if (stage_from_name(command) >= 0) {
-        int train = strcmp(command, "train") == 0;
-        fprintf(out, stage_help_fmt, command, train ? " [--slice I/N]" : "", command,
+        int train = strcmp(command, "train") == 0, eval = strcmp(command, "eval") == 0;
+        fprintf(out, stage_help_fmt, command, train ? " [--slice I/N]" : eval ? " [--weights FILE]" : "", command,
                 train ? "  --slice I/N  train only runs I, I+N, I+2N, ... of the sweep (one element of a job\n"
                         "               array); the stage is done when every slice is\n"
-                      : "");
+                : eval ? "  --weights FILE  instead, score this weights file (tools/import_peft.py's output,\n"
+                         "                  or any run's best.h5) with the config's one method, into\n"
+                         "                  RUN_DIR/imported/NAME/ (NAME: the file's name without .h5);\n"
+                         "                  needs prepare and features, not train; writes no stamp\n"
+                       : "");
         return 0;
     }
     if (strcmp(command, "help") == 0) {
@@ -242,6 +246,8 @@ int cli_parse(int argc, char **argv, struct cli *c, FILE *err)
             name = "--from";
         else if (c->command == CMD_STAGE && option_value(argc, argv, &i, "--slice", &v))
             name = "--slice";
+        else if (c->command == CMD_STAGE && option_value(argc, argv, &i, "--weights", &v))
+            name = "--weights";
         else if (c->command == CMD_SCORE)
             for (int k = 0; k < 4 && !name; k++)
                 if (option_value(argc, argv, &i, score_opts[k], &v)) {
@@ -282,6 +288,10 @@ int cli_parse(int argc, char **argv, struct cli *c, FILE *err)
             if (sscanf(v, "%d/%d%c", &c->slice, &c->slices, &tail) != 2 || c->slices < 1 || c->slice < 0 ||
                 c->slice >= c->slices)
                 return usage_error(err, cmd, "--slice needs I/N with 0 <= I < N, got '%s'", v);
+        } else if (!strcmp(name, "--weights")) {
+            if (c->stage != STAGE_EVAL)
+                return usage_error(err, cmd, "%s--weights is an option of the eval stage only", "");
+            c->weights = v;
         } else {
             *score_slot[score_i] = v;
         }
@@ -293,6 +303,8 @@ int cli_parse(int argc, char **argv, struct cli *c, FILE *err)
     }
     if (!c->config)
         return usage_error(err, cmd, "%s", c->command == CMD_STATUS ? "a RUN_DIR is needed" : "a CONFIG file is needed");
+    if (c->weights && c->force)
+        return usage_error(err, cmd, "%s--weights scores the file every time; --force does not apply", "");
     if (c->command == CMD_SUBMIT && !c->scheduler)
         return usage_error(err, cmd, "%s--scheduler slurm|pbs is needed", "");
     if (c->command == CMD_SUBMIT && c->whole && c->from >= 0)

@@ -32,6 +32,8 @@ struct cli {
     const char *questions, *annotations, *results, *variant;
     /* train: --slice I/N (a job-array element trains every N-th run, starting at I) */
     int slice, slices;
+    /* eval: --weights FILE (score a weights file made elsewhere instead of the sweep's runs) */
+    const char *weights;
     /* submit */
     const char *scheduler;
     int dry_run;

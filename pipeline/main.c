@@ -69,7 +69,8 @@ static int run_stages(const struct cli *c, int *argc, char ***argv)
                             .force_unlock = c->force_unlock};
     stage_fn table[STAGE_COUNT];
     stages_table(table);
-    if (runner_execute(cfg, &o, table, &w, &e) != 0) {
+    if (c->weights ? runner_eval_file(cfg, c->weights, eval_weights_file, &w, &e)
+                   : runner_execute(cfg, &o, table, &w, &e)) {
         /* A stage that saved its state on a stop signal says so in a file as well as by exit status 75:
          * a launcher may rewrite the status (mpirun exits 1 after a SIGTERM of its own). */
         if (e.exit_status == EXIT_STOPPED && w.rank == 0)

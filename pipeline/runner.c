@@ -188,3 +188,37 @@ out:
     free(r);
     return rc;
 }
+
+int runner_eval_file(const struct config *cfg, const char *weights, eval_file_fn fn, struct world *w, struct err *e)
+{
+    struct run *r = xcalloc(1, sizeof *r);
+    snprintf(r->dir, sizeof r->dir, "%s", cfg->run.dir);
+    r->world = w;
+    r->stage = STAGE_EVAL;
+    log_init(&r->log, stderr, w->rank == 0, "");
+    int rc = 0;
+    struct run_lock lock = {.fd = -1};
+    if (w->rank == 0) {
+        static const enum stage_id needs[] = {STAGE_PREPARE, STAGE_FEATURES};
+        rc = make_dirs(cfg->run.dir, e);
+        if (rc == 0)
+            rc = run_lock_take(&lock, cfg->run.dir, "mixphm eval --weights", 0, e);
+        for (size_t i = 0; i < sizeof needs / sizeof needs[0] && rc == 0; i++) {
+            char reason[512];
+            const char *need = stage_name(needs[i]);
+            if (stage_check(cfg, cfg->run.dir, needs[i], reason, sizeof reason) != 0)
+                rc = err_set(e, "eval --weights needs the %s stage first (%s): run `mixphm %s CONFIG`", need, reason,
+                             need);
+        }
+    }
+    if ((rc = agree_root_result(w->comm, 0, rc, e)) == 0) {
+        log_msg(&r->log, "eval: %s (no stamp: not a run of the sweep)", weights);
+        if ((rc = fn(cfg, r, weights)) != 0) {
+            *e = r->err;
+            err_prefix(e, "eval --weights");
+        }
+    }
+    run_lock_release(&lock);
+    free(r);
+    return rc;
+}

@@ -35,4 +35,10 @@ int runner_write_config(const struct config *cfg, const struct logger *log, stru
 int runner_execute(const struct config *cfg, const struct run_options *o, const stage_fn stages[STAGE_COUNT],
                    struct world *w, struct err *e);
 
+/* `mixphm eval CONFIG --weights FILE`: when prepare and features are up to date (rank 0 checks), runs
+ * `fn` (eval_weights_file) on every rank.  It writes neither config.yaml nor a stamp: the file is no
+ * run of the sweep. */
+typedef int (*eval_file_fn)(const struct config *cfg, struct run *run, const char *weights);
+int runner_eval_file(const struct config *cfg, const char *weights, eval_file_fn fn, struct world *w, struct err *e);
+
 #endif

@@ -535,3 +535,132 @@ out:
     free(d);
     return rc;
 }
+
+/* ---- a weights file from elsewhere (mixphm eval CONFIG --weights FILE) --------------------------- */
+
+/* The config of the method the file is evaluated with: the sweep's runs may differ in k and seed (which
+ * change training, not the model) but not in method, routing or any other swept key. */
+static int file_run_config(const struct config *cfg, struct config *rc_cfg, struct err *e)
+{
+    char first[SWEEP_NAME_MAX], label[SWEEP_NAME_MAX];
+    const int n = sweep_count(cfg);
+    for (int i = n - 1; i >= 0; i--) { /* backwards, so that rc_cfg ends as run 0's */
+        if (sweep_run_config(cfg, i, rc_cfg, e) != 0)
+            return -1;
+        sweep_run_label(cfg, rc_cfg, i == n - 1 ? first : label, SWEEP_NAME_MAX);
+        if (i < n - 1 && strcmp(label, first) != 0)
+            return err_set(e, "the sweep has %s and %s, but a weights file is evaluated with one method (give "
+                              "peft.method, peft.routing and every swept method key one value)", label, first);
+    }
+    return 0;
+}
+
+/* RUN/imported/NAME/result.json (rank-0 work). */
+static int write_file_result(const char *dir, const char *name, const char *weights, const struct config *rc_cfg,
+                             const struct run_eval *ev, long n_test, long trainable, long backbone, struct err *e)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "run", json_string(name));
+    json_object_set_new(o, "dataset", json_string(config_enum_name("data.dataset", rc_cfg->data.dataset)));
+    json_object_set_new(o, "method", json_string(config_enum_name("peft.method", rc_cfg->peft.method)));
+    json_object_set_new(o, "routing", json_string(config_enum_name("peft.routing", rc_cfg->peft.routing)));
+    json_object_set_new(o, "metric", json_string(rc_cfg->data.dataset == DATASET_GQA
+                                                     ? "gqa exact match"
+                                                     : config_enum_name("eval.vqa_metric", rc_cfg->eval.vqa_metric)));
+    json_object_set_new(o, "weights", json_string("file"));
+    json_object_set_new(o, "weights_file", json_string(weights));
+    json_object_set_new(o, "accuracy", json_real(ev->overall[0]));
+    json_object_set_new(o, "empty_answers_percent", json_real(ev->shares[0].empty_percent));
+    json_object_set_new(o, "top_answer", json_string(ev->shares[0].top_answer));
+    json_object_set_new(o, "top_answer_percent", json_real(ev->shares[0].top_percent));
+    json_object_set_new(o, "test_questions", json_integer(n_test));
+    json_object_set(o, "test", ev->test);
+    json_object_set_new(o, "trainable_params", json_integer(trainable));
+    json_object_set_new(o, "backbone_params", json_integer(backbone));
+    const double share = backbone > 0 ? 100.0 * (double)trainable / (double)backbone : 0;
+    json_object_set_new(o, "trainable_percent", json_real(share));
+    json_object_set_new(o, "eval_seconds", json_real(ev->seconds));
+    char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+    json_decref(o);
+    char path[PATH_MAX_LEN];
+    size_t len = strlen(text);
+    text[len] = '\n';
+    int rc = path_join(path, sizeof path, dir, "result.json", e);
+    if (rc == 0)
+        rc = write_file_atomic(path, text, len + 1, e);
+    free(text);
+    return rc;
+}
+
+int eval_weights_file(const struct config *cfg, struct run *run, const char *weights)
+{
+    /* As the backbone loader does: a file with FewVLM's visual biases fits a model without them. */
+    static const char *const visual_biases[] = {"encoder.visual_embedding.feat_embedding.0.bias",
+                                                "encoder.visual_embedding.absolute_vis_pos_embedding.0.bias", NULL};
+    struct world *w = run->world;
+    struct err *e = &run->err;
+    struct train_data *d = xcalloc(1, sizeof *d);
+    struct test_block b = {0};
+    struct config *rc_cfg = xmalloc(sizeof *rc_cfg);
+    struct run_eval ev = {.test = json_object()};
+    struct model_ctx mc;
+    int have_model = 0;
+    double t0 = 0;
+    char name[SWEEP_NAME_MAX], dir[PATH_MAX_LEN];
+    d->cfg = cfg;
+    d->run_dir = run->dir;
+    /* The folder is named after the file: RUN/imported/weights for .../weights.h5. */
+    const char *base = strrchr(weights, '/') ? strrchr(weights, '/') + 1 : weights;
+    size_t len = strlen(base);
+    if (len > 3 && strcmp(base + len - 3, ".h5") == 0)
+        len -= 3;
+    int rc = len == 0 || len >= sizeof name ? err_set(e, "--weights %s: not a file name", weights) : 0;
+    if (rc == 0) {
+        snprintf(name, sizeof name, "%.*s", (int)len, base);
+        rc = snprintf(dir, sizeof dir, "%s/imported/%s", run->dir, name) >= (int)sizeof dir
+                 ? err_set(e, "path too long: %s/imported/%s", run->dir, name)
+                 : 0;
+    }
+    if (rc == 0)
+        rc = file_run_config(cfg, rc_cfg, e);
+    if (rc == 0)
+        rc = train_data_open(d, run->dir, PREPARED_QUESTIONS | PREPARED_IMAGES | PREPARED_RAW, e);
+    if (rc == 0)
+        rc = sweep_backbone(d, e);
+    if (rc == 0)
+        rc = test_block_load(&b, d, w->comm, d->p.n_test, (int)cfg->eval.batch_size, 0, e);
+    if (agree_all_ok(w->comm, rc, e) != 0)
+        goto out;
+    t0 = now_monotonic();
+    const struct model_sizes sz = {(int)rc_cfg->eval.batch_size, d->p.q_len, d->p.a_len,
+                                   (int)rc_cfg->eval.max_new_tokens};
+    rc = model_setup(&mc, rc_cfg, d->vocab, d->feat_dim, MODEL_OF_RUN, &sz, e);
+    have_model = rc == 0;
+    if (rc == 0)
+        rc = model_load_backbone(&mc, d->backbone, e);
+    /* The method's trainable tensors, exactly as a run's best.h5 holds them. */
+    if (rc == 0)
+        rc = params_load_h5_sel(&mc.params, weights, PARAM_ANY, 1, rc_cfg->model.visual_bias ? NULL : visual_biases, e);
+    if (rc == 0 && w->rank == 0)
+        rc = make_dirs(dir, e);
+    if (agree_all_ok(w->comm, rc, e) != 0)
+        goto out;
+    rc = evaluate_weights(d, &mc, &b, dir, -1, "predictions.json", w, &ev, e);
+    ev.seconds = now_monotonic() - t0;
+    if (rc == 0 && w->rank == 0)
+        rc = write_file_result(dir, name, weights, rc_cfg, &ev, d->p.n_test,
+                               (long)params_count(&mc.params, 1, PARAM_ANY),
+                               (long)params_count(&mc.params, -1, PARAM_BACKBONE), e);
+    if ((rc = agree_root_result(w->comm, 0, rc, e)) == 0)
+        log_msg(&run->log, "imported/%s: test accuracy %.2f with %s (%s); %ld questions in %.1f s", name, ev.overall[0],
+                weights, config_enum_name("peft.method", rc_cfg->peft.method), d->p.n_test, ev.seconds);
+out:
+    if (have_model)
+        model_teardown(&mc);
+    json_decref(ev.test);
+    free(rc_cfg);
+    test_block_free(&b);
+    train_data_close(d);
+    free(d);
+    return rc;
+}

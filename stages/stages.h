@@ -17,4 +17,9 @@ int stage_eval(const struct config *cfg, struct run *run);
 int stage_aggregate(const struct config *cfg, struct run *run);
 int stage_analyze(const struct config *cfg, struct run *run);
 
+/* Not a stage: `mixphm eval CONFIG --weights FILE` scores a weights file made elsewhere (an imported
+ * checkpoint, another run's best.h5) with the config's one method, into RUN/imported/NAME/ (NAME: the
+ * file's name without .h5); it needs prepare and features, writes no stamp and reruns every time. */
+int eval_weights_file(const struct config *cfg, struct run *run, const char *weights);
+
 #endif

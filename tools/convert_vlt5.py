@@ -32,6 +32,9 @@ TIED_COPIES = ("encoder.embed_tokens.weight", "decoder.embed_tokens.weight", "lm
 VIS = "encoder.visual_embedding."
 VIS_BIASES = (VIS + "feat_embedding.0.bias", VIS + "absolute_vis_pos_embedding.0.bias")
 REL_BIAS = "{}.block.0.layer.0.SelfAttention.relative_attention_bias.weight"
+# The module names of the authors' PEFT methods (tools/import_peft.py).
+PEFT_NAMES = (r"\.(adapter|phm_adapter|self_attn_phm_adapter|ExpertSoup|phm_adapter_moe)\.|\.lora_[AB]$|^phm_rule$|"
+              r"\.bias$")
 
 
 class Refused(Exception):
@@ -138,9 +141,11 @@ def check(sd, dm, path):
     problems += [f"wrong shape: {n} is {list(sd[n].shape)}, expected {list(s)}"
                  for n, s in want.items() if n in sd and tuple(sd[n].shape) != s]
     if problems:
+        peft = [n for n in sd if n not in want and re.search(PEFT_NAMES, n)]
         raise Refused(f"{path}: does not match VL-T5 with d_model {dm['d_model']}, {dm['n_heads']} heads, "
                       f"{dm['n_enc_layers']}+{dm['n_dec_layers']} layers, vocabulary {dm['vocab']}:\n  "
-                      + "\n  ".join(problems))
+                      + "\n  ".join(problems)
+                      + (f"\n({len(peft)} of them are PEFT tensors: tools/import_peft.py imports them)" if peft else ""))
     return want
 
 
