@@ -158,7 +158,9 @@ def write(out, sd, dm, order):
             for k, v in dm.items():
                 f.attrs[k] = np.int64(v)
             for name in order:
-                f.create_dataset(name, data=sd[name].detach().to(torch.float32).numpy())
+                x = sd[name].detach().to(torch.float32).numpy()
+                # One chunk with a Fletcher32 checksum, as mixphm writes its own weights: a damaged byte fails the read.
+                f.create_dataset(name, data=x, chunks=x.shape if x.size else None, fletcher32=bool(x.size))
         fd = os.open(tmp, os.O_RDONLY)
         os.fsync(fd)
         os.close(fd)

@@ -405,7 +405,9 @@ def write_weights(path, arrays, attrs=None):
             for k, v in (attrs or {}).items():
                 f.attrs[k] = np.int64(v)
             for name, a in arrays.items():
-                f.create_dataset(name, data=np.asarray(a, dtype=np.float32))
+                x = np.asarray(a, dtype=np.float32)
+                # One chunk with a Fletcher32 checksum, as mixphm writes its own weights.
+                f.create_dataset(name, data=x, chunks=x.shape if x.size else None, fletcher32=bool(x.size))
         fd = os.open(tmp, os.O_RDONLY)
         os.fsync(fd)
         os.close(fd)

@@ -25,9 +25,10 @@ for k in a:
 assert a.attrs["format"] == b"mixphm-weights" and a.attrs["format_version"] == 1
 assert "shared.weight" in a and "lm_head.weight" not in a and "decoder.embed_tokens.weight" not in a
 assert "decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight" not in a
+assert all(a[k].fletcher32 for k in a), "every tensor carries a Fletcher32 checksum"
 print("same as the fixture")
 PYEOF
-t_expect "the output equals the committed fixture, tied copies kept once" 0 "same as the fixture"
+t_expect "the output equals the committed fixture, tied copies kept once, every tensor checksummed" 0 "same as the fixture"
 [ ! -e "$TMP/good.h5.tmp" ] && t_ok "no temporary file left" || t_fail "no temporary file left" "good.h5.tmp exists"
 
 for kind in missing shape untied unexpected; do
