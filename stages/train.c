@@ -66,6 +66,8 @@ static int train_sweep(struct train_data *d, struct run *run, const struct group
     int *list = slice_runs(n, run->slice, run->slices, &n_list);
     struct run_queue q;
     run_queue_create(&q, run->world, g->comm, e);
+    if (run_queue_is_static(&q) && g->count > 1)
+        log_msg(&glog, "no one-sided MPI on this network: the %d groups take the runs in turn", g->count);
     struct config *rc_cfg = xmalloc(sizeof *rc_cfg);
     int rc = 0;
     for (long i; rc == 0 && !*stop && (i = run_queue_next(&q, n_list)) >= 0;) {
