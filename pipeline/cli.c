@@ -69,6 +69,14 @@ static const struct help helps[] = {
               "  official      that tool since its 2021 fix\n"
               "The official variants need an answer for exactly the annotated questions, as the tool does.\n"
               "See docs/scoring.md.\n"},
+    {"estimate", "usage: mixphm estimate CONFIG [--set key.path=value ...] [--calibration FILE] [--hours H]\n"
+                 "\n"
+                 "Estimates the core-hours of the config's sweep before it runs: a short calibration on this\n"
+                 "machine (random weights and inputs: training steps of every method, a decoding batch) times\n"
+                 "the sweep's work (every epoch of the schedule, the dev validations, the best and last\n"
+                 "weights' evaluation on the test split), and the nodes of jobs.tasks_per_node cores that\n"
+                 "finish it in H hours (default 24).  The calibration is saved as RUN_DIR/calibration.json, or\n"
+                 "to FILE; an existing FILE is used instead of measuring.  docs/clusters.md shows examples.\n"},
     {"submit", "usage: mixphm submit CONFIG --scheduler slurm|pbs [--set key.path=value ...]\n"
                "                     [--from STAGE | --whole] [--dry-run]\n"
                "\n"
@@ -197,6 +205,8 @@ int cli_parse(int argc, char **argv, struct cli *c, FILE *err)
         c->command = CMD_PARAMS;
     else if (!strcmp(cmd, "score"))
         c->command = CMD_SCORE;
+    else if (!strcmp(cmd, "estimate"))
+        c->command = CMD_ESTIMATE;
     else if (!strcmp(cmd, "submit"))
         c->command = CMD_SUBMIT;
     else
@@ -204,7 +214,7 @@ int cli_parse(int argc, char **argv, struct cli *c, FILE *err)
 
     int takes_config = c->command != CMD_SCORE;
     int takes_sets = c->command == CMD_RUN || c->command == CMD_STAGE || c->command == CMD_PARAMS ||
-                     c->command == CMD_SUBMIT;
+                     c->command == CMD_SUBMIT || c->command == CMD_ESTIMATE;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -236,6 +246,10 @@ int cli_parse(int argc, char **argv, struct cli *c, FILE *err)
         int score_i = -1;
         if (takes_sets && option_value(argc, argv, &i, "--set", &v))
             name = "--set";
+        else if (c->command == CMD_ESTIMATE && option_value(argc, argv, &i, "--calibration", &v))
+            name = "--calibration";
+        else if (c->command == CMD_ESTIMATE && option_value(argc, argv, &i, "--hours", &v))
+            name = "--hours";
         else if (c->command == CMD_RUN && option_value(argc, argv, &i, "--until", &v))
             name = "--until";
         else if (c->command == CMD_RUN && option_value(argc, argv, &i, "--force", &v))
@@ -288,6 +302,13 @@ int cli_parse(int argc, char **argv, struct cli *c, FILE *err)
             if (sscanf(v, "%d/%d%c", &c->slice, &c->slices, &tail) != 2 || c->slices < 1 || c->slice < 0 ||
                 c->slice >= c->slices)
                 return usage_error(err, cmd, "--slice needs I/N with 0 <= I < N, got '%s'", v);
+        } else if (!strcmp(name, "--calibration")) {
+            c->calibration = v;
+        } else if (!strcmp(name, "--hours")) {
+            char *end;
+            c->hours = strtod(v, &end);
+            if (*end || !(c->hours > 0))
+                return usage_error(err, cmd, "--hours needs a positive number of hours, got '%s'", v);
         } else if (!strcmp(name, "--weights")) {
             if (c->stage != STAGE_EVAL)
                 return usage_error(err, cmd, "%s--weights is an option of the eval stage only", "");

@@ -16,6 +16,7 @@ enum cli_command {
     CMD_PARAMS,
     CMD_SCORE,
     CMD_SUBMIT,
+    CMD_ESTIMATE,
 };
 
 struct cli {
@@ -39,6 +40,9 @@ struct cli {
     int dry_run;
     int from;  /* --from STAGE: submit the chain from this stage on; -1 = all */
     int whole; /* --whole: one job running `mixphm run` */
+    /* estimate */
+    const char *calibration; /* --calibration FILE */
+    double hours;            /* --hours H */
 };
 
 /* Returns 0, or 2 after printing a usage error to `err`. */

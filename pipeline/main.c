@@ -9,6 +9,7 @@
 #include "mpi/world.h"
 #include "nn/blas_env.h"
 #include "pipeline/cli.h"
+#include "pipeline/estimate.h"
 #include "run/config.h"
 #include "pipeline/params_cmd.h"
 #include "pipeline/runner.h"
@@ -86,6 +87,28 @@ static int run_stages(const struct cli *c, int *argc, char ***argv)
     return 0;
 }
 
+/* `mixphm estimate`: MPI is started for the trainer it calibrates (one process is enough). */
+static int run_estimate(const struct cli *c, int *argc, char ***argv)
+{
+    struct world w;
+    struct err e;
+    err_clear(&e);
+    if (world_init(&w, argc, argv, &e) != 0) {
+        fprintf(stderr, "mixphm estimate: error: %s\n", e.msg);
+        return 1;
+    }
+    struct config *cfg = xmalloc(sizeof *cfg);
+    int rc = config_load(cfg, c->config, c->sets, c->n_sets, &e);
+    struct estimate_options o = {.calibration = c->calibration, .hours = c->hours, .repeats = 3};
+    if (rc == 0 && w.rank == 0)
+        rc = estimate_command(cfg, &o, stdout, &e);
+    if (rc != 0 && w.rank == 0)
+        fprintf(stderr, "mixphm estimate: error: %s\n", e.msg);
+    free(cfg);
+    world_finalize(&w);
+    return rc == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     struct cli c;
@@ -131,6 +154,8 @@ int main(int argc, char **argv)
     case CMD_RUN:
     case CMD_STAGE:
         return run_stages(&c, &argc, &argv);
+    case CMD_ESTIMATE:
+        return run_estimate(&c, &argc, &argv);
     }
     return 1;
 }
