@@ -8,10 +8,10 @@
  * so their weight-gradient GEMM is skipped and only input gradients pass through them. */
 #include <string.h>
 
+#include "model/frozen_linear.h"
 #include "model/vlt5_internal.h"
 #include "nn/activation.h"
 #include "nn/attention.h"
-#include "nn/linear.h"
 #include "nn/norm.h"
 
 static struct vlt5_attn_w *attn_w(struct vlt5 *m, int stack, int layer, int cross)
@@ -42,7 +42,7 @@ void vlt5_linear_forward(struct vlt5 *m, const struct vlt5_site *s, const struct
                          const struct tensor_ref *W, const struct tensor_ref *b, const float *x, float *y, int n, int in,
                          int out)
 {
-    linear_forward(y, x, W->w, b->w, n, in, out, 0);
+    frozen_linear_forward(m->frozen, W->h, W->w, b->w, y, x, n, in, out);
     struct vlt5_hook *h = vlt5_linear_hook(m, s->stack, s->layer, s->sublayer, s->linear);
     if (h && h->linear_forward)
         h->linear_forward(h, s, hb, x, y, n, in, out);
@@ -53,7 +53,7 @@ static void lin_backward(struct vlt5 *m, const struct vlt5_site *s, const struct
                          const struct tensor_ref *W, const struct tensor_ref *b, const float *x, const float *dy,
                          float *dx, int n, int in, int out, int accumulate_dx)
 {
-    linear_backward(dx, W->g, b->g, dy, x, W->w, n, in, out, accumulate_dx);
+    frozen_linear_backward(m->frozen, W->h, W->w, W->g, b->g, dy, x, dx, n, in, out, accumulate_dx);
     struct vlt5_hook *h = vlt5_linear_hook(m, s->stack, s->layer, s->sublayer, s->linear);
     if (h && h->linear_backward)
         h->linear_backward(h, s, hb, x, dy, dx, n, in, out);

@@ -89,6 +89,10 @@ void vlt5_embed_tokens(const struct vlt5 *m, const int32_t *ids, long n, float *
 void vlt5_embed_tokens_backward(struct vlt5 *m, const int32_t *ids, long n, const float *d_out);
 
 void vlt5_alloc_backward(struct vlt5 *m);
+/* vlt5_precision.c: after the tensors are registered (bf16: the oneDNN context, detached weights);
+ * whether vlt5_pack_weights has run. */
+int vlt5_precision_init(struct vlt5 *m, struct err *e);
+int vlt5_weights_packed(const struct vlt5 *m);
 /* vlt5_generate.c */
 void vlt5_free_generate(struct vlt5 *m);
 

@@ -20,6 +20,7 @@ int model_setup(struct model_ctx *mc, const struct config *run_cfg, int vocab, i
         po.routing = PEFT_ROUTE_NONE;
         po.consistency = 0; /* the backbone's pretraining is not the method's training */
         peft_backbone_options(&po, &opts);
+        opts.precision = VLT5_FP32; /* it trains every tensor; bf16 is for a frozen backbone */
     }
     opts.max_batch = sz->max_batch;
     opts.max_text = sz->max_text;
