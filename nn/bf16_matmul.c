@@ -34,7 +34,7 @@ float bf16_round(float x)
 /* Rows of the product that asks oneDNN for its preferred weight layout; the layout depends on the
  * weight's shape and the CPU, not on the rows (checked for 1 to 896 rows on AMX). */
 #define PROBE_ROWS 128
-#define TABLE_SLOTS 512 /* a power of two above BF16_MAX_PRIMITIVES */
+#define TABLE_SLOTS 2048 /* a power of two, half full at most */
 
 enum prim_op { OP_CONVERT = 1, OP_MATMUL = 2 };
 
