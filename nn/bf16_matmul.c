@@ -93,6 +93,11 @@ static const char *isa_name(dnnl_cpu_isa_t isa)
     }
 }
 
+const char *bf16_cpu_isa(void)
+{
+    return isa_name(dnnl_get_effective_cpu_isa());
+}
+
 static int isa_native(dnnl_cpu_isa_t isa)
 {
     return isa == dnnl_cpu_isa_avx512_core_bf16 || isa == dnnl_cpu_isa_avx512_core_amx;
@@ -491,6 +496,11 @@ static void unavailable(void)
 int bf16_built(void)
 {
     return 0;
+}
+
+const char *bf16_cpu_isa(void)
+{
+    return "none";
 }
 
 static int refuse(struct err *e)

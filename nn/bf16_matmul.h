@@ -34,6 +34,8 @@ struct bf16_weight;
 
 /* 1 when mixphm was built with oneDNN (DNNL=1, the default). */
 int bf16_built(void);
+/* The ISA oneDNN dispatches to on this CPU ("avx512_core_amx", "avx2", ...; "none" without oneDNN). */
+const char *bf16_cpu_isa(void);
 
 /* The engine and stream; checks that this CPU gets a bf16 matmul from oneDNN (refused, naming the CPU
  * flags it needs, when it does not). */
