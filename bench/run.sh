@@ -10,7 +10,8 @@
 #   hits them alike; the summary takes each one's fastest repeat and the highest SGEMM rate.
 # PyTorch runs with torch.set_num_threads(BENCH_THREADS) and with 1 (Debian's torch calls the same
 # OpenBLAS, whose own thread pool then does the parallel work); the ratios use the faster of the two.
-# OMP_NUM_THREADS is set to BENCH_THREADS too: oneDNN's pool (bf16) and PyTorch's use it.
+# OMP_NUM_THREADS is set to BENCH_THREADS too: oneDNN's pool (bf16) and PyTorch's use it, both waiting
+# passively (OMP_WAIT_POLICY, unless set).
 set -euo pipefail
 BUILD=${BUILD:-build/release}
 SIZE=${BENCH_SIZE:-t5-base}
@@ -22,6 +23,9 @@ METHODS=${BENCH_METHODS:-none mixphm lora}
 PRECISIONS=${BENCH_PRECISION:-fp32}
 PY=${MIXPHM_TORCH_PYTHON:-/usr/bin/python3}
 export OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS
+# OpenMP threads that spin while they wait (libgomp's default) fight OpenBLAS's pool and any other
+# load for the cores: 2 threads then run several times slower than 1 (measured, docs/benchmarks.md).
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 torch=0

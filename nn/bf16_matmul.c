@@ -40,10 +40,11 @@ enum prim_op { OP_CONVERT = 1, OP_MATMUL = 2 };
 
 /* One primitive and its memory objects, whose data handles are set at each call.  A matmul's key is
  * (rows, k, n, accumulate): its weight layout is a function of (k, n), so forward products and
- * backward ones of the same shape share it. */
+ * backward ones of the same shape share it.  A conversion's is (rows, k, lda): lda is the row stride
+ * of its f32 input (a chunk of a wider one). */
 struct prim {
     int op; /* 0: free slot */
-    int rows, k, n, accumulate;
+    int rows, k, n, lda, accumulate;
     dnnl_primitive_t p;
     dnnl_memory_t src, wei, dst, scratch; /* wei NULL for a conversion, scratch NULL when none is needed */
 };
@@ -54,8 +55,11 @@ struct bf16_ctx {
     struct prim table[TABLE_SLOTS];
     int count;
     long created;
-    uint16_t *xb; /* [rows, k] the bf16 input of the current product */
-    size_t xb_cap; /* elements */
+    long reference; /* primitives that run oneDNN's reference (not JIT) code */
+    uint16_t *xb;  /* [rows, k] the bf16 input of the current product (rows padded to BF16_MIN_ROWS) */
+    size_t xb_cap; /* bytes */
+    float *yb;     /* [BF16_MIN_ROWS, n] the output of a product of fewer rows */
+    size_t yb_cap; /* bytes */
     void *scratch; /* oneDNN's scratchpad, shared by every primitive (they run one at a time) */
     size_t scratch_cap;
     int threads;
@@ -63,12 +67,18 @@ struct bf16_ctx {
     char kernel[64]; /* the matmul implementation oneDNN picked for the probe */
 };
 
+/* One K-chunk of a weight: rows k0 .. k0 + k - 1 of the product's k x n weight matrix. */
+struct chunk {
+    int k0, k;
+    dnnl_memory_desc_t md;
+    void *data;
+};
+
 struct bf16_weight {
     int out, in;
-    dnnl_memory_desc_t fwd_md; /* logical [in, out]: the k x n of y = x W^T */
-    void *fwd;
-    dnnl_memory_desc_t bwd_md; /* logical [out, in]: the k x n of dx = dy W */
-    void *bwd;                 /* NULL until the first backward */
+    int n_fwd, n_bwd;
+    struct chunk *fwd; /* [n_fwd] K = in:  y = x W^T */
+    struct chunk *bwd; /* [n_bwd] K = out: dx = dy W, made at the first backward (n_bwd 0 before) */
 };
 
 int bf16_built(void)
@@ -117,7 +127,14 @@ static dnnl_status_t md2(dnnl_memory_desc_t *md, long d0, long d1, dnnl_data_typ
     return dnnl_memory_desc_init_by_tag(md, 2, dims, type, tag);
 }
 
-/* dst[rows, n] (f32, += with accumulate) = src[rows, k] (bf16) x wei[k, n] (bf16, wmd or `any`). */
+static dnnl_status_t md2_strided(dnnl_memory_desc_t *md, long d0, long d1, dnnl_data_type_t type, long s0, long s1)
+{
+    dnnl_dims_t dims = {d0, d1}, strides = {s0, s1};
+    return dnnl_memory_desc_init_by_strides(md, 2, dims, type, strides);
+}
+
+/* dst[rows, n] (f32, += with accumulate) = src[rows, k] (bf16, contiguous: oneDNN 2.6 runs a strided
+ * one on its reference kernel) x wei[k, n] (bf16, wmd or `any`). */
 static dnnl_status_t matmul_pd(struct bf16_ctx *c, dnnl_primitive_desc_t *pd, long rows, long k, long n,
                                const dnnl_memory_desc_t *wmd, int accumulate)
 {
@@ -156,12 +173,12 @@ static dnnl_status_t matmul_pd(struct bf16_ctx *c, dnnl_primitive_desc_t *pd, lo
     return st;
 }
 
-/* The f32 [rows, k] -> bf16 [rows, k] conversion of a product's input. */
-static dnnl_status_t convert_pd(struct bf16_ctx *c, dnnl_primitive_desc_t *pd, long rows, long k)
+/* The f32 [rows, k] (row stride lda) -> bf16 [rows, k] conversion of a chunk of a product's input. */
+static dnnl_status_t convert_pd(struct bf16_ctx *c, dnnl_primitive_desc_t *pd, long rows, long k, long lda)
 {
     dnnl_memory_desc_t s, d;
     dnnl_primitive_attr_t attr = NULL;
-    dnnl_status_t st = md2(&s, rows, k, dnnl_f32, dnnl_ab);
+    dnnl_status_t st = md2_strided(&s, rows, k, dnnl_f32, lda, 1);
     if (st == dnnl_success)
         st = md2(&d, rows, k, dnnl_bf16, dnnl_ab);
     if (st == dnnl_success)
@@ -237,11 +254,11 @@ static void table_flush(struct bf16_ctx *c)
     c->count = 0;
 }
 
-static unsigned slot_of(int op, int rows, int k, int n, int accumulate)
+static unsigned slot_of(int op, int rows, int k, int n, int lda, int accumulate)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
-    const int key[5] = {op, rows, k, n, accumulate};
-    for (int i = 0; i < 5; i++)
+    const int key[6] = {op, rows, k, n, lda, accumulate};
+    for (int i = 0; i < 6; i++)
         h = (h ^ (uint32_t)key[i]) * 0x100000001b3ULL;
     return (unsigned)(h ^ (h >> 29)) & (TABLE_SLOTS - 1);
 }
@@ -256,30 +273,36 @@ static void grow(void **buf, size_t *cap, size_t bytes)
 }
 
 /* The primitive of a key, created at its first use. */
-static struct prim *get(struct bf16_ctx *c, int op, int rows, int k, int n, int accumulate,
+static struct prim *get(struct bf16_ctx *c, int op, int rows, int k, int n, int lda, int accumulate,
                         const dnnl_memory_desc_t *wmd)
 {
-    unsigned i = slot_of(op, rows, k, n, accumulate);
+    unsigned i = slot_of(op, rows, k, n, lda, accumulate);
     for (; c->table[i].op; i = (i + 1) & (TABLE_SLOTS - 1)) {
         const struct prim *p = &c->table[i];
-        if (p->op == op && p->rows == rows && p->k == k && p->n == n && p->accumulate == accumulate)
+        if (p->op == op && p->rows == rows && p->k == k && p->n == n && p->lda == lda && p->accumulate == accumulate)
             return &c->table[i];
     }
     if (c->count >= BF16_MAX_PRIMITIVES) {
         table_flush(c);
-        i = slot_of(op, rows, k, n, accumulate);
+        i = slot_of(op, rows, k, n, lda, accumulate);
     }
     struct prim *p = &c->table[i];
     dnnl_primitive_desc_t pd = NULL;
-    dnnl_status_t st = op == OP_CONVERT ? convert_pd(c, &pd, rows, k) : matmul_pd(c, &pd, rows, k, n, wmd, accumulate);
+    dnnl_status_t st = op == OP_CONVERT ? convert_pd(c, &pd, rows, k, lda)
+                                        : matmul_pd(c, &pd, rows, k, n, wmd, accumulate);
     if (st != dnnl_success)
         die(op == OP_CONVERT ? "creating the bf16 conversion" : "creating the bf16 matmul", st, rows, k, n);
+    const char *impl = NULL;
+    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl &&
+        strncmp(impl, "ref", 3) == 0)
+        c->reference++; /* a hundred times slower than the JIT kernels: the tests insist on none */
     const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     const size_t scratch = dnnl_memory_desc_get_size(smd);
     grow(&c->scratch, &c->scratch_cap, scratch);
     st = dnnl_primitive_create(&p->p, pd);
     if (st == dnnl_success)
-        st = dnnl_memory_create(&p->src, dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0), c->engine, DNNL_MEMORY_NONE);
+        st = dnnl_memory_create(&p->src, dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0), c->engine,
+                                DNNL_MEMORY_NONE);
     if (st == dnnl_success)
         st = dnnl_memory_create(&p->dst, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), c->engine,
                                 DNNL_MEMORY_NONE);
@@ -291,7 +314,7 @@ static struct prim *get(struct bf16_ctx *c, int op, int rows, int k, int n, int 
     dnnl_primitive_desc_destroy(pd);
     if (st != dnnl_success)
         die("creating a primitive", st, rows, k, n);
-    p->op = op, p->rows = rows, p->k = k, p->n = n, p->accumulate = accumulate;
+    p->op = op, p->rows = rows, p->k = k, p->n = n, p->lda = lda, p->accumulate = accumulate;
     c->count++;
     c->created++;
     return p;
@@ -322,13 +345,44 @@ static void run(struct bf16_ctx *c, struct prim *p, const void *src, const void 
         die(p->op == OP_CONVERT ? "the bf16 conversion" : "the bf16 matmul", st, p->rows, p->k, p->n);
 }
 
-/* c->xb[rows, k] = bf16(x[rows, k]) */
-static void convert(struct bf16_ctx *c, const float *x, int rows, int k)
+/* The rows a product runs with: at least BF16_MIN_ROWS (see the header). */
+static int padded_rows(int rows)
 {
-    size_t cap = c->xb_cap * sizeof(uint16_t);
-    grow((void **)&c->xb, &cap, (size_t)rows * (size_t)k * sizeof(uint16_t));
-    c->xb_cap = cap / sizeof(uint16_t);
-    run(c, get(c, OP_CONVERT, rows, k, 0, 0, NULL), x, NULL, c->xb);
+    return rows < BF16_MIN_ROWS ? BF16_MIN_ROWS : rows;
+}
+
+/* The bf16 input chunk by chunk: chunk i of x[rows, k] (its columns k0 .. k0 + k_i - 1) becomes
+ * c->xb[rp * k0 ...] = [rp, k_i] contiguous, rp = padded_rows(rows), the padding rows 0. */
+static void convert(struct bf16_ctx *c, const float *x, int rows, int k, const struct chunk *ch, int n_chunks)
+{
+    const int rp = padded_rows(rows);
+    grow((void **)&c->xb, &c->xb_cap, (size_t)rp * (size_t)k * sizeof(uint16_t));
+    for (int i = 0; i < n_chunks; i++) {
+        uint16_t *to = c->xb + (size_t)rp * ch[i].k0;
+        run(c, get(c, OP_CONVERT, rows, ch[i].k, 0, k, 0, NULL), x + ch[i].k0, NULL, to);
+        if (rp > rows)
+            memset(to + (size_t)rows * ch[i].k, 0, (size_t)(rp - rows) * (size_t)ch[i].k * sizeof(uint16_t));
+    }
+}
+
+/* y[rows, n] (+)= bf16(x) W from the converted chunks, in order, each after the first adding to y, so
+ * the sum of each output is the same sequence of chunk sums whatever the rows. */
+static void product(struct bf16_ctx *c, const struct chunk *ch, int n_chunks, int n, float *y, int rows,
+                    int accumulate)
+{
+    const int rp = padded_rows(rows);
+    float *dst = y;
+    if (rp > rows) { /* fewer rows than the kernels' minimum: through a padded output */
+        grow((void **)&c->yb, &c->yb_cap, (size_t)rp * (size_t)n * sizeof(float));
+        dst = c->yb;
+        if (accumulate)
+            memcpy(dst, y, (size_t)rows * (size_t)n * sizeof(float));
+    }
+    for (int i = 0; i < n_chunks; i++)
+        run(c, get(c, OP_MATMUL, rp, ch[i].k, n, 0, accumulate || i > 0, &ch[i].md), c->xb + (size_t)rp * ch[i].k0,
+            ch[i].data, dst);
+    if (dst != y)
+        memcpy(y, dst, (size_t)rows * (size_t)n * sizeof(float));
 }
 
 int bf16_ctx_create(struct bf16_ctx **out, struct err *e)
@@ -379,6 +433,7 @@ void bf16_ctx_free(struct bf16_ctx *c)
     if (c->engine)
         dnnl_engine_destroy(c->engine);
     free(c->xb);
+    free(c->yb);
     free(c->scratch);
     free(c);
 }
@@ -404,19 +459,47 @@ long bf16_ctx_primitives_created(const struct bf16_ctx *c)
     return c->created;
 }
 
+long bf16_ctx_reference_kernels(const struct bf16_ctx *c)
+{
+    return c->reference;
+}
+
+static struct chunk *chunks_alloc(int K, int *n)
+{
+    *n = (K + BF16_K_CHUNK - 1) / BF16_K_CHUNK;
+    struct chunk *ch = xcalloc((size_t)*n, sizeof *ch);
+    for (int i = 0; i < *n; i++) {
+        ch[i].k0 = i * BF16_K_CHUNK;
+        ch[i].k = K - ch[i].k0 < BF16_K_CHUNK ? K - ch[i].k0 : BF16_K_CHUNK;
+    }
+    return ch;
+}
+
+static void chunks_free(struct chunk *ch, int n)
+{
+    for (int i = 0; ch && i < n; i++)
+        free(ch[i].data);
+    free(ch);
+}
+
 int bf16_weight_pack(struct bf16_ctx *c, const float *W, int out, int in, struct bf16_weight **wout, struct err *e)
 {
     *wout = NULL;
     struct bf16_weight *w = xcalloc(1, sizeof *w);
     w->out = out, w->in = in;
-    dnnl_memory_desc_t src;
-    dnnl_status_t st = preferred_layout(c, in, out, &w->fwd_md);
-    if (st == dnnl_success) {
-        w->fwd = xaligned_calloc(dnnl_memory_desc_get_size(&w->fwd_md), 1);
-        st = md2(&src, in, out, dnnl_f32, dnnl_ba); /* W [out, in] row-major is [in, out] column-major */
+    w->fwd = chunks_alloc(in, &w->n_fwd);
+    dnnl_status_t st = dnnl_success;
+    for (int i = 0; i < w->n_fwd && st == dnnl_success; i++) {
+        struct chunk *ch = &w->fwd[i];
+        dnnl_memory_desc_t src; /* columns k0.. of W [out, in]: the chunk's [k, out], column-major */
+        st = preferred_layout(c, ch->k, out, &ch->md);
+        if (st == dnnl_success) {
+            ch->data = xaligned_calloc(dnnl_memory_desc_get_size(&ch->md), 1);
+            st = md2_strided(&src, ch->k, out, dnnl_f32, 1, in);
+        }
+        if (st == dnnl_success)
+            st = reorder_once(c, &src, W + ch->k0, &ch->md, ch->data);
     }
-    if (st == dnnl_success)
-        st = reorder_once(c, &src, W, &w->fwd_md, w->fwd);
     if (st != dnnl_success) {
         bf16_weight_free(w);
         return err_set(e, "packing a [%d, %d] weight for oneDNN's bf16 matmul: %s", out, in, dnnl_status2str(st));
@@ -425,40 +508,56 @@ int bf16_weight_pack(struct bf16_ctx *c, const float *W, int out, int in, struct
     return 0;
 }
 
-/* W's layout for dx = dy W, from the forward layout (the fp32 values may be gone): through plain bf16
- * W [out, in], which is the forward's [in, out] column-major and the backward's [out, in] row-major. */
+/* W's layout for dx = dy W, from the forward chunks (the fp32 values may be gone): through plain bf16
+ * W [out, in], whose columns k0.. are a forward chunk's [k, out] column-major and whose rows k0.. are
+ * a backward chunk's [k, in] row-major. */
 static void pack_backward(struct bf16_ctx *c, struct bf16_weight *w)
 {
-    dnnl_memory_desc_t plain_fwd, plain_bwd;
-    void *plain = xaligned_calloc((size_t)w->out * (size_t)w->in, sizeof(uint16_t));
-    dnnl_status_t st = preferred_layout(c, w->out, w->in, &w->bwd_md);
-    if (st == dnnl_success)
-        st = md2(&plain_fwd, w->in, w->out, dnnl_bf16, dnnl_ba);
-    if (st == dnnl_success)
-        st = md2(&plain_bwd, w->out, w->in, dnnl_bf16, dnnl_ab);
-    if (st == dnnl_success)
-        st = reorder_once(c, &w->fwd_md, w->fwd, &plain_fwd, plain);
-    if (st == dnnl_success) {
-        w->bwd = xaligned_calloc(dnnl_memory_desc_get_size(&w->bwd_md), 1);
-        st = reorder_once(c, &plain_bwd, plain, &w->bwd_md, w->bwd);
+    uint16_t *plain = xaligned_calloc((size_t)w->out * (size_t)w->in, sizeof(uint16_t));
+    dnnl_status_t st = dnnl_success;
+    for (int i = 0; i < w->n_fwd && st == dnnl_success; i++) {
+        const struct chunk *ch = &w->fwd[i];
+        dnnl_memory_desc_t view;
+        st = md2_strided(&view, ch->k, w->out, dnnl_bf16, 1, w->in);
+        if (st == dnnl_success)
+            st = reorder_once(c, &ch->md, ch->data, &view, plain + ch->k0);
+    }
+    int n = 0;
+    struct chunk *bwd = chunks_alloc(w->out, &n);
+    for (int i = 0; i < n && st == dnnl_success; i++) {
+        struct chunk *ch = &bwd[i];
+        dnnl_memory_desc_t view;
+        st = preferred_layout(c, ch->k, w->in, &ch->md);
+        if (st == dnnl_success) {
+            ch->data = xaligned_calloc(dnnl_memory_desc_get_size(&ch->md), 1);
+            st = md2_strided(&view, ch->k, w->in, dnnl_bf16, w->in, 1);
+        }
+        if (st == dnnl_success)
+            st = reorder_once(c, &view, plain + (size_t)ch->k0 * w->in, &ch->md, ch->data);
     }
     free(plain);
     if (st != dnnl_success)
         die("packing the weight for the backward product", st, 0, w->out, w->in);
+    w->bwd = bwd, w->n_bwd = n;
 }
 
 void bf16_weight_free(struct bf16_weight *w)
 {
     if (!w)
         return;
-    free(w->fwd);
-    free(w->bwd);
+    chunks_free(w->fwd, w->n_fwd);
+    chunks_free(w->bwd, w->n_bwd);
     free(w);
 }
 
 size_t bf16_weight_bytes(const struct bf16_weight *w)
 {
-    return dnnl_memory_desc_get_size(&w->fwd_md) + (w->bwd ? dnnl_memory_desc_get_size(&w->bwd_md) : 0);
+    size_t b = 0;
+    for (int i = 0; i < w->n_fwd; i++)
+        b += dnnl_memory_desc_get_size(&w->fwd[i].md);
+    for (int i = 0; i < w->n_bwd; i++)
+        b += dnnl_memory_desc_get_size(&w->bwd[i].md);
+    return b;
 }
 
 void bf16_linear_forward(struct bf16_ctx *c, const struct bf16_weight *w, float *y, const float *x, int N,
@@ -466,8 +565,8 @@ void bf16_linear_forward(struct bf16_ctx *c, const struct bf16_weight *w, float 
 {
     if (N <= 0 || w->out <= 0)
         return;
-    convert(c, x, N, w->in);
-    run(c, get(c, OP_MATMUL, N, w->in, w->out, accumulate ? 1 : 0, &w->fwd_md), c->xb, w->fwd, y);
+    convert(c, x, N, w->in, w->fwd, w->n_fwd);
+    product(c, w->fwd, w->n_fwd, w->out, y, N, accumulate ? 1 : 0);
 }
 
 void bf16_linear_backward_dx(struct bf16_ctx *c, struct bf16_weight *w, float *dx, const float *dy, int N,
@@ -477,8 +576,8 @@ void bf16_linear_backward_dx(struct bf16_ctx *c, struct bf16_weight *w, float *d
         return;
     if (!w->bwd)
         pack_backward(c, w);
-    convert(c, dy, N, w->out);
-    run(c, get(c, OP_MATMUL, N, w->out, w->in, accumulate ? 1 : 0, &w->bwd_md), c->xb, w->bwd, dx);
+    convert(c, dy, N, w->out, w->bwd, w->n_bwd);
+    product(c, w->bwd, w->n_bwd, w->in, dx, N, accumulate ? 1 : 0);
 }
 
 #else /* built without oneDNN (make DNNL=0): fp32 only */
@@ -533,6 +632,12 @@ int bf16_ctx_native(const struct bf16_ctx *c)
 }
 
 long bf16_ctx_primitives_created(const struct bf16_ctx *c)
+{
+    (void)c;
+    return 0;
+}
+
+long bf16_ctx_reference_kernels(const struct bf16_ctx *c)
 {
     (void)c;
     return 0;

@@ -13,6 +13,13 @@
  * with more distinct shapes than the table holds (BF16_MAX_PRIMITIVES) empties it and starts again,
  * which costs about 0.4 ms per shape (oneDNN keeps its own cache of recent ones too).
  *
+ * Every row of a product gets the same result whatever the number of rows (so a batch split over
+ * ranks sums to the whole batch's gradients, as in fp32): oneDNN 2.6's AMX kernels give a row a result
+ * that depends on the rows only when the sum runs over more than 768 inputs (it then splits it by a
+ * rule of its own) or there are fewer than 5 rows (another kernel).  So the weights are packed in
+ * chunks of BF16_K_CHUNK inputs whose sums are added in order, and a product of fewer than
+ * BF16_MIN_ROWS rows runs on rows padded with zeros.  tests/unit/test_nn_bf16 checks this.
+ *
  * Set-up (bf16_ctx_create, bf16_weight_pack) reports failures through struct err: no oneDNN in the
  * build (make DNNL=0), or a CPU for which oneDNN has no bf16 matmul.  A product that fails later is an
  * internal error (the same shapes were accepted at set-up): it prints the shape and oneDNN's status
@@ -28,6 +35,8 @@
 #include "base/err.h"
 
 #define BF16_MAX_PRIMITIVES 1024
+#define BF16_K_CHUNK 768 /* t5-base's d_model: its products are one chunk */
+#define BF16_MIN_ROWS 16
 
 struct bf16_ctx;
 struct bf16_weight;
@@ -46,8 +55,10 @@ void bf16_ctx_free(struct bf16_ctx *c);
 void bf16_ctx_describe(const struct bf16_ctx *c, char *out, size_t n);
 /* 1 when the CPU has bf16 instructions oneDNN uses (AVX-512 BF16 or AMX); 0 when it emulates them. */
 int bf16_ctx_native(const struct bf16_ctx *c);
-/* Primitives created so far (the tests check that a repeated step creates none). */
+/* Primitives created so far (the tests check that a repeated step creates none), and how many of them
+ * run oneDNN's reference code instead of a JIT kernel (the tests check none do). */
 long bf16_ctx_primitives_created(const struct bf16_ctx *c);
+long bf16_ctx_reference_kernels(const struct bf16_ctx *c);
 
 /* W [out, in] fp32, row-major: packed for the forward product; W may be freed afterwards. */
 int bf16_weight_pack(struct bf16_ctx *c, const float *W, int out, int in, struct bf16_weight **w, struct err *e);

@@ -8,10 +8,16 @@
  *   - forward and backward, overwriting and accumulating, odd shapes (1 row, k = 5, n = 19), one
  *     weight used at several row counts, primitives reused (a repeated call creates none) and the
  *     table emptied when it is full;
+ *   - every row's result is bit-identical whatever the number of rows (1 to 399) and the threads (1,
+ *     2): what makes a batch split over ranks sum to the whole batch (K-chunks, padded rows); and no
+ *     product runs oneDNN's reference code;
  *   - bf16_round: ties to even, infinities, NaN.
  * In a build without oneDNN (make DNNL=0) only the refusal of bf16 is checked. */
 #include <cblas.h>
 #include <math.h>
+#if MIXPHM_DNNL
+#include <omp.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -197,6 +203,7 @@ static void test_primitive_reuse(struct test_ctx *t)
     }
     CHECKF(t, bad == 0, "%d of %d row counts wrong across table flushes", bad, max_rows);
     CHECK(t, bf16_ctx_primitives_created(c) > BF16_MAX_PRIMITIVES);
+    CHECK_INT(t, bf16_ctx_reference_kernels(c), 0);
     char d[256];
     bf16_ctx_describe(c, d, sizeof d);
     CHECK_CONTAINS(t, d, "oneDNN 2.");
@@ -205,6 +212,55 @@ static void test_primitive_reuse(struct test_ctx *t)
     bf16_weight_free(w);
     bf16_ctx_free(c);
     free(W), free(Wr), free(x), free(xr), free(y), free(ref), free(dx);
+}
+
+/* The same rows of products of 1 to 399 rows, with 1 and 2 threads, against a product of 400 rows:
+ * shapes with more than BF16_K_CHUNK inputs (split into chunks) and with fewer. */
+static void test_rows_independent(struct test_ctx *t)
+{
+    struct bf16_ctx *c = open_ctx(t);
+    if (!c)
+        return;
+    const int shapes[][2] = {{64, 64}, {768, 3072}, {3072, 768}, {1000, 37}};
+    const int rows[] = {1, 3, 5, 9, 16, 17, 64, 100, 333, 399};
+    const int M = 400, n_rows = (int)(sizeof rows / sizeof rows[0]);
+    struct test_rng r = {23};
+#if MIXPHM_DNNL
+    const int threads0 = omp_get_max_threads();
+#endif
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int out = shapes[s][0], in = shapes[s][1];
+        float *W = randn(&r, (long)out * in, 0.1), *x = randn(&r, (long)M * in, 1.0), *dy = randn(&r, (long)M * out, 1.0);
+        float *y = xmalloc(sizeof(float) * (size_t)M * out), *y2 = xmalloc(sizeof(float) * (size_t)M * out);
+        float *dx = xmalloc(sizeof(float) * (size_t)M * in), *dx2 = xmalloc(sizeof(float) * (size_t)M * in);
+        struct bf16_weight *w;
+        struct err e;
+        CHECKF(t, bf16_weight_pack(c, W, out, in, &w, &e) == 0, "%s", e.msg);
+        bf16_linear_forward(c, w, y, x, M, 0);
+        bf16_linear_backward_dx(c, w, dx, dy, M, 0);
+        int bad = 0;
+        for (int th = 1; th <= 2; th++) {
+#if MIXPHM_DNNL
+            omp_set_num_threads(th);
+#endif
+            for (int i = 0; i < n_rows; i++) {
+                const int m = rows[i];
+                bf16_linear_forward(c, w, y2, x, m, 0);
+                bf16_linear_backward_dx(c, w, dx2, dy, m, 0);
+                bad += memcmp(y, y2, sizeof(float) * (size_t)m * out) != 0;
+                bad += memcmp(dx, dx2, sizeof(float) * (size_t)m * in) != 0;
+            }
+        }
+        CHECKF(t, bad == 0, "W [%d, %d]: %d of %d products differ from the 400-row one in their rows", out, in, bad,
+               4 * n_rows);
+        bf16_weight_free(w);
+        free(W), free(x), free(dy), free(y), free(y2), free(dx), free(dx2);
+    }
+#if MIXPHM_DNNL
+    omp_set_num_threads(threads0);
+#endif
+    CHECK_INT(t, bf16_ctx_reference_kernels(c), 0);
+    bf16_ctx_free(c);
 }
 
 static void test_round(struct test_ctx *t)
@@ -244,6 +300,7 @@ int main(int argc, char **argv)
         {"round", test_round},
         {"products against sgemm", test_products},
         {"primitive reuse", test_primitive_reuse},
+        {"rows independent of the row count", test_rows_independent},
     };
     /* The products need oneDNN: a build without it runs the first two. */
     return test_main(tests, bf16_built() ? TEST_COUNT(tests) : 2, argc, argv);

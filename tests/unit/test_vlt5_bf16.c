@@ -206,6 +206,7 @@ static void compare_backbone(struct test_ctx *t, const char *label, const struct
     pass(t, &h, &x.b);
     vlt5_generate(&h.m, &eb, Ld, th, lh, &e);
     CHECK_INT(t, bf16_ctx_primitives_created(h.m.frozen->ctx), created);
+    CHECK_INT(t, bf16_ctx_reference_kernels(h.m.frozen->ctx), 0);
     free(tf), free(th), free(lf), free(lh);
     batch_free(&x);
     model_free(&f), model_free(&h);
