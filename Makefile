@@ -7,6 +7,7 @@
 #                      PyTorch, the features stage, the redundancy statistics (results go to
 #                      docs/benchmarks.md by hand, with the command)
 #   make debug         ./mixphm with -g -O0 -fsanitize=address,undefined (objects in build/debug)
+#   make DNNL=0        ./mixphm without oneDNN: fp32 only, model.precision bf16 refused (build/release-nodnnl)
 #   make fuzz          fuzz the config loader with afl++ for FUZZ_SECONDS
 #   make deps          install the Debian packages (as root), or print the list
 #   make install PREFIX=/opt/mixphm
