@@ -8,6 +8,7 @@
 #                      PyTorch, the features stage, the redundancy statistics (results go to
 #                      docs/benchmarks.md by hand, with the command)
 #   make debug         ./mixphm with -g -O0 -fsanitize=address,undefined (objects in build/debug)
+#   make DNNL=0        ./mixphm without oneDNN: fp32 only, model.precision bf16 refused (build/release-nodnnl)
 #   make fuzz          fuzz the config loader with afl++ for FUZZ_SECONDS
 #   make deps          install the Debian packages (as root), or print the list
 #   make install PREFIX=/opt/mixphm
@@ -42,12 +43,17 @@ V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
 DEBUG ?= 0
+DNNL ?= 1
 ifeq ($(DEBUG),1)
   BUILD := build/debug
   OPT := -g -O0 -fsanitize=address,undefined -fno-omit-frame-pointer
 else
   BUILD := build/release
   OPT := $(CFLAGS) $(ARCH)
+endif
+# A build without oneDNN keeps its objects apart (the sources test MIXPHM_DNNL).
+ifeq ($(DNNL),0)
+  BUILD := $(BUILD)-nodnnl
 endif
 
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -85,13 +91,37 @@ $(eval $(call find_lib,OPENBLAS,openblas,-lopenblas))
 $(eval $(call find_lib,JANSSON,jansson,-ljansson))
 $(eval $(call find_lib,SENTENCEPIECE,sentencepiece,-lsentencepiece))
 
-LIB_CFLAGS := $(MPI_CFLAGS) $(HDF5_CFLAGS) $(YAML_CFLAGS) $(OPENBLAS_CFLAGS) $(JANSSON_CFLAGS)
+# oneDNN runs the frozen backbone in bf16 (model.precision: bf16).  Debian's libdnnl-dev ships no
+# pkg-config file, so without DNNL_DIR / DNNL_CFLAGS / DNNL_LIBS it is the plain -ldnnl (with libgomp,
+# whose thread count mixphm sets).  DNNL=0 builds without it: fp32 only, bf16 is refused by name.
+ifeq ($(DNNL),1)
+  ifeq ($(origin DNNL_CFLAGS),undefined)
+    ifneq ($(strip $(DNNL_DIR)),)
+      DNNL_CFLAGS := -I$(DNNL_DIR)/include
+    else
+      DNNL_CFLAGS := $(shell $(PKG_CONFIG) --cflags dnnl 2>/dev/null)
+    endif
+  endif
+  ifeq ($(origin DNNL_LIBS),undefined)
+    ifneq ($(strip $(DNNL_DIR)),)
+      DNNL_LIBS := -L$(DNNL_DIR)/lib -Wl,-rpath,$(DNNL_DIR)/lib -ldnnl -lgomp
+    else
+      DNNL_LIBS := $(or $(shell $(PKG_CONFIG) --libs dnnl 2>/dev/null),-ldnnl -lgomp)
+    endif
+  endif
+  DNNL_CFLAGS += -DMIXPHM_DNNL=1
+else
+  DNNL_CFLAGS := -DMIXPHM_DNNL=0
+  DNNL_LIBS :=
+endif
+
+LIB_CFLAGS := $(MPI_CFLAGS) $(HDF5_CFLAGS) $(YAML_CFLAGS) $(OPENBLAS_CFLAGS) $(JANSSON_CFLAGS) $(DNNL_CFLAGS)
 LIBS := $(SCALAPACK_LIBS) $(HDF5_LIBS) $(YAML_LIBS) $(JANSSON_LIBS) $(OPENBLAS_LIBS) $(MPI_LIBS) \
-  $(SENTENCEPIECE_LIBS) -lstdc++ -lm
+  $(SENTENCEPIECE_LIBS) $(DNNL_LIBS) -lstdc++ -lm
 
 # The Debian packages everything above comes from (make deps installs them).
 DEB_PACKAGES := gcc make pkg-config openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools \
-  libscalapack-openmpi-dev libopenblas-dev libyaml-dev libjansson-dev libsentencepiece-dev \
+  libscalapack-openmpi-dev libopenblas-dev libyaml-dev libjansson-dev libsentencepiece-dev libdnnl-dev \
   python3-h5py gnuplot-nox afl++ slurmctld slurmd slurm-client munge texlive-latex-base texlive-latex-recommended
 
 # ---- sources --------------------------------------------------------------------------------
@@ -197,6 +227,12 @@ check-deps:
 	  esac; \
 	  [ -n "$$given" ] || $(PKG_CONFIG) --exists $$pc || missing="$$missing $$pc"; \
 	done; \
+	if [ "$(DNNL)" = 1 ] && [ -z "$(DNNL_DIR)$(filter-out undefined,$(origin DNNL_LIBS))" ] && \
+	   ! echo '#include <oneapi/dnnl/dnnl.h>' | $(CC) $(DNNL_CFLAGS) -E -x c - >/dev/null 2>&1; then \
+	  echo "mixphm: oneDNN (oneapi/dnnl/dnnl.h) not found: it runs model.precision bf16"; \
+	  echo "  on Debian/Ubuntu run: sudo make deps (libdnnl-dev); or build fp32-only with: make DNNL=0"; \
+	  exit 1; \
+	fi; \
 	if [ -n "$$missing" ]; then \
 	  echo "mixphm: pkg-config cannot find:$$missing"; \
 	  echo "  on Debian/Ubuntu run: sudo make deps"; \

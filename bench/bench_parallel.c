@@ -16,7 +16,7 @@
 #include <time.h>
 
 #include "base/mem.h"
-#include "bench/random_batch.h"
+#include "train/random_batch.h"
 #include "mpi/grad_allreduce.h"
 #include "nn/blas_env.h"
 #include "run/config.h"
@@ -85,8 +85,8 @@ int main(int argc, char **argv)
     trainer_init(&t, &mc, MPI_COMM_WORLD, Bg, cfg->train.bucket_mb, cfg->train.weight_decay, cfg->train.adam_eps,
                  cfg->train.clip_norm);
     const int R = mc.model.dims.n_regions;
-    struct share s;
-    share_fill(&s, lo, hi, Lt, Ld, R, FEAT_DIM);
+    struct random_share s;
+    random_share_fill(&s, lo, hi, Lt, Ld, R, FEAT_DIM, VOCAB);
     struct vlt5_batch batch = {.B = B, .text_len = Lt, .text = s.text, .feats = s.feats, .boxes = s.boxes,
                                .target_len = Ld, .labels = s.labels, .weights = s.weights, .ex0 = (uint64_t)lo,
                                .global_batch = Bg, .seed = 1, .train = 1};
@@ -135,7 +135,7 @@ int main(int argc, char **argv)
                t_step[reps / 2], 1.0 / step, red, red / step, t_dec[0], Bg / t_dec[0], loss);
     }
     free(t_step), free(t_red), free(t_dec), free(out), free(len), free(cfg);
-    share_free(&s);
+    random_share_free(&s);
     trainer_free(&t);
     model_teardown(&mc);
     MPI_Finalize();

@@ -13,13 +13,15 @@ void params_init(struct params *p)
 
 void params_free(struct params *p)
 {
-    free(p->t);
     free(p->train);
     free(p->grad);
     free(p->adam_m);
     free(p->adam_v);
     free(p->adam_step);
     free(p->frozen);
+    for (int i = 0; p->t && i < p->n; i++)
+        free(p->t[i].own);
+    free(p->t);
     memset(p, 0, sizeof *p);
 }
 
@@ -79,11 +81,31 @@ int params_set_trainable(struct params *p, const char *pattern, int owner_mask, 
     return changed;
 }
 
+void params_set_detached(struct params *p, int h)
+{
+    if (!p->allocated && h >= 0 && h < p->n)
+        p->t[h].detached = 1;
+}
+
+void params_release(struct params *p, int h)
+{
+    struct param_tensor *t = &p->t[h];
+    if (!t->detached)
+        return;
+    free(t->own);
+    t->own = NULL;
+}
+
 void params_alloc(struct params *p)
 {
     size_t off[2] = {0, 0}; /* [frozen, trainable] */
     for (int i = 0; i < p->n; i++) {
         struct param_tensor *t = &p->t[i];
+        t->detached = t->detached && !t->trainable;
+        if (t->detached) {
+            t->own = xaligned_calloc(t->numel, sizeof(float));
+            continue;
+        }
         t->offset = off[t->trainable];
         off[t->trainable] += (t->numel + PARAM_ALIGN - 1) / PARAM_ALIGN * PARAM_ALIGN;
     }
@@ -103,6 +125,8 @@ void params_alloc(struct params *p)
 float *params_data(const struct params *p, int h)
 {
     const struct param_tensor *t = &p->t[h];
+    if (t->detached)
+        return t->own;
     return (t->trainable ? p->train : p->frozen) + t->offset;
 }
 

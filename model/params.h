@@ -33,6 +33,8 @@ struct param_tensor {
     int owner;     /* enum param_owner */
     int trainable; /* 1: in `train` (with grad and Adam state); 0: in `frozen` */
     size_t offset; /* in floats, into train or frozen */
+    int detached;  /* frozen and in its own allocation `own` (params_set_detached), NULL once released */
+    float *own;
 };
 
 struct params {
@@ -60,9 +62,18 @@ int params_find(const struct params *p, const char *name);
  * is in `owner_mask` trainable or frozen.  Returns how many tensors changed. */
 int params_set_trainable(struct params *p, const char *pattern, int owner_mask, int trainable);
 
+/* Before params_alloc: a frozen tensor gets its own allocation instead of a place in `frozen`, so
+ * that params_release can free its values once another form of them replaces them (the bf16 copies
+ * of model.precision bf16).  No effect on a tensor that is trainable at params_alloc. */
+void params_set_detached(struct params *p, int h);
+/* Frees a detached tensor's values: params_data returns NULL for it afterwards, and loading or saving
+ * it is refused (params_h5.h). */
+void params_release(struct params *p, int h);
+
 /* Lays out and allocates (zeroed) the buffers.  Only registered tensors use memory. */
 void params_alloc(struct params *p);
 
+/* NULL for a released tensor. */
 float *params_data(const struct params *p, int h);
 /* NULL for a frozen tensor. */
 float *params_grad(const struct params *p, int h);

@@ -36,6 +36,10 @@ int params_save_h5_sel(const struct params *p, const char *path, int owner_mask,
         const struct param_tensor *t = &p->t[i];
         if (!param_selected(t, owner_mask, trainable))
             continue;
+        if (!params_data(p, i)) {
+            rc = err_set(e, "%s: its float32 values were released once converted (model.precision bf16)", t->name);
+            break;
+        }
         hsize_t dims[PARAM_MAX_DIMS];
         for (int k = 0; k < t->ndim; k++)
             dims[k] = (hsize_t)t->shape[k];
@@ -134,6 +138,11 @@ int params_load_h5_sel(struct params *p, const char *path, int owner_mask, int t
             snprintf(item, sizeof item, "%s is %s, expected %s", t->name, got, want);
             list_add(shapes, sizeof shapes, &n_shapes, item);
             continue;
+        }
+        if (!params_data(p, i)) {
+            rc = err_set(e, "%s: %s was released once converted (model.precision bf16): load weights before the "
+                            "first forward", path, t->name);
+            break;
         }
         rc = h5io_load_f32(f, t->name, params_data(p, i), (long)t->numel, e);
     }

@@ -27,6 +27,7 @@
 #ifndef MIXPHM_MODEL_VLT5_H
 #define MIXPHM_MODEL_VLT5_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/err.h"
@@ -54,8 +55,12 @@ int vlt5_dims_check(const struct vlt5_dims *d, struct err *e);
 /* Backbone parameters (tied tensors once, visual biases when asked). */
 long vlt5_param_count(const struct vlt5_dims *d, int visual_bias);
 
+/* Precision of the frozen backbone's linear layers (model/frozen_linear.h); everything else is fp32. */
+enum vlt5_precision { VLT5_FP32 = 0, VLT5_BF16 = 1 };
+
 struct vlt5_options {
     int train_backbone; /* 1: full fine-tuning, every backbone tensor trainable */
+    int precision;      /* enum vlt5_precision; bf16 refuses train_backbone */
     int visual_bias;    /* use the FewVLM biases of the two visual-embedding linears */
     int linear_bias;    /* BitFit: a trainable bias (zero-initialised) on every block linear */
     float dropout;      /* T5's rate, 0.1 */
@@ -141,6 +146,7 @@ struct vlt5_visual_acts {
 };
 
 struct vlt5_backward_bufs; /* vlt5_backward's scratch, allocated at its first call */
+struct frozen_linears;     /* the bf16 weights and oneDNN's primitives (NULL: fp32) */
 struct vlt5_generate_bufs; /* vlt5_generate's caches, allocated at its first call */
 
 struct vlt5 {
@@ -175,6 +181,7 @@ struct vlt5 {
     unsigned char *dec_valid; /* [B, Ld] 1 where the decoder position predicts a target token */
     struct vlt5_backward_bufs *bwd;
     struct vlt5_generate_bufs *gen;
+    struct frozen_linears *frozen;
 };
 
 int vlt5_register(struct vlt5 *m, struct params *p, const struct vlt5_dims *d, const struct vlt5_options *o,
@@ -200,6 +207,12 @@ int vlt5_save(const struct vlt5 *m, const char *path, struct err *e);
 int vlt5_dims_from_weights(const char *path, struct vlt5_dims *d, struct err *e);
 /* T5's initialisation (factor 1.0), from counter-based normals keyed on (seed, tensor name). */
 void vlt5_init_random(struct vlt5 *m, uint64_t seed);
+/* bf16: packs the frozen linear weights and releases the float32 values nothing else reads.  vlt5_load
+ * does it; after vlt5_init_random (or weights written by hand) the first forward does it.  Weights
+ * cannot be loaded or initialised again afterwards.  No-op in fp32 and once packed. */
+int vlt5_pack_weights(struct vlt5 *m, struct err *e);
+/* One line for the start-up log: "fp32", or the bf16 engine, its ISA and the memory of the weights. */
+void vlt5_precision_describe(const struct vlt5 *m, char *out, size_t n);
 
 /* Teacher-forced forward: encoder, decoder and logits (m->logits). */
 int vlt5_forward(struct vlt5 *m, const struct vlt5_batch *b, struct err *e);

@@ -8,9 +8,8 @@
 #include <string.h>
 
 #include "base/mem.h"
-
+#include "model/frozen_linear.h"
 #include "model/vlt5_internal.h"
-#include "nn/linear.h"
 #include "nn/norm.h"
 #include "nn/relpos.h"
 
@@ -143,8 +142,8 @@ void vlt5_backward(struct vlt5 *m)
     /* LM head: d(dec.out) += d^-0.5 * dlogits shared;  d(shared) += dlogits^T (dec.out * d^-0.5) */
     const int Nd = m->B * m->Ld;
     if (m->pass_ready == 2 && (dec_needed || ref_trains(&m->shared))) {
-        linear_backward(dec_needed ? bw->lm_scratch : NULL, m->shared.g, NULL, m->logits, m->lm_in, m->shared.w, Nd, d,
-                        dm->vocab, 0);
+        frozen_linear_backward(m->frozen, m->shared.h, m->shared.w, m->shared.g, NULL, m->logits, m->lm_in,
+                               dec_needed ? bw->lm_scratch : NULL, Nd, d, dm->vocab, 0);
         const float scale = (float)pow((double)d, -0.5);
         for (long i = 0; dec_needed && i < (long)Nd * d; i++)
             m->dec.d_out[i] += scale * bw->lm_scratch[i];

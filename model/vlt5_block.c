@@ -8,10 +8,10 @@
  * so their weight-gradient GEMM is skipped and only input gradients pass through them. */
 #include <string.h>
 
+#include "model/frozen_linear.h"
 #include "model/vlt5_internal.h"
 #include "nn/activation.h"
 #include "nn/attention.h"
-#include "nn/linear.h"
 #include "nn/norm.h"
 
 static struct vlt5_attn_w *attn_w(struct vlt5 *m, int stack, int layer, int cross)
@@ -42,7 +42,7 @@ void vlt5_linear_forward(struct vlt5 *m, const struct vlt5_site *s, const struct
                          const struct tensor_ref *W, const struct tensor_ref *b, const float *x, float *y, int n, int in,
                          int out)
 {
-    linear_forward(y, x, W->w, b->w, n, in, out, 0);
+    frozen_linear_forward(m->frozen, W->h, W->w, b->w, y, x, n, in, out);
     struct vlt5_hook *h = vlt5_linear_hook(m, s->stack, s->layer, s->sublayer, s->linear);
     if (h && h->linear_forward)
         h->linear_forward(h, s, hb, x, y, n, in, out);
@@ -53,7 +53,7 @@ static void lin_backward(struct vlt5 *m, const struct vlt5_site *s, const struct
                          const struct tensor_ref *W, const struct tensor_ref *b, const float *x, const float *dy,
                          float *dx, int n, int in, int out, int accumulate_dx)
 {
-    linear_backward(dx, W->g, b->g, dy, x, W->w, n, in, out, accumulate_dx);
+    frozen_linear_backward(m->frozen, W->h, W->w, W->g, b->g, dy, x, dx, n, in, out, accumulate_dx);
     struct vlt5_hook *h = vlt5_linear_hook(m, s->stack, s->layer, s->sublayer, s->linear);
     if (h && h->linear_backward)
         h->linear_backward(h, s, hb, x, dy, dx, n, in, out);
@@ -203,10 +203,19 @@ void vlt5_ffn_backward(struct vlt5 *m, const struct vlt5_pass *ps, int layer, fl
     out_hook_backward(m, &s, &ps->hb, d_out, N, d);
     s.linear = VLT5_WO;
     lin_backward(m, &s, &ps->hb, &w->wo, &w->bo, f->h, d_out, bw->dh, N, ff, d, 0);
-    /* h = dropout(relu(pre)): h > 0 exactly where the unit was active and kept, with slope 1/(1-p). */
+    /* h = dropout(relu(pre)): h > 0 exactly where the unit was active and kept, with slope 1/(1-p).
+     * dh * scale or +0 as a bit mask, not a branch: the compiler vectorises it, and a branch on a
+     * coin flip would be mispredicted half the time. */
     const float scale = dropout_on(ps->drop) ? 1.0f / (1.0f - ps->drop->p) : 1.0f;
-    for (long i = 0; i < (long)N * ff; i++)
-        bw->dh[i] = f->h[i] > 0.0f ? bw->dh[i] * scale : 0.0f;
+    float *restrict dh = bw->dh;
+    const float *restrict h = f->h;
+    for (long i = 0; i < (long)N * ff; i++) {
+        const float g = dh[i] * scale;
+        uint32_t bits;
+        memcpy(&bits, &g, sizeof bits);
+        bits &= -(uint32_t)(h[i] > 0.0f);
+        memcpy(&dh[i], &bits, sizeof bits);
+    }
     s.linear = VLT5_WI;
     lin_backward(m, &s, &ps->hb, &w->wi, &w->bi, f->ln, bw->dh, bw->d_ln, N, d, ff, 0);
     rmsnorm_backward(dx, w->ln.g, bw->d_ln, f->x, f->rstd, w->ln.w, N, d, 1);

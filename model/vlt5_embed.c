@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "model/frozen_linear.h"
 #include "model/vlt5_internal.h"
 #include "nn/linear.h"
 #include "nn/norm.h"
@@ -40,7 +41,7 @@ void vlt5_visual_forward(struct vlt5 *m, const float *feats, const float *boxes,
         p[0] = b[0], p[1] = b[1], p[2] = b[2], p[3] = b[3];
         p[4] = (b[3] - b[2]) * (b[1] - b[0]);
     }
-    linear_forward(v->a_pre, feats, m->feat_w.w, m->feat_b.w, N, dm->feat_dim, d, 0);
+    frozen_linear_forward(m->frozen, m->feat_w.h, m->feat_w.w, m->feat_b.w, v->a_pre, feats, N, dm->feat_dim, d);
     rmsnorm_forward(out, v->a_rstd, v->a_pre, m->feat_ln.w, N, d, T5_NORM_EPS);
     linear_forward(v->c_pre, v->pos, m->pos_w.w, m->pos_b.w, N, 5, d, 0);
     float *c = v->c_norm; /* [N, d] */

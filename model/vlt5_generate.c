@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "model/frozen_linear.h"
 #include "model/vlt5_internal.h"
 #include "nn/attention.h"
-#include "nn/linear.h"
 #include "nn/norm.h"
 #include "nn/relpos.h"
 
@@ -177,7 +177,7 @@ int vlt5_generate(struct vlt5 *m, const struct vlt5_batch *b, int max_new, int32
         rmsnorm_forward(g->lm, g->rstd, g->x, m->dec_final_ln.w, B, d, T5_NORM_EPS);
         for (long i = 0; i < (long)B * d; i++)
             g->lm[i] *= scale;
-        linear_forward(g->logits, g->lm, m->shared.w, NULL, B, d, V, 0);
+        frozen_linear_forward(m->frozen, m->shared.h, m->shared.w, NULL, g->logits, g->lm, B, d, V);
         int all_done = 1;
         for (int i = 0; i < B; i++) {
             const float *z = g->logits + (long)i * V;

@@ -97,6 +97,10 @@ static inline float *vlt5_fbuf(long n)
 
 /* vlt5_backward.c */
 void vlt5_free_backward(struct vlt5 *m);
+/* vlt5_precision.c: after the tensors are registered (bf16: the oneDNN context, detached weights);
+ * whether vlt5_pack_weights has run. */
+int vlt5_precision_init(struct vlt5 *m, struct err *e);
+int vlt5_weights_packed(const struct vlt5 *m);
 /* vlt5_generate.c */
 void vlt5_free_generate(struct vlt5 *m);
 

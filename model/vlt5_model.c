@@ -2,8 +2,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "model/frozen_linear.h"
 #include "model/vlt5_internal.h"
-#include "nn/linear.h"
 #include "nn/norm.h"
 #include "nn/relpos.h"
 #include "nn/xent.h"
@@ -113,7 +113,7 @@ static void encoder_embed(struct vlt5 *m)
 
 int vlt5_encode(struct vlt5 *m, const struct vlt5_batch *b, struct err *e)
 {
-    if (check_batch(m, b, e))
+    if (check_batch(m, b, e) || vlt5_pack_weights(m, e))
         return -1;
     const struct vlt5_dims *dm = &m->dims;
     const int d = dm->d_model;
@@ -179,7 +179,7 @@ int vlt5_forward(struct vlt5 *m, const struct vlt5_batch *b, struct err *e)
     const float scale = (float)pow((double)d, -0.5);
     for (long i = 0; i < dec_rows * d; i++)
         m->lm_in[i] = m->dec.out[i] * scale;
-    linear_forward(m->logits, m->lm_in, m->shared.w, NULL, (int)dec_rows, d, dm->vocab, 0);
+    frozen_linear_forward(m->frozen, m->shared.h, m->shared.w, NULL, m->logits, m->lm_in, (int)dec_rows, d, dm->vocab);
     memset(m->enc.d_out, 0, sizeof(float) * (size_t)enc_rows * d);
     memset(m->dec.d_out, 0, sizeof(float) * (size_t)dec_rows * d);
     m->pass_ready = 1;

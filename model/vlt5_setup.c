@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "model/frozen_linear.h"
 #include "model/vlt5_internal.h"
 #include "nn/relpos.h"
 
@@ -195,6 +196,10 @@ int vlt5_register(struct vlt5 *m, struct params *p, const struct vlt5_dims *d, c
         vlt5_free(m);
         return err_prefix(e, "VL-T5 backbone");
     }
+    if (vlt5_precision_init(m, e) != 0) {
+        vlt5_free(m);
+        return -1;
+    }
     return 0;
 }
 
@@ -324,6 +329,7 @@ void vlt5_free(struct vlt5 *m)
     }
     vlt5_free_backward(m);
     vlt5_free_generate(m);
+    frozen_linears_free(m->frozen);
     free(m->enc_w), free(m->dec_w), free(m->linear_hooks), free(m->output_hooks);
     memset(m, 0, sizeof *m);
 }

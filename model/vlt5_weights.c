@@ -1,6 +1,8 @@
 /* VL-T5 weights: loading and saving the backbone in the HDF5 weight format, T5's random
  * initialisation, and the visual embedding on its own (for the features stage). */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/hash.h"
@@ -19,9 +21,12 @@ int vlt5_load(struct vlt5 *m, const char *path, struct err *e)
 {
     /* A FewVLM checkpoint keeps its two visual biases; MixPHM's model has none and ignores them. */
     const char *const *ignore = m->opts.visual_bias ? NULL : FEWVLM_VISUAL_BIASES;
+    if (vlt5_weights_packed(m))
+        return err_set(e, "loading the VL-T5 backbone %s: its bf16 weights were already packed (load the backbone "
+                          "once, before the first forward)", path);
     if (params_load_h5(m->params, path, PARAM_BACKBONE, ignore, e))
         return err_prefix(e, "loading the VL-T5 backbone");
-    return 0;
+    return vlt5_pack_weights(m, e) ? err_prefix(e, "%s", path) : 0;
 }
 
 int vlt5_save(const struct vlt5 *m, const char *path, struct err *e)
@@ -122,6 +127,10 @@ static void init_ffn(const struct vlt5 *m, uint64_t seed, const struct vlt5_ffn_
  * default; norm weights are 1.  BitFit biases (owned by the method) stay 0. */
 void vlt5_init_random(struct vlt5 *m, uint64_t seed)
 {
+    if (vlt5_weights_packed(m)) { /* the float32 values are gone: a caller's ordering bug, not an input error */
+        fprintf(stderr, "mixphm: internal error: vlt5_init_random after the bf16 weights were packed\n");
+        abort();
+    }
     const double d = m->dims.d_model;
     fill_normal(m, seed, &m->shared, 1.0);
     fill_normal(m, seed, &m->img_order, 1.0);
@@ -148,6 +157,8 @@ int vlt5_visual_embed(struct vlt5 *m, const float *feats, const float *boxes, in
 {
     if (B < 1 || B > m->opts.max_batch)
         return err_set(e, "visual embedding of %d examples: the model was built for 1 to %d", B, m->opts.max_batch);
+    if (vlt5_pack_weights(m, e))
+        return -1;
     vlt5_visual_forward(m, feats, boxes, B, out);
     return 0;
 }

@@ -4,6 +4,17 @@
 
 #include "nn/rng.h"
 
+/* The mask of a row is integer hashing, which AVX-512 (x86-64-v4: 64-bit multiplies) runs 8 draws at a
+ * time; the loader picks that copy on CPUs that have it.  The results are the scalar code's. */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
+#if __has_attribute(target_clones) && !defined(__SANITIZE_ADDRESS__)
+#define VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "default")))
+#endif
+#endif
+#ifndef VECTOR_CLONES
+#define VECTOR_CLONES
+#endif
+
 uint64_t dropout_site_key(const struct dropout *d, uint32_t site)
 {
     return rng_key(d->seed, d->step, site);
@@ -19,8 +30,8 @@ uint64_t dropout_row_key(const struct dropout *d, uint32_t site, uint64_t exampl
     return dropout_row_key_at(dropout_site_key(d, site), example, row);
 }
 
-void dropout_row(float *x, int n, const struct dropout *d, uint64_t row_key, const int32_t *col_ids,
-                 uint32_t col0)
+VECTOR_CLONES void dropout_row(float *x, int n, const struct dropout *d, uint64_t row_key, const int32_t *col_ids,
+                               uint32_t col0)
 {
     const uint64_t threshold = (uint64_t)((double)d->p * 4294967296.0);
     const float scale = 1.0f / (1.0f - d->p);

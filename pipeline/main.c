@@ -4,9 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "base/mem.h"
 #include "base/signals.h"
 #include "mpi/world.h"
+#include "nn/bf16_matmul.h"
 #include "nn/blas_env.h"
 #include "pipeline/cli.h"
 #include "pipeline/estimate.h"
@@ -55,6 +57,26 @@ static int run_stages(const struct cli *c, int *argc, char ***argv)
     struct config *cfg = xmalloc(sizeof *cfg);
     if (err_mark_all(&e, config_load(cfg, c->config, c->sets, c->n_sets, &e)) != 0) { /* every rank read the same files */
         world_fail(&w, &e);
+    }
+    /* bf16 is refused here, before any stage, when the build or this CPU cannot run it (each rank
+     * checks its own node); rank 0 logs what oneDNN dispatches to. */
+    if (cfg->model.precision == PRECISION_BF16) {
+        struct bf16_ctx *bc;
+        if (bf16_ctx_create(&bc, &e) != 0) {
+            if (!bf16_built())
+                err_mark_all(&e, -1); /* a build without oneDNN: every rank refuses alike */
+            world_fail(&w, &e);
+        }
+        char what[512];
+        bf16_ctx_describe(bc, what, sizeof what);
+        const int native = bf16_ctx_native(bc);
+        bf16_ctx_free(bc);
+        struct logger lg;
+        log_init(&lg, stdout, w.rank == 0, "");
+        log_msg(&lg, "model.precision bf16: %s", what);
+        if (!native && w.rank == 0)
+            log_warn(&lg, "this CPU has no bf16 instructions (avx512_bf16, amx_bf16): oneDNN emulates them, "
+                          "more slowly than fp32 runs");
     }
     char command[1024] = "mixphm";
     for (int i = 1; i < *argc; i++) { /* named in the run folder's lock: who holds it */

@@ -40,6 +40,7 @@ int stage_from_name(const char *name);
 
 enum dataset { DATASET_SYNTHETIC, DATASET_VQAV2, DATASET_GQA, DATASET_OKVQA };
 enum model_size { MODEL_TINY, MODEL_T5_SMALL, MODEL_T5_BASE, MODEL_CUSTOM };
+enum model_precision { PRECISION_FP32, PRECISION_BF16 }; /* the order of enum vlt5_precision */
 enum vqa_metric { METRIC_VLT5, METRIC_OFFICIAL2016, METRIC_OFFICIAL };
 enum job_launcher { LAUNCHER_SRUN, LAUNCHER_MPIRUN };
 enum feature_dtype { FEATURE_FLOAT32, FEATURE_FLOAT16 };
@@ -87,6 +88,7 @@ struct config {
         long d_model, n_heads, d_kv, d_ff, n_layers; /* n_layers: encoder and decoder each */
         double dropout;
         int visual_bias;
+        int precision; /* enum model_precision */
     } model;
     struct {
         int method;  /* sweep */

@@ -572,6 +572,14 @@ int config_validate(const struct config *cfg, struct err *e)
         for (int b = 0; b < nr; b++)
             if (routings[b].i == ROUTING_NONE || peft_method_supports_routing((int)methods[a].i))
                 any = 1;
+    for (int a = 0; a < nm && cfg->model.precision == PRECISION_BF16; a++)
+        if (methods[a].i == PEFT_FULL) {
+            char o[CFG_SOURCE_MAX + 32];
+            config_origin(cfg, "model.precision", o, sizeof o);
+            return err_set(e, "%s: model.precision: bf16 runs the frozen backbone's products in bf16, and full "
+                           "fine-tuning trains the backbone; use model.precision fp32 for peft.method full (or leave "
+                           "full out of the sweep)", o);
+        }
     for (int a = 0; a < nm && cfg->features.project; a++)
         if (methods[a].i == PEFT_FULL) {
             char o[CFG_SOURCE_MAX + 32];

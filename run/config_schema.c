@@ -26,6 +26,7 @@ static const char *const launcher_names[] = {"srun", "mpirun", NULL};
 static const char *const weights_names[] = {"best", "last", NULL};
 static const char *const dtype_names[] = {"float32", "float16", NULL};
 static const char *const nonfinite_names[] = {"refuse", "zero", NULL};
+static const char *const precision_names[] = {"fp32", "bf16", NULL};
 
 /* Rows leave the trailing condition fields out when a key has no condition (they are then zero). */
 #pragma GCC diagnostic push
@@ -80,6 +81,9 @@ static const struct cfg_key schema[] = {
     {"model.n_layers",      CFG_INT,    OFF(model.n_layers),      0, 64, NULL, 0, MODEL_STAGES IF_PROJECTED},
     {"model.dropout",       CFG_FLOAT,  OFF(model.dropout),       0, 0.99, NULL, 0, ST(TRAIN)},
     {"model.visual_bias",   CFG_BOOL,   OFF(model.visual_bias),   0, 1, NULL, 0, MODEL_STAGES IF_PROJECTED},
+    /* The features stage projects in fp32 whatever it says; the backbone's pretraining is fp32 too. */
+    {"model.precision",     CFG_ENUM,   OFF(model.precision),     0, 0, precision_names, 0,
+        ST(TRAIN) | ST(EVAL) | ST(ANALYZE)},
 
     {"peft.method",         CFG_ENUM,   OFF(peft.method),         0, 0, peft_method_names, 1,
         ST(TRAIN) | ST(EVAL) | ST(AGGREGATE) | ST(ANALYZE)},

@@ -14,6 +14,9 @@ MPIRUN=${MPIRUN:-mpirun}
 NPS=${MIXPHM_TEST_NPS:-1 2 4}
 FILTER=${1:-}
 export BUILD MPIRUN
+# The MPI tests run more ranks than cores: OpenMP threads (oneDNN's, in bf16) that spin while they wait
+# would take the cores from the ranks that have work.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 # Debug builds (make test DEBUG=1) run under AddressSanitizer without leak reports: Open MPI's plugins
 # are unloaded before exit, so what they keep cannot be told from ours.  The fuzz replay, which has no
 # MPI, checks for leaks.

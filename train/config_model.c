@@ -71,4 +71,5 @@ void config_vlt5_options(const struct config *cfg, struct vlt5_options *o)
     peft_backbone_options(&po, o); /* full fine-tuning and BitFit are backbone options */
     o->visual_bias = cfg->model.visual_bias;
     o->dropout = (float)cfg->model.dropout;
+    o->precision = cfg->model.precision == PRECISION_BF16 ? VLT5_BF16 : VLT5_FP32;
 }

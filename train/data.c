@@ -111,7 +111,12 @@ void pretrain_hash(const struct config *cfg, char out[HASH_HEX_LEN])
 {
     static const char *const keys[] = {"run.seed", "data.dataset", "data.synthetic.", "model.", "pretrain.",
                                        "train.weight_decay", "train.adam_eps", "train.clip_norm", NULL};
-    hash_hex(config_prefix_hash(cfg, keys), out);
+    /* Pretraining runs in fp32 whatever model.precision says: fp32 and bf16 runs share the backbone. */
+    struct config *c = xmalloc(sizeof *c);
+    *c = *cfg;
+    c->model.precision = PRECISION_FP32;
+    hash_hex(config_prefix_hash(c, keys), out);
+    free(c);
 }
 
 int pretrain_done(const struct train_data *d, char id[HASH_HEX_LEN], char *why, size_t n)

@@ -19,6 +19,8 @@ int model_setup(struct model_ctx *mc, const struct config *run_cfg, int vocab, i
         po.method = PEFT_FULL;
         po.routing = ROUTING_NONE;
         po.consistency = 0; /* the backbone's pretraining is not the method's training */
+        if (kind == MODEL_FULL)
+            opts.precision = VLT5_FP32; /* it trains every tensor; bf16 is for a frozen backbone */
     }
     if (kind != MODEL_BARE)
         peft_backbone_options(&po, &opts); /* full fine-tuning and BitFit change the backbone */

@@ -89,9 +89,12 @@ $(cat "$TMP"/run/jobs/mixphm-train-*.out 2>&1)
 $(tail -25 "$TMP/slurm/logs/slurmctld.log" 2>&1)"
     t_fail "the chain completes after the train job requeued itself" "aggregate: $state; stages: $(tr '\n' ' ' <"$TMP/stages.log" 2>&1)"
 fi
-expected=$'prepare\nfeatures\ntrain waiting\ntrain got a signal\ntrain\neval\naggregate'
-[ "$(cat "$TMP/stages.log" 2>/dev/null)" = "$expected" ] && t_ok "stages ran in order, train twice" ||
-    t_fail "stages ran in order, train twice" "$(cat "$TMP/stages.log" 2>&1)"
+# Slurm may send its signal up to a minute early, so a restarted train job can be stopped again before its
+# handler is up; the job then requeues once more (nothing was lost), and train shows more than once.
+order=$(tr '\n' ' ' <"$TMP/stages.log" 2>/dev/null)
+[[ "$order" =~ ^prepare\ features\ train\ waiting\ train\ got\ a\ signal\ (train\ )+eval\ aggregate\ $ ]] &&
+    t_ok "stages ran in order, train stopped once and then finished" ||
+    t_fail "stages ran in order, train stopped once and then finished" "$(cat "$TMP/stages.log" 2>&1)"
 restarts=$(scontrol show job -o "$train" | grep -o 'Restarts=[0-9]*' | cut -d= -f2)
 [ "${restarts:-0}" -ge 1 ] && t_ok "Slurm counts the requeue (Restarts=$restarts)" ||
     t_fail "Slurm counts the requeue" "$(scontrol show job -o "$train")"

@@ -1,14 +1,18 @@
 /* Data parallelism of the backbone under mpirun -np 1, 2, 4: each rank runs its block of a global batch
  * of 8 (padded to its own lengths, dropout on, ex0 = its first global example, the global batch size as
  * the loss denominator); the allreduced loss and gradients equal those of the whole batch on one rank
- * (relative 1e-5: only the float summation order differs). */
+ * (relative 1e-5: only the float summation order differs).  The same holds with model.precision bf16
+ * (BitFit's biases train through the frozen bf16 products: a row's products do not depend on the
+ * other rows); a build without oneDNN skips that case. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/mem.h"
 #include "model/vlt5.h"
 #include "mpi/world.h"
+#include "nn/bf16_matmul.h"
 #include "tests/fd.h"
 #include "tests/vlt5_toy.h"
 #include "tests/harness.h"
@@ -32,13 +36,14 @@ static double run(struct test_ctx *t, struct params *p, struct vlt5 *m, const st
     return L;
 }
 
-static void test_allreduced_gradients(struct test_ctx *t)
+/* full: every backbone tensor trains (fp32); otherwise BitFit's biases, in `precision`. */
+static void allreduced_gradients(struct test_ctx *t, int full, int precision)
 {
     struct world *w = t->world;
     struct vlt5_dims d;
     toy_dims(&d);
-    struct vlt5_options o = {.train_backbone = 1, .dropout = 0.1f, .max_batch = N_EX, .max_text = TOY_TEXT,
-                             .max_target = TOY_ANSWER, .max_generate = 1};
+    struct vlt5_options o = {.train_backbone = full, .linear_bias = !full, .precision = precision, .dropout = 0.1f,
+                             .max_batch = N_EX, .max_text = TOY_TEXT, .max_target = TOY_ANSWER, .max_generate = 1};
     struct params p;
     struct vlt5 m;
     struct err e;
@@ -73,8 +78,21 @@ static void test_allreduced_gradients(struct test_ctx *t)
     params_free(&p);
 }
 
+static void test_allreduced_gradients(struct test_ctx *t)
+{
+    allreduced_gradients(t, 1, VLT5_FP32);
+}
+
+static void test_allreduced_gradients_bf16(struct test_ctx *t)
+{
+    allreduced_gradients(t, 0, VLT5_BF16);
+}
+
 int main(int argc, char **argv)
 {
-    static const struct test tests[] = {{"allreduced_gradients", test_allreduced_gradients}};
-    return test_main_mpi(tests, TEST_COUNT(tests), argc, argv);
+    static const struct test tests[] = {{"allreduced_gradients", test_allreduced_gradients},
+                                        {"allreduced_gradients_bf16", test_allreduced_gradients_bf16}};
+    if (!bf16_built())
+        printf("# skipped allreduced_gradients_bf16: built without oneDNN (make DNNL=0)\n");
+    return test_main_mpi(tests, bf16_built() ? TEST_COUNT(tests) : 1, argc, argv);
 }

@@ -291,6 +291,41 @@ static void test_adamw_skips_unused(struct test_ctx *t)
     params_free(&q);
 }
 
+/* A detached frozen tensor lives outside `frozen`, loads like any other, and once released has no
+ * values: saving or loading it is refused by name.  A trainable tensor ignores the flag. */
+static void test_detached(struct test_ctx *t)
+{
+    struct params p, q;
+    struct err e;
+    char path[600];
+    snprintf(path, sizeof path, "%s/d.h5", t->tmpdir);
+    const int sb[1] = {4};
+    make_pair(&p, sb);
+    CHECKF(t, params_save_h5(&p, path, PARAM_ANY, NULL, 0, &e) == 0, "%s", e.msg);
+    params_init(&q);
+    const int sa[2] = {2, 3}, s3[1] = {3};
+    params_add(&q, "enc.w", 2, sa, PARAM_BACKBONE, 0, &e);
+    params_add(&q, "enc.b", 1, sb, PARAM_BACKBONE, 0, &e);
+    params_add(&q, "head.w", 1, s3, PARAM_PEFT, 1, &e);
+    params_set_detached(&q, 0);
+    params_set_detached(&q, 2); /* trainable: stays in `train` */
+    params_alloc(&q);
+    CHECK_INT(t, q.n_frozen, 16); /* only enc.b */
+    CHECK(t, params_data(&q, 0) != NULL && params_data(&q, 0) != q.frozen);
+    CHECK(t, params_data(&q, 1) == q.frozen);
+    CHECK(t, params_data(&q, 2) == q.train && !q.t[2].detached);
+    CHECKF(t, params_load_h5_sel(&q, path, PARAM_BACKBONE, -1, NULL, &e) == 0, "%s", e.msg);
+    CHECK(t, memcmp(params_data(&q, 0), params_data(&p, 0), 6 * sizeof(float)) == 0);
+    params_release(&q, 0);
+    params_release(&q, 1); /* not detached: kept */
+    CHECK(t, params_data(&q, 0) == NULL && params_data(&q, 1) == q.frozen);
+    CHECK_INT(t, params_save_h5(&q, path, PARAM_BACKBONE, NULL, 0, &e), -1);
+    CHECK_CONTAINS(t, e.msg, "enc.w: its float32 values were released");
+    CHECK_INT(t, params_load_h5_sel(&q, path, PARAM_BACKBONE, -1, NULL, &e), -1);
+    CHECK_CONTAINS(t, e.msg, "enc.w was released once converted");
+    params_free(&p), params_free(&q);
+}
+
 int main(int argc, char **argv)
 {
     static const struct test tests[] = {
@@ -300,6 +335,7 @@ int main(int argc, char **argv)
         {"vlt5_weights_file", test_vlt5_weights_file},
         {"param_counts", test_param_counts},
         {"adamw_skips_unused", test_adamw_skips_unused},
+        {"detached", test_detached},
     };
     return test_main(tests, TEST_COUNT(tests), argc, argv);
 }
