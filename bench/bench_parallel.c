@@ -3,8 +3,11 @@
  * train stage's trainer_step: forward, regulariser exchange, backward, bucketed gradient allreduce,
  * clipping, AdamW), and greedy decoding of each rank's share of the test questions (the eval stage).
  *
- *   mpirun -np N bench_parallel [SIZE [METHOD [GLOBAL_BATCH [TEXT [ANSWER [REPEATS]]]]]]
- *   defaults: t5-base mixphm 16 20 10 3
+ *   mpirun -np N bench_parallel [SIZE [METHOD [GLOBAL_BATCH [TEXT [ANSWER [REPEATS [VOCAB [FEAT_DIM]]]]]]]]
+ *   defaults: t5-base mixphm 16 20 10 3 32200 2048
+ * SIZE is a preset name or comma-separated config settings ("model.size=custom,model.d_model=192,...",
+ * also peft.* keys), so that any backbone and method width can be timed; VOCAB and FEAT_DIM give the
+ * data's sizes (the synthetic benchmark: about 300 words, 64-wide features).
  *
  * Prints one JSON object (rank 0): the fastest and median step in seconds, steps/s, the time of the
  * gradient allreduce alone on the same buffer and its share of the step, and decoded questions/s
@@ -24,8 +27,7 @@
 #include "train/batch.h"
 #include "train/step.h"
 
-#define VOCAB 32200
-#define FEAT_DIM 2048
+#define MAX_SETS 16
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -56,20 +58,29 @@ int main(int argc, char **argv)
     const char *model = argc > 1 ? argv[1] : "t5-base", *method = argc > 2 ? argv[2] : "mixphm";
     const int Bg = argc > 3 ? atoi(argv[3]) : 16, Lt = argc > 4 ? atoi(argv[4]) : 20;
     const int Ld = argc > 5 ? atoi(argv[5]) : 10, reps = argc > 6 ? atoi(argv[6]) : 3;
-    if (Bg < size || Lt < 2 || Ld < 2 || reps < 1) {
+    const int vocab = argc > 7 ? atoi(argv[7]) : 32200, feat_dim = argc > 8 ? atoi(argv[8]) : 2048;
+    if (Bg < size || Lt < 2 || Ld < 2 || reps < 1 || vocab < 110 || feat_dim < 1) {
         if (rank == 0)
             fprintf(stderr, "usage: mpirun -np N bench_parallel [SIZE [METHOD [GLOBAL_BATCH >= N [TEXT [ANSWER "
-                            "[REPEATS]]]]]]\n");
+                            "[REPEATS [VOCAB [FEAT_DIM]]]]]]]]\n");
         MPI_Finalize();
         return 2;
     }
-    char set_size[64], set_method[64];
+    char set_size[64], set_method[64], list[1024];
     snprintf(set_size, sizeof set_size, "model.size=%s", model);
     snprintf(set_method, sizeof set_method, "peft.method=%s", method);
-    const char *sets[] = {set_size, set_method};
+    const char *sets[MAX_SETS + 1] = {set_method};
+    int n_sets = 1;
+    if (strchr(model, '=')) { /* settings, not a preset name */
+        snprintf(list, sizeof list, "%s", model);
+        for (char *tok = strtok(list, ","); tok && n_sets <= MAX_SETS; tok = strtok(NULL, ","))
+            sets[n_sets++] = tok;
+    } else {
+        sets[n_sets++] = set_size;
+    }
     struct config *cfg = xmalloc(sizeof *cfg);
     struct err e;
-    if (config_load(cfg, NULL, sets, 2, &e) != 0)
+    if (config_load(cfg, NULL, sets, n_sets, &e) != 0)
         return fail("config", &e);
 
     int lo, hi;
@@ -77,7 +88,7 @@ int main(int argc, char **argv)
     const int B = hi - lo;
     struct model_sizes sz = {.max_batch = B, .max_text = Lt, .max_target = Ld, .max_generate = Ld};
     struct model_ctx mc;
-    if (model_setup(&mc, cfg, VOCAB, FEAT_DIM, MODEL_OF_RUN, &sz, &e) != 0)
+    if (model_setup(&mc, cfg, vocab, feat_dim, MODEL_OF_RUN, &sz, &e) != 0)
         return fail("model", &e);
     vlt5_init_random(&mc.model, 1);
     peft_init(mc.peft, 1);
@@ -86,7 +97,7 @@ int main(int argc, char **argv)
                  cfg->train.clip_norm);
     const int R = mc.model.dims.n_regions;
     struct random_share s;
-    random_share_fill(&s, lo, hi, Lt, Ld, R, FEAT_DIM, VOCAB);
+    random_share_fill(&s, lo, hi, Lt, Ld, R, feat_dim, vocab);
     struct vlt5_batch batch = {.B = B, .text_len = Lt, .text = s.text, .feats = s.feats, .boxes = s.boxes,
                                .target_len = Ld, .labels = s.labels, .weights = s.weights, .ex0 = (uint64_t)lo,
                                .global_batch = Bg, .seed = 1, .train = 1};
@@ -128,10 +139,11 @@ int main(int argc, char **argv)
     if (rank == 0) {
         const double step = t_step[0], red = t_red[0];
         printf("{\"impl\": \"c\", \"size\": \"%s\", \"method\": \"%s\", \"ranks\": %d, \"global_batch\": %d, "
-               "\"text\": %d, \"answer\": %d, \"threads\": %d, \"blas_core\": \"%s\", \"trainable\": %zu, "
+               "\"text\": %d, \"answer\": %d, \"threads\": %d, \"blas_core\": \"%s\", \"trainable\": %zu, \"backbone\": %zu, "
                "\"step_min_s\": %.4f, \"step_median_s\": %.4f, \"steps_per_s\": %.3f, \"allreduce_min_s\": %.5f, "
                "\"allreduce_share\": %.4f, \"decode_min_s\": %.4f, \"questions_per_s\": %.2f, \"loss\": %.4f}\n",
-               model, method, size, Bg, Lt, Ld, blas_threads(), blas_core_name(), mc.params.n_train, step,
+               model, method, size, Bg, Lt, Ld, blas_threads(), blas_core_name(), mc.params.n_train,
+               params_count(&mc.params, -1, PARAM_BACKBONE), step,
                t_step[reps / 2], 1.0 / step, red, red / step, t_dec[0], Bg / t_dec[0], loss);
     }
     free(t_step), free(t_red), free(t_dec), free(out), free(len), free(cfg);

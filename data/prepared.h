@@ -23,6 +23,7 @@
 #include "data/dataset.h"
 #include "data/splits.h"
 #include "base/strtab.h"
+#include "data/prompt.h"
 #include "data/tokenizer.h"
 
 #define PREPARED_FORMAT "mixphm-prepared"
@@ -39,6 +40,7 @@ struct prepared_input {
     const struct vqa_data *ds;
     const struct tokenizer *tok;
     int answer_max_len;            /* ANSWER_MAX_TOKENS, or 0: no truncation (GQA) */
+    int prompt;                    /* enum prompt_kind: the text around questions and answers */
     const struct split_set *splits;
     const int8_t *file_layout;     /* [ds->files.n] enum detector_layout */
     const char *images_digest;     /* what the features stage depends on */
@@ -70,7 +72,7 @@ struct prepared {
     struct strtab q_id_text;    /* [nq] question_id as text (GQA's verbatim) */
     struct strtab q_text;       /* [nq] question text */
     int32_t *q_image;           /* [nq] image row */
-    int32_t *q_tokens;          /* [nq, q_len] "vqa: " + question, </s>, then 0s */
+    int32_t *q_tokens;          /* [nq, q_len] the prompted question (data/prompt.h), </s>, 0s */
     int32_t *q_n_tokens;        /* [nq] */
     int32_t *q_qtype, *q_atype; /* [nq] indexes into qtypes / atypes (0: "") */
     int8_t *q_source;           /* [nq] SRC_POOL or SRC_TEST */
@@ -82,7 +84,7 @@ struct prepared {
     long n_answers;
     struct strtab answers;      /* [na] answer text */
     int a_len;                  /* columns of a_tokens: ANSWER_MAX_TOKENS, or the longest (GQA) */
-    int32_t *a_tokens;          /* [na, a_len] answer, </s>, then 0s */
+    int32_t *a_tokens;          /* [na, a_len] prompted answer, </s>, then 0s */
     int32_t *a_n_tokens;        /* [na] */
     int32_t *pool, *test;       /* [n_pool], [n_test] question rows */
     long n_pool, n_test;

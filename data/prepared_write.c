@@ -15,24 +15,25 @@ struct token_matrix {
     int width;
 };
 
-static int encode_all(const struct tokenizer *tok, const struct strtab *t, const char *prefix, int max_len,
-                      struct token_matrix *m, const char *what, struct err *e)
+static int encode_all(const struct tokenizer *tok, const struct strtab *t, const char *prefix, const char *suffix,
+                      int max_len, struct token_matrix *m, const char *what, struct err *e)
 {
     memset(m, 0, sizeof *m);
     m->n = t->n;
     int32_t **rows = xcalloc((size_t)(t->n ? t->n : 1), sizeof *rows);
     m->len = xcalloc((size_t)(t->n ? t->n : 1), sizeof *m->len);
-    size_t plen = strlen(prefix), cap = 256;
+    size_t plen = strlen(prefix), slen = strlen(suffix), cap = 256;
     char *buf = xmalloc(cap);
     int rc = 0;
     m->width = 1;
     for (long i = 0; i < t->n && rc == 0; i++) {
         const char *s = strtab_get(t, i);
-        size_t need = plen + strlen(s) + 1;
+        size_t len = strlen(s), need = plen + len + slen + 1;
         if (need > cap)
             buf = xrealloc(buf, cap = need * 2);
         memcpy(buf, prefix, plen);
-        memcpy(buf + plen, s, need - plen);
+        memcpy(buf + plen, s, len);
+        memcpy(buf + plen + len, suffix, slen + 1);
         int n;
         rc = tokenizer_encode(tok, buf, max_len, &rows[i], &n, e);
         if (rc != 0)
@@ -89,9 +90,12 @@ static int write_questions(hid_t f, const struct prepared_input *in, struct err 
         src[i] = ds->q[i].source;
     }
     struct token_matrix tm;
-    int rc = encode_all(in->tok, &ds->text, "vqa: ", QUESTION_MAX_TOKENS, &tm, "question row", e);
+    int rc = encode_all(in->tok, &ds->text, prompt_question_prefix(in->prompt), prompt_question_suffix(in->prompt),
+                        QUESTION_MAX_TOKENS, &tm, "question row", e);
     if (rc == 0)
         rc = write_tokens(g, "tokens", "n_tokens", &tm, e);
+    if (rc == 0)
+        rc = h5io_attr_str(g, "prompt", prompt_name(in->prompt), e);
     if (rc == 0)
         rc = h5io_write_i64(g, "id", 1, &n, id, e);
     if (rc == 0)
@@ -127,7 +131,7 @@ static int write_answers(hid_t f, const struct prepared_input *in, struct err *e
     if (g < 0)
         return -1;
     struct token_matrix tm;
-    int rc = encode_all(in->tok, &ds->answers, "", in->answer_max_len, &tm, "answer", e);
+    int rc = encode_all(in->tok, &ds->answers, prompt_answer_prefix(in->prompt), "", in->answer_max_len, &tm, "answer", e);
     if (rc == 0)
         rc = write_tokens(g, "tokens", "n_tokens", &tm, e);
     if (rc == 0)
@@ -281,8 +285,8 @@ static int write_pretrain(hid_t f, const struct prepared_input *in, struct err *
     hsize_t n = (hsize_t)ds->n_pretrain;
     static const int32_t none = 0;
     struct token_matrix a, b;
-    int rc = encode_all(in->tok, &ds->pt_input, "", 0, &a, "pretraining input", e);
-    int rc2 = encode_all(in->tok, &ds->pt_target, "", 0, &b, "pretraining target", e);
+    int rc = encode_all(in->tok, &ds->pt_input, "", "", 0, &a, "pretraining input", e);
+    int rc2 = encode_all(in->tok, &ds->pt_target, "", "", 0, &b, "pretraining target", e);
     if (rc == 0 && rc2 != 0)
         rc = -1;
     if (rc == 0)

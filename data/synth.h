@@ -9,6 +9,7 @@
 #ifndef MIXPHM_DATA_SYNTH_H
 #define MIXPHM_DATA_SYNTH_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/err.h"
@@ -37,6 +38,7 @@ struct synth_config {
     long train_images, test_images; /* the pool's images come first, then the test images */
     long pool_questions, test_questions;
     long pretrain_pairs;
+    long pretrain_images; /* images only the pretraining corpus describes, after the test images */
     int feature_dim;
     double feature_noise;   /* standard deviation of the detector's noise */
     double annotator_error; /* probability that an annotator answers wrongly */
@@ -68,7 +70,15 @@ struct synth_region {
     float conf;   /* the detector's score; regions come sorted by it */
 };
 
-/* Image `image` (0 .. train_images + test_images - 1). */
+/* Image rows: the pool's [0, train_images), the test set's [train_images, + test_images), then the
+ * pretraining-only images [train_images + test_images, + pretrain_images). */
+long synth_n_images(const struct synth_config *c);
+/* The key an image's random draws are seeded with: its row for pool and test images, and
+ * SYNTH_PRETRAIN_IMAGE_KEY + j for pretraining image j, so that those never repeat a pool or test
+ * scene, and pretraining image j is the same whatever the other counts. */
+#define SYNTH_PRETRAIN_IMAGE_KEY (1ULL << 40)
+uint64_t synth_image_key(const struct synth_config *c, long image);
+/* Image `image` (a row as above). */
 void synth_scene(const struct synth_config *c, long image, struct synth_scene *s);
 /* The 36 regions the detector returns for it, sorted by confidence. */
 void synth_regions(const struct synth_config *c, long image, const struct synth_scene *s,
@@ -106,11 +116,22 @@ long synth_question_image(const struct synth_config *c, int test, long index);
 void synth_question(const struct synth_config *c, int test, long index, const struct synth_scene *s,
                     struct synth_question *q);
 
-/* Pretraining pair `index`: a description of a pool image with spans replaced by <extra_id_k>. */
+/* A caption of scene `s`: one or two sentences, words and marks separated by single spaces, true of the
+ * scene and never a question (docs/synthetic.md lists its kinds). */
+#define SYNTH_CAPTION_MAX 512
+void synth_caption(const struct synth_scene *s, struct synth_rng *r, char *out, size_t n);
+
+/* Pretraining pair `index`: caption index / 2 of a pool or pretraining image, and its objective by
+ * the index's parity (as FewVLM trains both on every caption): even, T5 span corruption (spans replaced
+ * by <extra_id_k>, the target lists them); odd, prefix language modelling (input the first words, target
+ * the rest). */
+enum synth_objective { SYNTH_SPAN_CORRUPTION, SYNTH_PREFIX_LM };
 struct synth_pair {
     long image;
-    char input[1024];
-    char target[1024];
+    int objective;                  /* enum synth_objective */
+    char caption[SYNTH_CAPTION_MAX]; /* the text before the objective */
+    char input[SYNTH_CAPTION_MAX + 256];
+    char target[SYNTH_CAPTION_MAX + 256];
 };
 void synth_pair(const struct synth_config *c, long index, struct synth_pair *p);
 

@@ -1,4 +1,5 @@
-/* The pretraining corpus (scene descriptions as T5 span-corruption pairs) and the word list. */
+/* The pretraining corpus (captions of the scenes, data/synth_captions.c, under FewVLM's two objectives:
+ * T5 span corruption and prefix language modelling) and the word list. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,8 +8,8 @@
 
 /* Every word the generator writes, in a fixed order: ids 3.. of the synthetic tokenizer. */
 static const char *const words[] = {
-    /* punctuation and the task prefix */
-    "vqa", ":", "?", "!", ".", ",",
+    /* punctuation and the task prompts (data/prompt.h) */
+    "vqa", ":", "?", "!", ".", ",", "question", "answer",
     /* question and description words */
     "what", "color", "shape", "size", "is", "the", "a", "made", "of", "how", "many", "are", "there", "more",
     "than", "left", "right", "above", "below", "thing", "things", "from", "to", "and",
@@ -19,6 +20,9 @@ static const char *const words[] = {
     "yes", "no", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10",
     /* how annotators type numbers */
     "none", "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    /* captions */
+    "in", "has", "shaped", "like", "material", "image", "shows", "contains", "number", "total", "top",
+    "bottom", "fewer", "as", "not",
 };
 
 const char *const *synth_words(int *n)
@@ -33,47 +37,11 @@ static void append(char *out, size_t n, const char *s)
     snprintf(out + len, n - len, "%s%s", len ? " " : "", s);
 }
 
-static int by_x(const void *a, const void *b)
-{
-    const struct synth_object *x = *(const struct synth_object *const *)a, *y = *(const struct synth_object *const *)b;
-    return (x->cx > y->cx) - (x->cx < y->cx);
-}
-
-/* "from left to right : a large red metal cube , a small blue rubber sphere , ... . the ... is above the
- * ... ." in words separated by single spaces. */
-static void describe(const struct synth_scene *s, struct synth_rng *r, char *out, size_t n)
-{
-    const struct synth_object *order[SYNTH_MAX_OBJECTS];
-    for (int i = 0; i < s->n; i++)
-        order[i] = &s->obj[i];
-    qsort(order, (size_t)s->n, sizeof order[0], by_x);
-    out[0] = '\0';
-    append(out, n, "from left to right :");
-    for (int i = 0; i < s->n; i++) {
-        const struct synth_object *o = order[i];
-        char obj[96];
-        snprintf(obj, sizeof obj, "a %s %s %s %s%s", synth_size_names[o->attr[ATTR_SIZE]],
-                 synth_color_names[o->attr[ATTR_COLOR]], synth_material_names[o->attr[ATTR_MATERIAL]],
-                 synth_shape_names[o->attr[ATTR_SHAPE]], i + 1 < s->n ? " ," : " .");
-        append(out, n, obj);
-    }
-    /* One vertical relation between two objects whose centres are clearly apart. */
-    int i = (int)synth_rng_below(r, s->n), j = (int)synth_rng_below(r, s->n);
-    const struct synth_object *a = &s->obj[i], *b = &s->obj[j];
-    if (i != j && (a->cy - b->cy) * (a->cy - b->cy) > 0.01f * (float)s->height * (float)s->height) {
-        char rel[128];
-        snprintf(rel, sizeof rel, "the %s %s is %s the %s %s .", synth_color_names[a->attr[ATTR_COLOR]],
-                 synth_shape_names[a->attr[ATTR_SHAPE]], a->cy < b->cy ? "above" : "below",
-                 synth_color_names[b->attr[ATTR_COLOR]], synth_shape_names[b->attr[ATTR_SHAPE]]);
-        append(out, n, rel);
-    }
-}
-
 /* T5 span corruption: about 15% of the words, in spans of 1-3 words, become <extra_id_k> in the input;
  * the target lists each span after its sentinel and ends with one more sentinel. */
 static void corrupt(const char *text, struct synth_rng *r, char *input, char *target, size_t n)
 {
-    char buf[1024], *w[256];
+    char buf[SYNTH_CAPTION_MAX], *w[256];
     int nw = 0;
     snprintf(buf, sizeof buf, "%s", text);
     for (char *tok = strtok(buf, " "); tok && nw < 256; tok = strtok(NULL, " "))
@@ -116,14 +84,37 @@ static void corrupt(const char *text, struct synth_rng *r, char *input, char *ta
     append(target, n, s);
 }
 
+/* FewVLM's prefix language modelling: the first 1..n-1 words are the input, the rest the target. */
+static void split_prefix(const char *text, struct synth_rng *r, char *input, char *target, size_t n)
+{
+    int nw = 1;
+    for (const char *p = text; *p; p++)
+        nw += *p == ' ';
+    int cut = nw > 1 ? (int)synth_rng_between(r, 1, nw - 1) : nw;
+    const char *p = text;
+    for (int spaces = 0; *p && !(*p == ' ' && ++spaces == cut); p++)
+        ;
+    size_t len = (size_t)(p - text) < n ? (size_t)(p - text) : n - 1; /* p: the space before the target */
+    memcpy(input, text, len);
+    input[len] = '\0';
+    snprintf(target, n, "%s", *p ? p + 1 : p);
+}
+
 void synth_pair(const struct synth_config *c, long index, struct synth_pair *p)
 {
-    struct synth_rng r;
-    synth_rng_seed(&r, c->seed, RNG_PRETRAIN, (uint64_t)index);
-    p->image = synth_rng_below(&r, c->train_images);
+    /* Pairs 2i and 2i + 1 share caption i (its image and text); each has its own objective draws. */
+    struct synth_rng r, o;
+    synth_rng_seed(&r, c->seed, RNG_PRETRAIN, (uint64_t)(index / 2));
+    synth_rng_seed(&o, c->seed, RNG_PRETRAIN_OBJECTIVE, (uint64_t)index);
+    long pick = synth_rng_below(&r, c->train_images + c->pretrain_images);
+    /* pool images, then the pretraining-only ones (after the test images): never a test image */
+    p->image = pick < c->train_images ? pick : c->test_images + pick;
     struct synth_scene s;
     synth_scene(c, p->image, &s);
-    char text[1024];
-    describe(&s, &r, text, sizeof text);
-    corrupt(text, &r, p->input, p->target, sizeof p->input);
+    synth_caption(&s, &r, p->caption, sizeof p->caption);
+    p->objective = index % 2 == 0 ? SYNTH_SPAN_CORRUPTION : SYNTH_PREFIX_LM;
+    if (p->objective == SYNTH_SPAN_CORRUPTION)
+        corrupt(p->caption, &o, p->input, p->target, sizeof p->input);
+    else
+        split_prefix(p->caption, &o, p->input, p->target, sizeof p->input);
 }

@@ -5,86 +5,7 @@
 
 #include "data/dataset.h"
 #include "data/synth.h"
-
-static const int attr_count[SYNTH_N_ATTR] = {SYNTH_SIZES, SYNTH_COLORS, SYNTH_MATERIALS, SYNTH_SHAPES};
-
-static const char *attr_word(int attr, int value)
-{
-    switch (attr) {
-    case ATTR_SIZE: return synth_size_names[value];
-    case ATTR_COLOR: return synth_color_names[value];
-    case ATTR_MATERIAL: return synth_material_names[value];
-    default: return synth_shape_names[value];
-    }
-}
-
-/* A referring expression: the attributes it names (value -1: not named). */
-struct desc {
-    int value[SYNTH_N_ATTR];
-};
-
-static int matches(const struct synth_object *o, const struct desc *d)
-{
-    for (int a = 0; a < SYNTH_N_ATTR; a++)
-        if (d->value[a] >= 0 && d->value[a] != o->attr[a])
-            return 0;
-    return 1;
-}
-
-static int count_matching(const struct synth_scene *s, const struct desc *d)
-{
-    int n = 0;
-    for (int i = 0; i < s->n; i++)
-        n += matches(&s->obj[i], d);
-    return n;
-}
-
-/* "large red metal cube", "small rubber thing", "cylinders" (plural), "red things". */
-static void render(const struct desc *d, int plural, char *out, size_t n)
-{
-    out[0] = '\0';
-    for (int a = ATTR_SIZE; a < ATTR_SHAPE; a++)
-        if (d->value[a] >= 0)
-            snprintf(out + strlen(out), n - strlen(out), "%s ", attr_word(a, d->value[a]));
-    const char *noun = d->value[ATTR_SHAPE] >= 0
-                           ? (plural ? synth_shape_plurals : synth_shape_names)[d->value[ATTR_SHAPE]]
-                           : (plural ? "things" : "thing");
-    snprintf(out + strlen(out), n - strlen(out), "%s", noun);
-}
-
-/* The shortest description (of the attributes other than `exclude`) that only object `t` matches, trying
- * subsets of equal size in random order.  0, or -1 when another object is identical to it. */
-static int unique_desc(const struct synth_scene *s, int t, int exclude, struct synth_rng *r, struct desc *out)
-{
-    int subsets[16], n = 0;
-    for (int size = 1; size <= SYNTH_N_ATTR; size++) {
-        n = 0;
-        for (int m = 1; m < 16; m++)
-            if (__builtin_popcount((unsigned)m) == size && !(exclude >= 0 && (m & (1 << exclude))))
-                subsets[n++] = m;
-        synth_rng_shuffle(r, subsets, n);
-        for (int i = 0; i < n; i++) {
-            for (int a = 0; a < SYNTH_N_ATTR; a++)
-                out->value[a] = (subsets[i] & (1 << a)) ? s->obj[t].attr[a] : -1;
-            if (count_matching(s, out) == 1)
-                return 0;
-        }
-    }
-    return -1;
-}
-
-/* A random description of 1..max_attrs attributes: of object t when t >= 0, else of random values. */
-static void random_desc(const struct synth_scene *s, int t, int max_attrs, struct synth_rng *r, struct desc *d)
-{
-    int order[SYNTH_N_ATTR] = {0, 1, 2, 3}, k = (int)synth_rng_between(r, 1, max_attrs);
-    synth_rng_shuffle(r, order, SYNTH_N_ATTR);
-    for (int a = 0; a < SYNTH_N_ATTR; a++)
-        d->value[a] = -1;
-    for (int i = 0; i < k; i++) {
-        int a = order[i];
-        d->value[a] = t >= 0 ? s->obj[t].attr[a] : (int)synth_rng_below(r, attr_count[a]);
-    }
-}
+#include "data/synth_desc.h"
 
 enum qkind { Q_COLOR, Q_SHAPE, Q_MATERIAL, Q_SIZE, Q_EXIST, Q_COUNT, Q_COMPARE, Q_SPATIAL, Q_KINDS };
 /* Shares of the question kinds (percent): 40 other, 15 number, 45 yes/no, like VQA v2's mix. */
@@ -96,11 +17,11 @@ static const int query_attr[] = {[Q_COLOR] = ATTR_COLOR, [Q_SHAPE] = ATTR_SHAPE,
 static int ask_attribute(const struct synth_scene *s, int kind, struct synth_rng *r, struct synth_question *q)
 {
     int t = (int)synth_rng_below(r, s->n), attr = query_attr[kind];
-    struct desc d;
-    if (unique_desc(s, t, attr, r, &d) != 0)
+    struct synth_desc d;
+    if (synth_desc_unique(s, t, attr, r, &d) != 0)
         return -1;
     char ref[96];
-    render(&d, 0, ref, sizeof ref);
+    synth_desc_render(&d, 0, ref, sizeof ref);
     static const char *const fmt[] = {[Q_COLOR] = "what color is the %s?", [Q_SHAPE] = "what shape is the %s?",
                                       [Q_MATERIAL] = "what is the %s made of?", [Q_SIZE] = "what size is the %s?"};
     static const char *const qtype[] = {[Q_COLOR] = "what color is the", [Q_SHAPE] = "what shape is the",
@@ -108,23 +29,23 @@ static int ask_attribute(const struct synth_scene *s, int kind, struct synth_rng
     snprintf(q->text, sizeof q->text, fmt[kind], ref);
     q->qtype = qtype[kind];
     q->atype = "other";
-    snprintf(q->answer, sizeof q->answer, "%s", attr_word(attr, s->obj[t].attr[attr]));
+    snprintf(q->answer, sizeof q->answer, "%s", synth_attr_word(attr, s->obj[t].attr[attr]));
     return 0;
 }
 
 static int ask_exists(const struct synth_scene *s, struct synth_rng *r, struct synth_question *q)
 {
-    struct desc d;
+    struct synth_desc d;
     int want_yes = synth_rng_below(r, 2) == 0;
     for (int tries = 0;; tries++) {
-        random_desc(s, want_yes ? (int)synth_rng_below(r, s->n) : -1, 3, r, &d);
-        if ((count_matching(s, &d) > 0) == want_yes)
+        synth_desc_random(s, want_yes ? (int)synth_rng_below(r, s->n) : -1, 3, r, &d);
+        if ((synth_desc_count(s, &d) > 0) == want_yes)
             break;
         if (tries > 50)
             return -1;
     }
     char ref[96];
-    render(&d, 0, ref, sizeof ref);
+    synth_desc_render(&d, 0, ref, sizeof ref);
     snprintf(q->text, sizeof q->text, "is there a %s?", ref);
     q->qtype = "is there a";
     q->atype = "yes/no";
@@ -134,20 +55,20 @@ static int ask_exists(const struct synth_scene *s, struct synth_rng *r, struct s
 
 static int ask_count(const struct synth_scene *s, struct synth_rng *r, struct synth_question *q)
 {
-    struct desc d;
-    random_desc(s, synth_rng_uniform(r) < 0.85 ? (int)synth_rng_below(r, s->n) : -1, 2, r, &d);
+    struct synth_desc d;
+    synth_desc_random(s, synth_rng_uniform(r) < 0.85 ? (int)synth_rng_below(r, s->n) : -1, 2, r, &d);
     char ref[96];
-    render(&d, 1, ref, sizeof ref);
+    synth_desc_render(&d, 1, ref, sizeof ref);
     snprintf(q->text, sizeof q->text, "how many %s are there?", ref);
     q->qtype = "how many";
     q->atype = "number";
-    snprintf(q->answer, sizeof q->answer, "%d", count_matching(s, &d));
+    snprintf(q->answer, sizeof q->answer, "%d", synth_desc_count(s, &d));
     return 0;
 }
 
 static int ask_compare(const struct synth_scene *s, struct synth_rng *r, struct synth_question *q)
 {
-    struct desc a, b;
+    struct synth_desc a, b;
     int na = 0, nb = 0;
     for (int tries = 0; tries < 20; tries++) {
         int attr = synth_rng_below(r, 2) ? ATTR_COLOR : ATTR_SHAPE;
@@ -155,21 +76,21 @@ static int ask_compare(const struct synth_scene *s, struct synth_rng *r, struct 
             a.value[k] = b.value[k] = -1;
         a.value[attr] = s->obj[synth_rng_below(r, s->n)].attr[attr];
         do
-            b.value[attr] = (int)synth_rng_below(r, attr_count[attr]);
+            b.value[attr] = (int)synth_rng_below(r, synth_attr_count[attr]);
         while (b.value[attr] == a.value[attr]);
         if (synth_rng_below(r, 2)) { /* either side may be the larger */
-            struct desc t = a;
+            struct synth_desc t = a;
             a = b;
             b = t;
         }
-        na = count_matching(s, &a);
-        nb = count_matching(s, &b);
+        na = synth_desc_count(s, &a);
+        nb = synth_desc_count(s, &b);
         if (na != nb)
             break;
     }
     char ra[64], rb[64];
-    render(&a, 1, ra, sizeof ra);
-    render(&b, 1, rb, sizeof rb);
+    synth_desc_render(&a, 1, ra, sizeof ra);
+    synth_desc_render(&b, 1, rb, sizeof rb);
     snprintf(q->text, sizeof q->text, "are there more %s than %s?", ra, rb);
     q->qtype = "are there";
     q->atype = "yes/no";
@@ -198,13 +119,13 @@ static int ask_spatial(const struct synth_scene *s, struct synth_rng *r, struct 
         const struct synth_object *a = &s->obj[i], *b = &s->obj[j];
         /* Only clear relations: the centres must be apart along the relation's axis. */
         float gap = rel < 2 ? a->cx - b->cx : a->cy - b->cy, unit = rel < 2 ? (float)s->width : (float)s->height;
-        struct desc da, db;
-        if (i == j || gap * gap < 0.01f * unit * unit || unique_desc(s, i, -1, r, &da) != 0 ||
-            unique_desc(s, j, -1, r, &db) != 0)
+        struct synth_desc da, db;
+        if (i == j || gap * gap < 0.01f * unit * unit || synth_desc_unique(s, i, -1, r, &da) != 0 ||
+            synth_desc_unique(s, j, -1, r, &db) != 0)
             continue;
         char ra[64], rb[64];
-        render(&da, 0, ra, sizeof ra);
-        render(&db, 0, rb, sizeof rb);
+        synth_desc_render(&da, 0, ra, sizeof ra);
+        synth_desc_render(&db, 0, rb, sizeof rb);
         snprintf(q->text, sizeof q->text, "is the %s %s the %s?", ra, relation_words[rel], rb);
         q->qtype = "is the";
         q->atype = "yes/no";
@@ -227,9 +148,9 @@ static void wrong_answer(const struct synth_question *q, int kind, struct synth_
     } else {
         int attr = query_attr[kind], v;
         do
-            v = (int)synth_rng_below(r, attr_count[attr]);
-        while (!strcmp(attr_word(attr, v), q->answer));
-        snprintf(out, n, "%s", attr_word(attr, v));
+            v = (int)synth_rng_below(r, synth_attr_count[attr]);
+        while (!strcmp(synth_attr_word(attr, v), q->answer));
+        snprintf(out, n, "%s", synth_attr_word(attr, v));
     }
 }
 

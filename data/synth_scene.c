@@ -20,10 +20,17 @@ static float clampf(float v, float lo, float hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
+uint64_t synth_image_key(const struct synth_config *c, long image)
+{
+    long first_pretrain = c->train_images + c->test_images;
+    /* Pretraining-only images draw from keys no pool or test image can have, whatever the counts. */
+    return image >= first_pretrain ? SYNTH_PRETRAIN_IMAGE_KEY + (uint64_t)(image - first_pretrain) : (uint64_t)image;
+}
+
 void synth_scene(const struct synth_config *c, long image, struct synth_scene *s)
 {
     struct synth_rng r;
-    synth_rng_seed(&r, c->seed, RNG_SCENE, (uint64_t)image);
+    synth_rng_seed(&r, c->seed, RNG_SCENE, synth_image_key(c, image));
     memset(s, 0, sizeof *s);
     s->width = synth_rng_below(&r, 2) ? 640 : 480;
     s->height = synth_rng_below(&r, 2) ? 480 : 360;
@@ -82,7 +89,7 @@ void synth_regions(const struct synth_config *c, long image, const struct synth_
                    struct synth_region r[SYNTH_REGIONS])
 {
     struct synth_rng g;
-    synth_rng_seed(&g, c->seed, RNG_REGIONS, (uint64_t)image);
+    synth_rng_seed(&g, c->seed, RNG_REGIONS, synth_image_key(c, image));
     int n = 0;
     for (int i = 0; i < s->n; i++) {
         const float *ob = s->obj[i].box;
@@ -190,7 +197,7 @@ void synth_detector_run(const struct synth_detector *d, const struct synth_confi
                         const struct synth_scene *s, const struct synth_region r[SYNTH_REGIONS], float *out)
 {
     struct synth_rng noise;
-    synth_rng_seed(&noise, c->seed, RNG_FEATURE_NOISE, (uint64_t)image);
+    synth_rng_seed(&noise, c->seed, RNG_FEATURE_NOISE, synth_image_key(c, image));
     for (int i = 0; i < SYNTH_REGIONS; i++) {
         float a[SYNTH_ATTRS];
         synth_region_attributes(s, &r[i], a);
@@ -204,4 +211,9 @@ void synth_detector_run(const struct synth_detector *d, const struct synth_confi
             f[j] = v > 0 ? v : 0;
         }
     }
+}
+
+long synth_n_images(const struct synth_config *c)
+{
+    return c->train_images + c->test_images + c->pretrain_images;
 }

@@ -12,8 +12,8 @@
 
 static void image_name(const struct synth_config *c, long image, char *out, size_t n)
 {
-    int test = image >= c->train_images;
-    snprintf(out, n, "SYN_%s_%012ld", test ? "test" : "train", image + 1);
+    const char *set = image < c->train_images ? "train" : image < c->train_images + c->test_images ? "test" : "pretrain";
+    snprintf(out, n, "SYN_%s_%012ld", set, image + 1);
 }
 
 /* VQA-style ids: image number * 1000 + the question's number on that image. */
@@ -185,7 +185,7 @@ static int write_detector(const struct synth_config *c, const char *dir, struct 
     synth_detector_init(&det, c);
     float *feat = xmalloc((size_t)SYNTH_REGIONS * (size_t)c->feature_dim * sizeof *feat); /* [36, dim] */
     int rc = h5io_attr_str(f, "description", "mixphm synthetic benchmark: frozen detector outputs, VL-T5 layout", e);
-    for (long i = 0; rc == 0 && i < c->train_images + c->test_images; i++) {
+    for (long i = 0; rc == 0 && i < synth_n_images(c); i++) {
         struct synth_scene s;
         struct synth_region r[SYNTH_REGIONS];
         char name[64];

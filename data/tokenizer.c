@@ -185,18 +185,56 @@ static void encode_words(const struct tokenizer *t, const char *text, struct idb
     free(word);
 }
 
+/* SentencePiece text with <extra_id_k> literals (the fewvlm prompt): as HF's T5 tokenizer, the text is
+ * split at the sentinels, which become their ids, the white space next to them is dropped, and each
+ * piece of text between them is encoded on its own. */
+static int encode_pieces(const struct tokenizer *t, const char *text, struct idbuf *out, struct err *e)
+{
+    size_t n = strlen(text);
+    char *seg = xmalloc(n + 1);
+    int rc = 0;
+    for (size_t i = 0; i <= n && rc == 0;) {
+        size_t j = i;
+        int32_t sid = -1;
+        int slen = 0;
+        while (j < n && (text[j] != '<' || (slen = sentinel_at(t, text + j, &sid)) == 0))
+            j++;
+        size_t a = i, z = j; /* the text before the sentinel (or the end), trimmed */
+        while (a < z && isspace((unsigned char)text[a]))
+            a++;
+        while (z > a && isspace((unsigned char)text[z - 1]))
+            z--;
+        if (z > a) {
+            memcpy(seg, text + a, z - a);
+            seg[z - a] = '\0';
+            int *pieces = NULL, np = 0;
+            char why[512];
+            if (spm_encode(t->spm, seg, &pieces, &np, why, sizeof why) != 0) {
+                rc = err_set(e, "cannot tokenize \"%s\": %s", text, why);
+                break;
+            }
+            for (int k = 0; k < np; k++)
+                push(out, pieces[k]);
+            free(pieces);
+        }
+        if (j >= n)
+            break;
+        push(out, sid);
+        i = j + (size_t)slen;
+    }
+    free(seg);
+    return rc;
+}
+
 int tokenizer_encode(const struct tokenizer *t, const char *text, int max_len, int32_t **ids, int *n,
                      struct err *e)
 {
     struct idbuf b = {0};
     if (t->kind == TOK_SENTENCEPIECE) {
-        int *pieces = NULL, np = 0;
-        char why[512];
-        if (spm_encode(t->spm, text, &pieces, &np, why, sizeof why) != 0)
-            return err_set(e, "cannot tokenize \"%s\": %s", text, why);
-        for (int i = 0; i < np; i++)
-            push(&b, pieces[i]);
-        free(pieces);
+        if (encode_pieces(t, text, &b, e) != 0) {
+            free(b.v);
+            return -1;
+        }
     } else {
         encode_words(t, text, &b);
     }

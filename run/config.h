@@ -68,6 +68,7 @@ struct config {
         long seeds; /* sweep */
         char root[CFG_STR_MAX];      /* relative dataset file names are resolved against it */
         char tokenizer[CFG_STR_MAX]; /* SentencePiece model of the real datasets */
+        int prompt;                  /* enum prompt_kind (data/prompt.h) */
         struct {
             char pool[CFG_STR_MAX], test[CFG_STR_MAX], annotations[CFG_STR_MAX], questions[CFG_STR_MAX];
             char pool_features[CFG_STR_MAX], test_features[CFG_STR_MAX];
@@ -77,7 +78,7 @@ struct config {
             char pool_features[CFG_STR_MAX], test_features[CFG_STR_MAX];
         } gqa;
         struct {
-            long train_images, test_images, pool_questions, test_questions, pretrain_pairs, feature_dim;
+            long train_images, test_images, pool_questions, test_questions, pretrain_pairs, pretrain_images, feature_dim;
             double feature_noise, annotator_error, variant_rate;
         } synthetic;
     } data;

@@ -27,6 +27,7 @@ static const char *const weights_names[] = {"best", "last", NULL};
 static const char *const dtype_names[] = {"float32", "float16", NULL};
 static const char *const nonfinite_names[] = {"refuse", "zero", NULL};
 static const char *const precision_names[] = {"fp32", "bf16", NULL};
+static const char *const prompt_names[] = {"vlt5", "fewvlm", NULL}; /* data/prompt.h's order */
 
 /* Rows leave the trailing condition fields out when a key has no condition (they are then zero). */
 #pragma GCC diagnostic push
@@ -44,6 +45,7 @@ static const struct cfg_key schema[] = {
     /* The dataset files are read by prepare only: features depends on prepare's image list. */
     {"data.root",           CFG_STRING, OFF(data.root),           0, 0, NULL, 0, ST(PREPARE)},
     {"data.tokenizer",      CFG_STRING, OFF(data.tokenizer),      0, 0, NULL, 0, ST(PREPARE)},
+    {"data.prompt",         CFG_ENUM,   OFF(data.prompt),         0, 0, prompt_names, 0, ST(PREPARE)},
     {"data.vqav2.pool",     CFG_STRING, OFF(data.vqav2.pool),     0, 0, NULL, 0, ST(PREPARE)},
     {"data.vqav2.test",     CFG_STRING, OFF(data.vqav2.test),     0, 0, NULL, 0, ST(PREPARE)},
     {"data.vqav2.annotations", CFG_STRING, OFF(data.vqav2.annotations), 0, 0, NULL, 0, ST(PREPARE)},
@@ -65,6 +67,7 @@ static const struct cfg_key schema[] = {
     {"data.synthetic.pool_questions", CFG_INT,   OFF(data.synthetic.pool_questions), 2, 100000000, NULL, 0, ST(PREPARE)},
     {"data.synthetic.test_questions", CFG_INT,   OFF(data.synthetic.test_questions), 1, 100000000, NULL, 0, ST(PREPARE)},
     {"data.synthetic.pretrain_pairs", CFG_INT,   OFF(data.synthetic.pretrain_pairs), 0, 100000000, NULL, 0, ST(PREPARE)},
+    {"data.synthetic.pretrain_images", CFG_INT,  OFF(data.synthetic.pretrain_images), 0, 10000000, NULL, 0, ST(PREPARE)},
     {"data.synthetic.feature_dim",    CFG_INT,   OFF(data.synthetic.feature_dim),    1, 65536, NULL, 0, ST(PREPARE)},
     {"data.synthetic.feature_noise",  CFG_FLOAT, OFF(data.synthetic.feature_noise),  0, 100, NULL, 0, ST(PREPARE)},
     {"data.synthetic.annotator_error", CFG_FLOAT, OFF(data.synthetic.annotator_error), 0, 1, NULL, 0, ST(PREPARE)},

@@ -34,6 +34,7 @@ static void synth_config_of(const struct config *cfg, struct synth_config *c)
     c->pool_questions = cfg->data.synthetic.pool_questions;
     c->test_questions = cfg->data.synthetic.test_questions;
     c->pretrain_pairs = cfg->data.synthetic.pretrain_pairs;
+    c->pretrain_images = cfg->data.synthetic.pretrain_images;
     c->feature_dim = (int)cfg->data.synthetic.feature_dim;
     c->feature_noise = cfg->data.synthetic.feature_noise;
     c->annotator_error = cfg->data.synthetic.annotator_error;
@@ -145,8 +146,9 @@ static void images_digest(const struct config *cfg, const struct vqa_data *ds, c
     h = hash_bytes(h, ds->image_file, (size_t)dataset_n_images(ds) * sizeof *ds->image_file);
     if (cfg->data.dataset == DATASET_SYNTHETIC) {
         char s[256];
-        snprintf(s, sizeof s, "synthetic %ld %ld %ld %ld %.17g", cfg->run.seed, cfg->data.synthetic.train_images,
-                 cfg->data.synthetic.test_images, cfg->data.synthetic.feature_dim, cfg->data.synthetic.feature_noise);
+        snprintf(s, sizeof s, "synthetic %ld %ld %ld %ld %.17g %ld", cfg->run.seed, cfg->data.synthetic.train_images,
+                 cfg->data.synthetic.test_images, cfg->data.synthetic.feature_dim, cfg->data.synthetic.feature_noise,
+                 cfg->data.synthetic.pretrain_images);
         h = hash_str(h, s);
     } else {
         for (long f = 0; f < ds->files.n; f++) {
@@ -201,8 +203,10 @@ static int prepare_rank0(const struct config *cfg, struct run *run, char digest[
     if (rc == 0) {
         images_digest(cfg, &ds, digest);
         char path[PATH_MAX_LEN];
-        struct prepared_input in = {.ds = &ds, .tok = &tok, .answer_max_len = spec.answer_max_len, .splits = &splits,
-                                    .file_layout = layout, .images_digest = digest};
+        _Static_assert(PROMPT_COUNT == 2, "data.prompt's names follow enum prompt_kind");
+        struct prepared_input in = {.ds = &ds, .tok = &tok, .answer_max_len = spec.answer_max_len,
+                                    .prompt = cfg->data.prompt, .splits = &splits, .file_layout = layout,
+                                    .images_digest = digest};
         rc = run_path(run, "prepared.h5", path, sizeof path);
         if (rc == 0)
             rc = prepared_write(path, &in, e);

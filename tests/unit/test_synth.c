@@ -1,7 +1,8 @@
 /* The synthetic benchmark: answers checked against their scenes by an interpreter of the question
  * texts written here independently of the generator, 10 noisy annotators whose variants normalise back,
  * soft scores (docs/data.md, "Soft scores") through the written files, the detector's regions and
- * features, the pretraining pairs, and independence of each item from the sizes. */
+ * features, the captions (checked by an interpreter of their texts, and never a question), the
+ * pretraining pairs, the prompts' token layout, and independence of each item from the sizes. */
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "data/dataset.h"
 #include "data/load.h"
 #include "data/prepared.h"
+#include "data/prompt.h"
 #include "data/synth.h"
 #include "data/tokenizer.h"
 #include "tests/harness.h"
@@ -297,15 +299,339 @@ static void test_detector(struct test_ctx *t)
     synth_detector_free(&det);
 }
 
+/* ---- an independent reading of the captions ---------------------------------------------- */
+
+static const char *const number_words[] = {"zero", "one", "two", "three", "four", "five",
+                                           "six", "seven", "eight", "nine", "ten"};
+
+/* A count written as digits or as a word; -1 if it is neither. */
+static int parse_number(const char *w)
+{
+    int v = index_of(number_words, 11, w);
+    if (v >= 0)
+        return v;
+    char *end;
+    long x = strtol(w, &end, 10);
+    return *w && !*end && x >= 0 ? (int)x : -1;
+}
+
+/* The one object that description d names, or -1 (none, or several). */
+static int the_object(const struct synth_scene *s, const char *d)
+{
+    int a[SYNTH_N_ATTR], which = -1;
+    if (parse_desc(d, a) != 0 || matching(s, a, &which) != 1)
+        return -1;
+    return which;
+}
+
+static int count_of(const struct synth_scene *s, const char *d)
+{
+    int a[SYNTH_N_ATTR], which;
+    return parse_desc(d, a) != 0 ? -1 : matching(s, a, &which);
+}
+
+/* Whether object o has the value written as word v (a colour, shape, material or size). */
+static int has_value(const struct synth_object *o, const char *v)
+{
+    int x;
+    if ((x = index_of(synth_color_names, SYNTH_COLORS, v)) >= 0)
+        return o->attr[ATTR_COLOR] == x;
+    if ((x = index_of(synth_shape_names, SYNTH_SHAPES, v)) >= 0)
+        return o->attr[ATTR_SHAPE] == x;
+    if ((x = index_of(synth_material_names, SYNTH_MATERIALS, v)) >= 0)
+        return o->attr[ATTR_MATERIAL] == x;
+    if ((x = index_of(synth_size_names, SYNTH_SIZES, v)) >= 0)
+        return o->attr[ATTR_SIZE] == x;
+    return -1;
+}
+
+/* Whether object o matches description d in every attribute d names. */
+static int fits(const struct synth_object *o, const char *d)
+{
+    int a[SYNTH_N_ATTR];
+    if (parse_desc(d, a) != 0)
+        return -1;
+    for (int k = 0; k < SYNTH_N_ATTR; k++)
+        if (a[k] >= 0 && a[k] != o->attr[k])
+            return 0;
+    return 1;
+}
+
+/* Splits x at the first `sep` into x (before) and the returned rest, or NULL. */
+static char *split_at(char *x, const char *sep)
+{
+    char *at = strstr(x, sep);
+    if (!at)
+        return NULL;
+    *at = '\0';
+    return at + strlen(sep);
+}
+
+/* "a large red metal cube , a small blue rubber sphere and a ..." in order `order` (0 left to right,
+ * 1 top to bottom, -1 any): every item names an object of the scene, distinct ones, in that order. */
+static int check_list(const struct synth_scene *s, char *x, int order)
+{
+    int used[SYNTH_MAX_OBJECTS] = {0}, prev = -1, items = 0;
+    for (char *item = x; item;) {
+        char *next = split_at(item, " , ");
+        if (!next && order < 0)
+            next = split_at(item, " and ");
+        if (strncmp(item, "a ", 2) != 0)
+            return -1;
+        /* the matching object not named yet; in an ordered list the first one after the previous
+         * (identical twins may be either) */
+        int o = -1;
+        for (int i = 0; i < s->n; i++) {
+            if (used[i] || fits(&s->obj[i], item + 2) != 1)
+                continue;
+            float at = order == 0 ? s->obj[i].cx : s->obj[i].cy, best = o < 0 ? 0 : order == 0 ? s->obj[o].cx : s->obj[o].cy;
+            float after = prev < 0 ? -1 : order == 0 ? s->obj[prev].cx : s->obj[prev].cy;
+            if (order < 0 ? o < 0 : at >= after && (o < 0 || at < best))
+                o = i;
+        }
+        if (o < 0)
+            return 0;
+        used[o] = 1;
+        prev = o;
+        items++;
+        item = next;
+    }
+    return items >= 2 ? 1 : -1;
+}
+
+/* 1 if caption c (words separated by single spaces, ending in " .") is true of the scene, 0 if false,
+ * -1 if it cannot be read. */
+static int caption_truth(const struct synth_scene *s, const char *c)
+{
+    char x[600], *y, *z;
+    size_t len = strlen(c);
+    if (len < 3 || strcmp(c + len - 2, " .") != 0 || len > sizeof x)
+        return -1;
+    snprintf(x, sizeof x, "%.*s", (int)(len - 2), c);
+    /* lists */
+    static const char *const lists[] = {"from left to right : ", "from top to bottom : ", "the image shows ",
+                                        "in the image : "};
+    for (int k = 0; k < 4; k++)
+        if (!strncmp(x, lists[k], strlen(lists[k])))
+            return check_list(s, x + strlen(lists[k]), k < 2 ? k : -1);
+    /* comparisons of counts */
+    if (!strncmp(x, "there are more ", 15) || !strncmp(x, "there are fewer ", 16) ||
+        !strncmp(x, "there are as many ", 18)) {
+        int more = x[10] == 'm', as = x[10] == 'a';
+        y = x + (more ? 15 : as ? 18 : 16);
+        if (!(z = split_at(y, as ? " as " : " than ")))
+            return -1;
+        int na = count_of(s, y), nb = count_of(s, z);
+        if (na < 0 || nb < 0)
+            return -1;
+        return as ? na == nb : more ? na > nb : na < nb;
+    }
+    /* spatial relations */
+    static const char *const rels[][2] = {{" left of the ", "L"}, {" right of the ", "R"}, {" above the ", "A"},
+                                          {" below the ", "B"}};
+    for (int k = 0; k < 4; k++) {
+        if (strncmp(x, "the ", 4) != 0 || !strstr(x, rels[k][0]))
+            continue;
+        snprintf(x, sizeof x, "%.*s", (int)(len - 2), c);
+        y = x + 4;
+        z = split_at(y, rels[k][0]);
+        int neg = 0;
+        char *tail = y + strlen(y);
+        if (strlen(y) > 7 && !strcmp(tail - 7, " to the"))
+            tail[-7] = '\0';
+        tail = y + strlen(y);
+        if (strlen(y) > 3 && !strcmp(tail - 3, " is"))
+            tail[-3] = '\0';
+        else if (strlen(y) > 7 && !strcmp(tail - 7, " is not"))
+            tail[-7] = '\0', neg = 1;
+        else
+            return -1;
+        int a = the_object(s, y), b = the_object(s, z);
+        if (a < 0 || b < 0)
+            return -1;
+        const struct synth_object *p = &s->obj[a], *q = &s->obj[b];
+        int holds = k == 0 ? p->cx < q->cx : k == 1 ? p->cx > q->cx : k == 2 ? p->cy < q->cy : p->cy > q->cy;
+        return neg ? !holds : holds;
+    }
+    /* counts: "there are N P", "there is N S", "the image has N P", "the number of P is N", "P : N",
+     * "in total there are N P", "N P are in the image" (N a number or "no") */
+    y = x;
+    if (!strncmp(y, "in total ", 9))
+        y += 9;
+    static const char *const count_heads[] = {"there are ", "there is ", "the image has "};
+    for (int k = 0; k < 3; k++) {
+        if (strncmp(y, count_heads[k], strlen(count_heads[k])) != 0)
+            continue;
+        char *n = y + strlen(count_heads[k]), *d = strchr(n, ' ');
+        if (!d)
+            return -1;
+        *d++ = '\0';
+        int v = parse_number(n);
+        if (v >= 0)
+            return count_of(s, d) == v;
+        if (!strcmp(n, "no"))
+            return count_of(s, d) == 0;
+        if (!strcmp(n, "a"))
+            return count_of(s, d) > 0;
+        return -1;
+    }
+    if (!strncmp(x, "the number of ", 14) && (z = split_at(x + 14, " is ")))
+        return parse_number(z) >= 0 ? count_of(s, x + 14) == parse_number(z) : -1;
+    if ((z = split_at(x, " are in the image")) && !*z && (y = strchr(x, ' '))) {
+        *y++ = '\0';
+        return parse_number(x) >= 0 ? count_of(s, y) == parse_number(x) : -1;
+    }
+    snprintf(x, sizeof x, "%.*s", (int)(len - 2), c);
+    /* existence: "the image contains a D", "a D is in the image", "no D is in the image" */
+    if (!strncmp(x, "the image contains ", 19)) {
+        y = x + 19;
+        if (!strncmp(y, "a ", 2))
+            return count_of(s, y + 2) > 0;
+        if (!strncmp(y, "no ", 3))
+            return count_of(s, y + 3) == 0;
+        return -1;
+    }
+    if ((z = split_at(x, " is in the image")) && !*z) {
+        if (!strncmp(x, "a ", 2))
+            return count_of(s, x + 2) > 0;
+        if (!strncmp(x, "no ", 3))
+            return count_of(s, x + 3) == 0;
+        return -1;
+    }
+    snprintf(x, sizeof x, "%.*s", (int)(len - 2), c);
+    /* "P : N" (a count) or "the D , K : V" and "the D : a F" (attributes) */
+    if ((z = strstr(x, " : "))) {
+        char *v = z + 3;
+        *z = '\0';
+        if (parse_number(v) >= 0 && strncmp(x, "the ", 4) != 0)
+            return count_of(s, x) == parse_number(v);
+        if (strncmp(x, "the ", 4) != 0)
+            return -1;
+        char *k = split_at(x + 4, " , ");
+        int o = the_object(s, x + 4);
+        if (o < 0)
+            return -1;
+        if (!k)
+            return !strncmp(v, "a ", 2) ? fits(&s->obj[o], v + 2) : -1;
+        return has_value(&s->obj[o], v);
+    }
+    /* "the K of the D is [a] V" and "V is the K of the D" */
+    static const char *const keys[] = {"color", "shape", "material", "size"};
+    for (int k = 0; k < 4; k++) {
+        char head[32], tail[32];
+        snprintf(head, sizeof head, "the %s of the ", keys[k]);
+        snprintf(tail, sizeof tail, " is the %s of the ", keys[k]);
+        snprintf(x, sizeof x, "%.*s", (int)(len - 2), c);
+        if (!strncmp(x, head, strlen(head)) && (z = split_at(x + strlen(head), " is "))) {
+            int o = the_object(s, x + strlen(head));
+            if (!strncmp(z, "a ", 2))
+                z += 2;
+            return o < 0 ? -1 : has_value(&s->obj[o], z);
+        }
+        if ((z = split_at(x, tail))) {
+            int o = the_object(s, z);
+            return o < 0 ? -1 : has_value(&s->obj[o], x);
+        }
+    }
+    /* "the D has the color V", "the D has the shape of a V", "the D is shaped like a V", "the D is made
+     * of V", "the D is V in color", "the D is a F", "the D is V" */
+    snprintf(x, sizeof x, "%.*s", (int)(len - 2), c);
+    if (strncmp(x, "the ", 4) != 0)
+        return -1;
+    y = x + 4;
+    static const char *const verbs[] = {" has the color ", " has the shape of a ", " is shaped like a ", " is made of ",
+                                        " is a ", " is "};
+    for (int k = 0; k < 6; k++) {
+        if (!(z = split_at(y, verbs[k])))
+            continue;
+        int o = the_object(s, y);
+        if (o < 0)
+            return -1;
+        char *in = strstr(z, " in ");
+        if (in && (!strcmp(in, " in color") || !strcmp(in, " in size")))
+            *in = '\0';
+        if (k == 4)
+            return fits(&s->obj[o], z);
+        return has_value(&s->obj[o], z);
+    }
+    return -1;
+}
+
+/* Words that only questions use: a caption with one of them (or a question's opening) would teach the
+ * backbone the task before any k-shot training. */
+static int looks_like_question(const char *c)
+{
+    static const char *const words[] = {"?", "what", "how", "vqa", "question", "answer", "yes"};
+    char buf[600];
+    snprintf(buf, sizeof buf, "%s", c);
+    for (char *w = strtok(buf, " "); w; w = strtok(NULL, " "))
+        for (size_t k = 0; k < sizeof words / sizeof words[0]; k++)
+            if (!strcmp(w, words[k]))
+                return 1;
+    return strstr(c, "is there") || strstr(c, "are there") || !strncmp(c, "is ", 3) || !strncmp(c, "are ", 4);
+}
+
+static void test_captions_are_true(struct test_ctx *t)
+{
+    struct synth_config c = small_config();
+    int kinds[8] = {0}, unread = 0, n = 0;
+    for (long image = 0; image < 200; image++) {
+        struct synth_scene s;
+        synth_scene(&c, image, &s);
+        struct synth_rng r;
+        synth_rng_seed(&r, 7, 1, (uint64_t)image);
+        for (int k = 0; k < 40; k++, n++) {
+            char cap[SYNTH_CAPTION_MAX];
+            synth_caption(&s, &r, cap, sizeof cap);
+            int truth = caption_truth(&s, cap);
+            unread += truth < 0;
+            CHECKF(t, truth != 0, "image %ld: \"%s\" is false", image, cap);
+            CHECKF(t, truth != -1, "image %ld: \"%s\" cannot be read", image, cap);
+            CHECKF(t, !looks_like_question(cap), "\"%s\" reads like a question", cap);
+            kinds[!strncmp(cap, "there are more", 14) || !strncmp(cap, "there are fewer", 15) ? 0
+                  : strstr(cap, " of the ") && !strstr(cap, "color") && !strstr(cap, "size") &&
+                          !strstr(cap, "shape") && !strstr(cap, "material") && !strstr(cap, "number")
+                      ? 1
+                  : strstr(cap, " : a ") || strstr(cap, "shows")   ? 2
+                  : strstr(cap, "no ")                              ? 3
+                  : strpbrk(cap, "0123456789")                      ? 4
+                                                                    : 5]++;
+        }
+    }
+    CHECK_INT(t, unread, 0);
+    for (int k = 0; k < 6; k++) /* comparisons, relations, lists, absences, counts, attributes: all present */
+        CHECKF(t, kinds[k] > n / 100, "caption group %d: %d of %d", k, kinds[k], n);
+}
+
 static void test_pretraining_pairs(struct test_ctx *t)
 {
     struct synth_config c = small_config();
-    struct synth_pair *p = xmalloc(sizeof *p);
-    for (long i = 0; i < 100; i++) {
+    c.pretrain_images = 50;
+    struct synth_pair *p = xmalloc(sizeof *p), *q = xmalloc(sizeof *q);
+    int objectives[2] = {0};
+    for (long i = 0; i < 200; i++) {
         synth_pair(&c, i, p);
-        CHECK(t, p->image >= 0 && p->image < c.train_images);
-        /* Filling the sentinels of the input with the target's spans gives the scene description back. */
-        char text[2048] = "", span[64][256];
+        /* pool and pretraining images, never a test image */
+        CHECK(t, (p->image >= 0 && p->image < c.train_images) ||
+                     (p->image >= c.train_images + c.test_images && p->image < synth_n_images(&c)));
+        CHECK_INT(t, p->objective, (int)(i % 2));
+        objectives[p->objective]++;
+        synth_pair(&c, i ^ 1, q); /* the other objective of the same caption */
+        CHECK_STR(t, p->caption, q->caption);
+        CHECK_INT(t, (int)p->image, (int)q->image);
+        struct synth_scene s;
+        synth_scene(&c, p->image, &s);
+        CHECKF(t, caption_truth(&s, p->caption) == 1, "\"%s\"", p->caption);
+        char text[2048] = "";
+        if (p->objective == SYNTH_PREFIX_LM) {
+            /* FewVLM's prefix LM: input + " " + target is the caption, both non-empty */
+            CHECK(t, p->input[0] && p->target[0]);
+            snprintf(text, sizeof text, "%s %s", p->input, p->target);
+            CHECK_STR(t, text, p->caption);
+            continue;
+        }
+        /* Span corruption: filling the input's sentinels with the target's spans gives the caption. */
+        char span[64][256];
         int ns = 0;
         char buf[1024];
         snprintf(buf, sizeof buf, "%s", p->target);
@@ -327,15 +653,24 @@ static void test_pretraining_pairs(struct test_ctx *t)
                 snprintf(text + strlen(text), sizeof text - strlen(text), " %s", w);
         }
         CHECK_INT(t, used, ns - 1);
-        CHECKF(t, !strncmp(text, " from left to right :", 21), "%s", text);
-        struct synth_scene s;
-        synth_scene(&c, p->image, &s);
-        int objects = 0;
-        for (const char *x = text; (x = strstr(x, " a ")); x++)
-            objects++;
-        CHECK_INT(t, objects, s.n);
+        CHECK_STR(t, text + 1, p->caption);
     }
+    CHECK_INT(t, objectives[0], 100);
+    /* Deterministic, and a pretraining image's scene does not depend on the other counts. */
+    synth_pair(&c, 17, p);
+    synth_pair(&c, 17, q);
+    CHECK(t, !strcmp(p->input, q->input) && !strcmp(p->target, q->target));
+    struct synth_config d = c;
+    d.train_images = 250;
+    d.test_images = 60;
+    struct synth_scene s1, s2;
+    synth_scene(&c, c.train_images + c.test_images + 7, &s1);
+    synth_scene(&d, d.train_images + d.test_images + 7, &s2);
+    CHECK(t, s1.n == s2.n && memcmp(s1.obj, s2.obj, sizeof s1.obj[0] * (size_t)s1.n) == 0);
+    synth_scene(&c, 7, &s2); /* and it is not pool image 7 */
+    CHECK(t, s1.n != s2.n || memcmp(s1.obj, s2.obj, sizeof s1.obj[0] * (size_t)s1.n) != 0);
     free(p);
+    free(q);
 }
 
 /* The files, read back through the real readers: soft scores from the 10 answers, every text within the
@@ -393,6 +728,17 @@ static void test_files_read_back(struct test_ctx *t)
         for (int i = 0; i < n; i++)
             CHECKF(t, ids[i] != TOK_UNK, "\"%s\" has an unknown word", text);
         free(ids);
+        /* FewVLM's prompt fits too, so truncation never cuts its "answer: <extra_id_0>". */
+        prompt_question(PROMPT_FEWVLM, strtab_get(&ds.text, q), text, sizeof text);
+        CHECK_INT(t, tokenizer_encode(&tok, text, 0, &ids, &n, &e), 0);
+        CHECKF(t, n <= QUESTION_MAX_TOKENS, "\"%s\" has %d tokens", text, n);
+        CHECK(t, n >= 5 && ids[n - 1] == TOK_EOS && ids[n - 2] == tokenizer_extra_id(&tok, 0));
+        CHECK_STR(t, strtab_get(&tok.words, ids[n - 3]), ":");
+        CHECK_STR(t, strtab_get(&tok.words, ids[n - 4]), "answer");
+        CHECK_STR(t, strtab_get(&tok.words, ids[0]), "question");
+        for (int i = 0; i < n; i++)
+            CHECKF(t, ids[i] != TOK_UNK, "\"%s\" has an unknown word", text);
+        free(ids);
     }
     for (long a = 0; a < ds.answers.n; a++) {
         int32_t *ids;
@@ -400,6 +746,15 @@ static void test_files_read_back(struct test_ctx *t)
         CHECK_INT(t, tokenizer_encode(&tok, strtab_get(&ds.answers, a), 0, &ids, &n, &e), 0);
         CHECK_INT(t, n, 2); /* one word and </s> */
         CHECK(t, ids[0] != TOK_UNK);
+        int32_t word = ids[0];
+        free(ids);
+        char prompted[64];
+        snprintf(prompted, sizeof prompted, "%s%s", prompt_answer_prefix(PROMPT_FEWVLM), strtab_get(&ds.answers, a));
+        CHECK_INT(t, tokenizer_encode(&tok, prompted, 0, &ids, &n, &e), 0);
+        CHECK(t, n == 3 && ids[0] == tokenizer_extra_id(&tok, 0) && ids[1] == word && ids[2] == TOK_EOS);
+        char *back = tokenizer_decode(&tok, ids, n); /* decoding drops the sentinel */
+        CHECK_STR(t, back, strtab_get(&ds.answers, a));
+        free(back);
         free(ids);
     }
     for (long p = 0; p < ds.n_pretrain; p++)
@@ -422,7 +777,8 @@ int main(int argc, char **argv)
         {"answers are correct for their scenes; 10 annotators with variants", test_answers_are_correct},
         {"an item does not depend on the sizes", test_items_do_not_depend_on_sizes},
         {"the detector's regions and features", test_detector},
-        {"span-corruption pairs describe their scene", test_pretraining_pairs},
+        {"captions are true of their scenes and never read like a question", test_captions_are_true},
+        {"pretraining pairs: span corruption and prefix LM of a caption; no test image", test_pretraining_pairs},
         {"the written files read back with soft scores and known words", test_files_read_back},
     };
     return test_main(tests, TEST_COUNT(tests), argc, argv);

@@ -78,6 +78,38 @@ static void test_spm_decode(struct test_ctx *t)
     tokenizer_free(&tok);
 }
 
+/* Sentinel literals in SentencePiece text (the fewvlm prompt) become their ids, as in HF's T5 tokenizer:
+ * the text is split at them, the spaces next to them dropped, and each piece encoded alone. */
+static void test_spm_sentinels(struct test_ctx *t)
+{
+    struct tokenizer tok;
+    struct err e;
+    CHECK_INT(t, tokenizer_load_file(&tok, TOK_SENTENCEPIECE, SPM_MODEL, &e), 0);
+    int32_t *q, *whole, *a, *word;
+    int nq, nw, na, nword;
+    CHECK_INT(t, tokenizer_encode(&tok, "question: What color is the bus? answer:", 0, &q, &nq, &e), 0);
+    CHECK_INT(t, tokenizer_encode(&tok, "question: What color is the bus? answer: <extra_id_0>", 0, &whole, &nw, &e), 0);
+    CHECK_INT(t, nw, nq + 1);
+    CHECK(t, memcmp(whole, q, (size_t)(nq - 1) * sizeof *q) == 0);
+    CHECK_INT(t, whole[nq - 1], tokenizer_extra_id(&tok, 0));
+    CHECK_INT(t, whole[nq], TOK_EOS);
+    CHECK_INT(t, tokenizer_encode(&tok, "red", 0, &word, &nword, &e), 0);
+    CHECK_INT(t, tokenizer_encode(&tok, "<extra_id_0> red", 0, &a, &na, &e), 0);
+    CHECK_INT(t, na, nword + 1);
+    CHECK_INT(t, a[0], tokenizer_extra_id(&tok, 0));
+    CHECK(t, memcmp(a + 1, word, (size_t)nword * sizeof *a) == 0);
+    char *text = tokenizer_decode(&tok, a, na);
+    CHECK_STR(t, text, "red");
+    free(text);
+    free(q), free(whole), free(a), free(word);
+    /* Text with no sentinel is encoded as before, malformed literals included. */
+    CHECK_INT(t, tokenizer_encode(&tok, "a <extra_id_x> b", 0, &a, &na, &e), 0);
+    for (int i = 0; i < na; i++)
+        CHECK(t, a[i] < tok.n_base);
+    free(a);
+    tokenizer_free(&tok);
+}
+
 static const char words[] = "<pad>\n</s>\n<unk>\nvqa\n:\nwhat\ncolor\nis\nthe\nlarge\ncube\n?\nred\nn't\n'\n";
 
 static void test_words(struct test_ctx *t)
@@ -143,6 +175,7 @@ static void test_bad_models(struct test_ctx *t)
 int main(int argc, char **argv)
 {
     static const struct test tests[] = {
+        {"sentinel literals in SentencePiece text", test_spm_sentinels},
         {"sentencepiece ids match spm_encode", test_spm_matches_spm_encode},
         {"sentencepiece decode", test_spm_decode},
         {"word-level tokenizer", test_words},
