@@ -58,6 +58,9 @@ static void corrupt(const char *text, struct synth_rng *r, char *input, char *ta
         for (int k = start - 1; k <= start + len; k++)
             if (k >= 0 && k < nw && masked[k])
                 free_run = 0;
+        for (int k = start; k < start + len; k++) /* words only: a sentinel never stands for punctuation */
+            if (strchr(".,:", w[k][0]) && !w[k][1])
+                free_run = 0;
         if (!free_run)
             continue;
         for (int k = start; k < start + len; k++)
@@ -112,9 +115,17 @@ void synth_pair(const struct synth_config *c, long index, struct synth_pair *p)
     struct synth_scene s;
     synth_scene(c, p->image, &s);
     synth_caption(&s, &r, p->caption, sizeof p->caption);
+    /* The objectives see the caption without its final period, so that a sentinel at the end of an
+     * input stands for the caption's last words (as the answer's sentinel ends the fewvlm prompt),
+     * never for the period. */
+    char text[SYNTH_CAPTION_MAX];
+    snprintf(text, sizeof text, "%s", p->caption);
+    size_t len = strlen(text);
+    if (len >= 2 && !strcmp(text + len - 2, " ."))
+        text[len - 2] = '\0';
     p->objective = index % 2 == 0 ? SYNTH_SPAN_CORRUPTION : SYNTH_PREFIX_LM;
     if (p->objective == SYNTH_SPAN_CORRUPTION)
-        corrupt(p->caption, &o, p->input, p->target, sizeof p->input);
+        corrupt(text, &o, p->input, p->target, sizeof p->input);
     else
-        split_prefix(p->caption, &o, p->input, p->target, sizeof p->input);
+        split_prefix(text, &o, p->input, p->target, sizeof p->input);
 }

@@ -24,12 +24,14 @@ static const char overview[] =
     "  eval CONFIG       VQA accuracy of every trained run on the full test split\n"
     "  aggregate CONFIG  tables and plots over seeds -> report/\n"
     "  analyze CONFIG    redundancy statistics (RSA, CKA) with ScaLAPACK -> analysis/\n"
+    "  pretrain CONFIG   the synthetic benchmark's backbone (caption pretraining) -> runs/pretrain/\n"
     "  status RUN_DIR    which stages and sweep runs are done\n"
     "\n"
     "tools:\n"
     "  params CONFIG     trainable parameters of the configured method\n"
     "  score ...         VQA accuracy of any results file\n"
     "  submit CONFIG     write and submit Slurm or PBS jobs for a run\n"
+    "  estimate CONFIG   core-hours of the sweep and nodes for a wall-clock target\n"
     "  help [COMMAND]    this text, or a command's\n"
     "  --version         the version of this build\n"
     "\n"
@@ -49,6 +51,13 @@ static const struct help helps[] = {
             "  --force STAGE         rerun STAGE (and so every stage after it) even if it is up to date\n"
             "  --force-unlock        take the run folder although its lock names another process (for a\n"
             "                        lock on a shared file system whose owner is gone and cannot be checked)\n"},
+    {"pretrain", "usage: mixphm pretrain CONFIG [--set key.path=value ...] [--force-unlock]\n"
+                 "\n"
+                 "Pretrains the synthetic benchmark's VL-T5 backbone (prepare and features first when they are\n"
+                 "not done): full training from random weights on the benchmark's caption corpus (the pretrain.*\n"
+                 "keys), deterministic, resumable from its checkpoints, stamped in RUN_DIR/runs/pretrain/, where\n"
+                 "backbone.h5 and pretrain.json (the loss per epoch) are written.  docs/synthetic.md says how the\n"
+                 "released backbone was made with it.\n"},
     {"status", "usage: mixphm status RUN_DIR\n"
                "\n"
                "Prints each stage of the run folder (done, stale with the reason, or not run) and each run of\n"
@@ -197,6 +206,11 @@ int cli_parse(int argc, char **argv, struct cli *c, FILE *err)
     }
     if (!strcmp(cmd, "run"))
         c->command = CMD_RUN;
+    else if (!strcmp(cmd, "pretrain")) {
+        c->command = CMD_RUN; /* prepare and features when needed, then the backbone alone */
+        c->pretrain_only = 1;
+        c->until = STAGE_TRAIN;
+    }
     else if ((c->stage = stage_from_name(cmd)) >= 0)
         c->command = CMD_STAGE;
     else if (!strcmp(cmd, "status"))

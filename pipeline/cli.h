@@ -28,6 +28,7 @@ struct cli {
     int until;              /* -1 when absent */
     unsigned force;         /* stage bits */
     int force_unlock;       /* run, stages: --force-unlock */
+    int pretrain_only;      /* `mixphm pretrain CONFIG`: run up to the synthetic backbone */
     const char *help_topic; /* CMD_HELP: the command asked about, or NULL */
     /* score */
     const char *questions, *annotations, *results, *variant;

@@ -89,7 +89,8 @@ static int run_stages(const struct cli *c, int *argc, char ***argv)
                             .slice = c->slice,
                             .slices = c->slices,
                             .command = command,
-                            .force_unlock = c->force_unlock};
+                            .force_unlock = c->force_unlock,
+                            .pretrain_only = c->pretrain_only};
     stage_fn table[STAGE_COUNT];
     stages_table(table);
     if (c->weights ? runner_eval_file(cfg, c->weights, eval_weights_file, &w, &e)

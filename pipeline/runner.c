@@ -152,6 +152,7 @@ int runner_execute(const struct config *cfg, const struct run_options *o, const 
         r->n_outputs = r->n_provides = 0;
         r->slice = o->slice;
         r->slices = o->slices;
+        r->pretrain_only = o->pretrain_only;
         r->stop_signal = r->incomplete = 0;
         err_clear(&r->err);
         double t0 = now_monotonic();
@@ -169,8 +170,9 @@ int runner_execute(const struct config *cfg, const struct run_options *o, const 
             goto out;
         }
         if (r->incomplete) {
-            log_msg(&r->log, "%s: slice %d/%d done; the stage is complete once every slice is", stage_name((enum stage_id)s),
-                    r->slice, r->slices);
+            if (!r->pretrain_only)
+                log_msg(&r->log, "%s: slice %d/%d done; the stage is complete once every slice is",
+                        stage_name((enum stage_id)s), r->slice, r->slices);
             break;
         }
         double seconds = now_monotonic() - t0;

@@ -19,6 +19,7 @@ struct run_options {
     int slice, slices; /* train --slice I/N; slices 0 for the whole sweep */
     const char *command; /* the command line, for the run folder's lock ("mixphm run ..."); NULL: "mixphm" */
     int force_unlock;    /* --force-unlock: take the run folder's lock from an owner that cannot be checked */
+    int pretrain_only;   /* `mixphm pretrain`: up to the synthetic backbone (the train stage stops there) */
 };
 
 /* Which stages to run (bit mask) and why; rank-0 work, no MPI. */

@@ -95,6 +95,7 @@ struct config {
         int method;  /* sweep */
         int routing; /* sweep */
         double consistency;
+        char routed_methods[CFG_STR_MAX]; /* methods a routing function applies to, comma-separated ("": all) */
         struct {
             long r;
             double alpha, dropout;
@@ -130,6 +131,7 @@ struct config {
     } train;
     struct {
         long epochs;
+        long epoch_pairs; /* pairs per epoch (0: all) */
         long batch_size;
         double lr;
         double warmup_ratio;
@@ -161,6 +163,7 @@ struct config {
         double interval;
     } log;
     struct {
+        long stop_after_steps;  /* 0: off; else a run stops (checkpoint, exit 75) after this many steps */
         long nan_gradient_step; /* 0: off; else the optimizer step whose gradient is made NaN */
     } debug;
     struct {

@@ -572,6 +572,25 @@ int config_validate(const struct config *cfg, struct err *e)
         for (int b = 0; b < nr; b++)
             if (routings[b].i == ROUTING_NONE || peft_method_supports_routing((int)methods[a].i))
                 any = 1;
+    /* peft.routed_methods names methods (with a bottleneck, or it means nothing). */
+    for (const char *p = cfg->peft.routed_methods; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t len = strcspn(p, ", ");
+        if (!len)
+            break;
+        int known = 0;
+        for (int m = 0; m < PEFT_METHOD_COUNT; m++)
+            known |= strlen(peft_method_names[m]) == len && !strncmp(p, peft_method_names[m], len) &&
+                     peft_method_supports_routing(m);
+        if (!known) {
+            char o[CFG_SOURCE_MAX + 32];
+            config_origin(cfg, "peft.routed_methods", o, sizeof o);
+            return err_set(e, "%s: peft.routed_methods: '%.*s' is not a method with a bottleneck (lora, houlsby, "
+                              "pfeiffer, mixphm)", o, (int)len, p);
+        }
+        p += len;
+    }
     for (int a = 0; a < nm && cfg->model.precision == PRECISION_BF16; a++)
         if (methods[a].i == PEFT_FULL) {
             char o[CFG_SOURCE_MAX + 32];

@@ -93,6 +93,8 @@ static const struct cfg_key schema[] = {
     {"peft.routing",        CFG_ENUM,   OFF(peft.routing),        0, 0, peft_routing_names, 1,
         ST(TRAIN) | ST(EVAL) | ST(AGGREGATE) | ST(ANALYZE)},
     {"peft.consistency",    CFG_FLOAT,  OFF(peft.consistency),    0, 1e6, NULL, 0, PEFT_STAGES},
+    /* Which runs a sweep makes, not what a run computes: in no settings hash. */
+    {"peft.routed_methods", CFG_STRING, OFF(peft.routed_methods), 0, 0, NULL, 0, 0},
     {"peft.lora.r",         CFG_INT,    OFF(peft.lora.r),         1, 65536, NULL, 0, PEFT_STAGES},
     {"peft.lora.alpha",     CFG_FLOAT,  OFF(peft.lora.alpha),     0, 1e6, NULL, 0, PEFT_STAGES},
     {"peft.lora.dropout",   CFG_FLOAT,  OFF(peft.lora.dropout),   0, 0.99, NULL, 0, PEFT_STAGES},
@@ -135,6 +137,7 @@ static const struct cfg_key schema[] = {
     {"train.bucket_mb",     CFG_FLOAT,  OFF(train.bucket_mb),     0.001, 65536, NULL, 0, 0},
 
     {"pretrain.epochs",     CFG_INT,    OFF(pretrain.epochs),     1, 1000000, NULL, 0, ST(TRAIN)},
+    {"pretrain.epoch_pairs", CFG_INT,   OFF(pretrain.epoch_pairs), 0, 100000000, NULL, 0, ST(TRAIN)},
     {"pretrain.batch_size", CFG_INT,    OFF(pretrain.batch_size), 1, 65536, NULL, 0, ST(TRAIN)},
     {"pretrain.lr",         CFG_FLOAT,  OFF(pretrain.lr),         0, 10, NULL, 0, ST(TRAIN)},
     {"pretrain.warmup_ratio", CFG_FLOAT, OFF(pretrain.warmup_ratio), 0, 1, NULL, 0, ST(TRAIN)},
@@ -165,6 +168,7 @@ static const struct cfg_key schema[] = {
     {"log.interval",        CFG_FLOAT,  OFF(log.interval),        0, 86400, NULL, 0, 0},
     /* Fault injection for the tests; a run it breaks writes no stamp, so it is in no settings hash. */
     {"debug.nan_gradient_step", CFG_INT, OFF(debug.nan_gradient_step), 0, 1000000000, NULL, 0, 0},
+    {"debug.stop_after_steps", CFG_INT, OFF(debug.stop_after_steps), 0, 1000000000, NULL, 0, 0},
 
     /* Job scripts change how stages are scheduled, never what they compute. */
     {"jobs.launcher",       CFG_ENUM,   OFF(jobs.launcher),       0, 0, launcher_names, 0, 0},

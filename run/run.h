@@ -18,6 +18,7 @@ struct run {
     struct err err;
     enum stage_id stage;
     int slice, slices;   /* train --slice I/N (slices 0: the whole sweep) */
+    int pretrain_only;   /* `mixphm pretrain`: the train stage makes the synthetic backbone and stops */
     /* Set by the stage (the same on every rank) when it returns 0 without having finished:
      * stop_signal after it saved its state on a stop signal (the process exits 75 to be requeued);
      * incomplete when it did its slice but other slices remain.  No stamp is written then. */

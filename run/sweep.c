@@ -7,6 +7,7 @@
 static const char *const leading_axes[] = {"peft.method", "peft.routing", "data.sizes", "data.seeds"};
 
 struct axes {
+    const char *routed; /* peft.routed_methods */
     int n;
     int key[CFG_MAX_AXES + 4];
     int count[CFG_MAX_AXES + 4];
@@ -18,6 +19,7 @@ static void collect_axes(const struct config *cfg, struct axes *ax)
     int nk;
     const struct cfg_key *keys = config_schema(&nk);
     ax->n = 0;
+    ax->routed = cfg->peft.routed_methods;
     for (size_t i = 0; i < sizeof leading_axes / sizeof leading_axes[0]; i++) {
         int k = config_key_index(leading_axes[i]);
         ax->key[ax->n] = k;
@@ -64,11 +66,33 @@ static int axis_applies(const struct axes *ax, int a, int method)
     return config_method_reads_key(method, keys[ax->key[a]].path);
 }
 
+/* Whether `name` is one of the comma-separated names of `list` (spaces around them ignored). */
+static int name_listed(const char *list, const char *name)
+{
+    const size_t len = strlen(name);
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *end = p;
+        while (*end && *end != ',')
+            end++;
+        const char *last = end;
+        while (last > p && last[-1] == ' ')
+            last--;
+        if ((size_t)(last - p) == len && !strncmp(p, name, len))
+            return 1;
+        p = end;
+    }
+    return 0;
+}
+
 static int valid(const struct axes *ax, const int *idx)
 {
     /* Axes 0 and 1 are peft.method and peft.routing (leading_axes). */
     long method = ax->v[0][idx[0]].i, routing = ax->v[1][idx[1]].i;
     if (routing != ROUTING_NONE && !peft_method_supports_routing((int)method))
+        return 0;
+    if (routing != ROUTING_NONE && ax->routed[0] && !name_listed(ax->routed, peft_method_names[method]))
         return 0;
     /* Another method's key: one run (its first value), not one per value. */
     for (int a = (int)(sizeof leading_axes / sizeof leading_axes[0]); a < ax->n; a++)

@@ -128,8 +128,19 @@ int stage_train(const struct config *cfg, struct run *run)
     int stop = 0, rc = train_data_open(d, run->dir, PREPARED_QUESTIONS | PREPARED_IMAGES | PREPARED_PRETRAIN, e);
     if (agree_all_ok(w->comm, rc, e) != 0)
         goto out;
+    if (run->pretrain_only && (cfg->model.checkpoint[0] || cfg->data.dataset != DATASET_SYNTHETIC)) {
+        rc = err_set_all(e, "mixphm pretrain makes the synthetic benchmark's backbone: it needs data.dataset: "
+                            "synthetic and an empty model.checkpoint (this config uses %s)",
+                         cfg->model.checkpoint[0] ? cfg->model.checkpoint : "another dataset");
+        goto out;
+    }
     if ((rc = find_backbone(d, run, &stop, e)) != 0 || stop)
         goto out;
+    if (run->pretrain_only) { /* no sweep: the train stage is not done, so it writes no stamp */
+        log_msg(&run->log, "pretrain: the backbone is %s", d->backbone);
+        run->incomplete = 1;
+        goto out;
+    }
     struct group g;
     if ((rc = world_split_groups(w, (int)cfg->train.ranks_per_run, &g, e)) != 0)
         goto out;

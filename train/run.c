@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,12 +112,12 @@ static int validate(struct train_job *j, struct train_state *st, long epoch, str
 static int job_batch(const struct train_job *j, const int32_t *idx, int Bg, int lo, int hi, long epoch,
                      struct vlt5_batch *b, struct err *e)
 {
-    if (!j->rows)
-        return batch_pretrain(b, j->buf, j->p, j->cache, idx, Bg, lo, hi, e);
-    int32_t *rows = xmalloc((size_t)Bg * sizeof *rows); /* [Bg] question rows of the global batch */
+    int32_t *rows = xmalloc((size_t)Bg * sizeof *rows); /* [Bg] question or pair rows of the global batch */
+    const long n_pairs = j->p->n_pretrain, first = j->rows ? 0 : (epoch * j->n_examples) % (n_pairs ? n_pairs : 1);
     for (int i = 0; i < Bg; i++)
-        rows[i] = j->rows[idx[i]];
-    int rc = batch_vqa(b, j->buf, j->p, j->cache, rows, Bg, lo, hi, 1, j->seed, epoch, e);
+        rows[i] = j->rows ? j->rows[idx[i]] : (int32_t)((first + idx[i]) % n_pairs);
+    int rc = j->rows ? batch_vqa(b, j->buf, j->p, j->cache, rows, Bg, lo, hi, 1, j->seed, epoch, e)
+                     : batch_pretrain(b, j->buf, j->p, j->cache, rows, Bg, lo, hi, e);
     free(rows);
     return rc;
 }
@@ -147,12 +148,15 @@ int train_loop(struct train_job *j, struct train_state *st, int *stop_signal, st
         epoch_order(j->seed, epoch, j->n_examples, order);
         for (long s = st->step - epoch * per_epoch; s < per_epoch && rc == 0; s++) {
             int sig = world_poll_stop(j->tr->comm);
-            if (sig) {
+            /* debug.stop_after_steps stops the run here as a stop signal would (SIGUSR1: exit 75). */
+            const int debug_stop = !sig && j->stop_after_steps > 0 && st->step >= j->stop_after_steps;
+            if (sig || debug_stop) {
                 st->seconds = seconds0 + now_monotonic() - t0;
                 rc = save_checkpoint(j, st, e);
                 if (rc == 0) {
-                    *stop_signal = sig;
-                    log_msg(j->log, "%s: %s at step %ld: checkpoint written", j->name, signals_name(sig), st->step);
+                    *stop_signal = sig ? sig : SIGUSR1;
+                    log_msg(j->log, "%s: %s at step %ld: checkpoint written", j->name,
+                            debug_stop ? "debug.stop_after_steps" : signals_name(sig), st->step);
                 }
                 free(order);
                 return rc;
@@ -369,6 +373,7 @@ int train_run(struct train_data *d, const struct config *run_cfg, const char *na
                             .buf = &f->train_buf,
                             .rows = f->train_rows,
                             .dev = &f->dev,
+                            .stop_after_steps = run_cfg->debug.stop_after_steps,
                             .best_path = f->best_path,
                             .log = log,
                             .log_interval = d->log_interval};

@@ -46,13 +46,15 @@ struct train_job {
     long val_interval; /* epochs between validations; 0: after the last only; -1: never */
     long patience;     /* 0: no early stopping */
     double min_delta;
-    /* The examples: question rows[n_examples] of a k-shot run, or (rows NULL) the pretraining pairs
-     * 0 .. n_examples - 1; their images in `cache`, this rank's share built in `buf`. */
+    /* The examples: question rows[n_examples] of a k-shot run, or (rows NULL) n_examples pretraining
+     * pairs per epoch, epoch e taking pairs e * n_examples, ... (modulo the corpus); their images in
+     * `cache`, this rank's share built in `buf`. */
     const struct prepared *p;
     const struct image_cache *cache;
     struct batch_buf *buf;
     const int32_t *rows;
     const struct dev_set *dev; /* NULL: no validation */
+    long stop_after_steps;     /* debug.stop_after_steps (0: off) */
     const char *best_path;     /* where validation keeps the best weights */
     const struct logger *log;  /* enabled on the group's rank 0 */
     double log_interval;

@@ -64,6 +64,31 @@ static void test_routing_only_where_there_is_a_bottleneck(struct test_ctx *t)
     free(cfg);
 }
 
+/* peft.routed_methods: the routing functions only on the methods it names. */
+static void test_routed_methods(struct test_ctx *t)
+{
+    const char *sets[] = {"peft.method=[mixphm, lora, pfeiffer]", "peft.routing=[none, add]", "data.sizes=16",
+                          "data.seeds=13", "peft.routed_methods=\" lora \""};
+    struct config *cfg = load_sets(t, sets, 5);
+    struct config *run = xmalloc(sizeof *run);
+    struct err e;
+    CHECK_INT(t, sweep_count(cfg), 4);
+    const char *expect[] = {"mixphm-k16-s13", "lora-k16-s13", "lora+add-k16-s13", "pfeiffer-k16-s13"};
+    for (int i = 0; i < 4; i++) {
+        char name[SWEEP_NAME_MAX];
+        CHECK_INT(t, sweep_run_config(cfg, i, run, &e), 0);
+        sweep_run_name(cfg, run, name, sizeof name);
+        CHECK_STR(t, name, expect[i]);
+    }
+    struct config *bad = xmalloc(sizeof *bad);
+    const char *bad_sets[] = {"peft.routed_methods=\"lora,bitfit\""};
+    CHECK_INT(t, config_load(bad, NULL, bad_sets, 1, &e), -1);
+    CHECK_CONTAINS(t, e.msg, "'bitfit' is not a method with a bottleneck");
+    free(bad);
+    free(run);
+    free(cfg);
+}
+
 /* A sweep over one method's own key varies only that method's runs; names and report labels say it. */
 static void test_method_key_varies_its_method_only(struct test_ctx *t)
 {
@@ -148,6 +173,7 @@ int main(int argc, char **argv)
     static const struct test tests[] = {
         {"the product of the lists, in a fixed order", test_product_in_fixed_order},
         {"routing only for methods with a bottleneck", test_routing_only_where_there_is_a_bottleneck},
+        {"peft.routed_methods limits the routing functions to the methods it names", test_routed_methods},
         {"a config without lists is one run", test_single_run},
         {"a method's own key varies only its runs", test_method_key_varies_its_method_only},
         {"a run's hash does not depend on the rest of the sweep", test_run_hash_ignores_other_runs},
