@@ -4,6 +4,7 @@
 #   make test          build and run every test (unit, MPI under -np 1/2/4, command line, fuzz corpus, lint)
 #   make lint          the structural checks alone (tools/lint.py); make layers redraws docs/img/layers.svg
 #   make demo          install missing Debian packages (as root), build, run the synthetic pipeline
+#   make backbone      retrain the synthetic benchmark's released backbone (release/, docs/synthetic.md)
 #   make bench         every benchmark (BENCH_TARGETS): SGEMM peak and VL-T5 step/decoding in C and
 #                      PyTorch, the features stage, the redundancy statistics (results go to
 #                      docs/benchmarks.md by hand, with the command)
@@ -157,7 +158,7 @@ MPIRUN_ENV := OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA
 MPIRUN ?= mpirun
 
 # ---- build ----------------------------------------------------------------------------------
-.PHONY: all debug test lint layers demo bench bench-features bench-analysis fuzz deps check-deps install clean show-env
+.PHONY: all debug test lint layers demo backbone bench bench-features bench-analysis fuzz deps check-deps install clean show-env
 all: check-deps mixphm
 
 debug:
@@ -309,6 +310,16 @@ demo: deps
 	$(MAKE) all
 	env $(MPIRUN_ENV) $(MPIRUN) -np $(DEMO_NP) ./mixphm run configs/demo.yaml
 	@echo; cat runs/demo/report/results.md
+
+# The synthetic benchmark's released backbone (docs/synthetic.md): retrains it from its config (one
+# rank, about 20 minutes on 2 cores) and installs the weights, the loss curve and the hash in release/.
+backbone: all
+	env $(MPIRUN_ENV) $(MPIRUN) -np 1 ./mixphm pretrain release/synthetic-backbone.yaml
+	cp runs/synthetic-backbone/runs/pretrain/backbone.h5 release/synthetic-backbone.h5.tmp
+	mv release/synthetic-backbone.h5.tmp release/synthetic-backbone.h5
+	cp runs/synthetic-backbone/runs/pretrain/pretrain.json release/synthetic-backbone.json
+	cd release && sha256sum synthetic-backbone.h5 > synthetic-backbone.sha256
+	python3 tools/plot_pretrain_curve.py release/synthetic-backbone.json docs/img/synthetic-backbone-loss.svg
 
 # What the run targets put in the environment (tests check that a set value is kept).
 show-env:

@@ -97,8 +97,14 @@ static int count_method(const struct config *cfg, int method, FILE *out, struct 
     one.peft.method = method;
     one.peft.routing = 0; /* routing functions add no parameters */
     const int feat = cfg->data.dataset == DATASET_SYNTHETIC ? (int)cfg->data.synthetic.feature_dim : VLT5_FEATURES;
-    struct vlt5_dims d;
-    if (config_vlt5_dims(&one, VLT5_VOCAB, feat, &d, e))
+    /* The vocabulary of model.checkpoint when it names a file (the released synthetic backbone's is
+     * the benchmark's), else VL-T5's. */
+    struct vlt5_dims d, w;
+    struct err ignored = {0};
+    const int vocab = cfg->model.checkpoint[0] && vlt5_dims_from_weights(cfg->model.checkpoint, &w, &ignored) == 0
+                          ? w.vocab
+                          : VLT5_VOCAB;
+    if (config_vlt5_dims(&one, vocab, feat, &d, e))
         return -1;
     struct vlt5_options vo;
     config_vlt5_options(&one, &vo);
@@ -127,7 +133,10 @@ int params_command(const char *config, const char *const *sets, int n_sets, FILE
     const int n = rc ? 0 : config_values(cfg, "peft.method", methods, CFG_MAX_SWEEP);
     for (int i = 0; rc == 0 && i < n; i++)
         rc = count_method(cfg, (int)methods[i].i, out, e);
-    if (rc == 0 && cfg->data.dataset == DATASET_SYNTHETIC)
+    struct vlt5_dims w;
+    struct err ignored = {0};
+    if (rc == 0 && cfg->data.dataset == DATASET_SYNTHETIC &&
+        !(cfg->model.checkpoint[0] && vlt5_dims_from_weights(cfg->model.checkpoint, &w, &ignored) == 0))
         fprintf(out, "(the vocabulary is VL-T5's; the synthetic benchmark's own changes only full fine-tuning's "
                      "count)\n");
     free(cfg);

@@ -96,6 +96,7 @@ struct config {
         int routing; /* sweep */
         double consistency;
         char routed_methods[CFG_STR_MAX]; /* methods a routing function applies to, comma-separated ("": all) */
+        long width_reference; /* the d_model the widths below are written for; 0: take them as written */
         struct {
             long r;
             double alpha, dropout;
@@ -151,6 +152,7 @@ struct config {
         long max_new_tokens;
         int zero_shot; /* also evaluate the backbone without training (RUN/runs/zero-shot) */
         int baselines; /* also score the constant answer and the answer-type priors (RUN/baselines.json) */
+        int select_lr; /* with train.lr a list: the reports keep each (method, k, seed)'s best-dev lr */
     } eval;
     struct {
         int enabled;              /* `mixphm run` runs the stage (`mixphm analyze` always does) */

@@ -95,6 +95,7 @@ static const struct cfg_key schema[] = {
     {"peft.consistency",    CFG_FLOAT,  OFF(peft.consistency),    0, 1e6, NULL, 0, PEFT_STAGES},
     /* Which runs a sweep makes, not what a run computes: in no settings hash. */
     {"peft.routed_methods", CFG_STRING, OFF(peft.routed_methods), 0, 0, NULL, 0, 0},
+    {"peft.width_reference", CFG_INT,   OFF(peft.width_reference), 0, 65536, NULL, 0, PEFT_STAGES},
     {"peft.lora.r",         CFG_INT,    OFF(peft.lora.r),         1, 65536, NULL, 0, PEFT_STAGES},
     {"peft.lora.alpha",     CFG_FLOAT,  OFF(peft.lora.alpha),     0, 1e6, NULL, 0, PEFT_STAGES},
     {"peft.lora.dropout",   CFG_FLOAT,  OFF(peft.lora.dropout),   0, 0.99, NULL, 0, PEFT_STAGES},
@@ -124,7 +125,7 @@ static const struct cfg_key schema[] = {
     {"train.ranks_per_run", CFG_INT,    OFF(train.ranks_per_run), 1, 1000000, NULL, 0, 0},
     {"train.batch_size",    CFG_INT,    OFF(train.batch_size),    1, 65536, NULL, 0, ST(TRAIN)},
     {"train.epochs",        CFG_INT,    OFF(train.epochs),        1, 1000000, NULL, 0, ST(TRAIN)},
-    {"train.lr",            CFG_FLOAT,  OFF(train.lr),            0, 10, NULL, 0, ST(TRAIN)},
+    {"train.lr",            CFG_FLOAT,  OFF(train.lr),            0, 10, NULL, 1, ST(TRAIN)},
     {"train.weight_decay",  CFG_FLOAT,  OFF(train.weight_decay),  0, 1, NULL, 0, ST(TRAIN)},
     {"train.adam_eps",      CFG_FLOAT,  OFF(train.adam_eps),      1e-12, 1, NULL, 0, ST(TRAIN)},
     {"train.warmup_ratio",  CFG_FLOAT,  OFF(train.warmup_ratio),  0, 1, NULL, 0, ST(TRAIN)},
@@ -156,6 +157,7 @@ static const struct cfg_key schema[] = {
     {"eval.max_new_tokens", CFG_INT,    OFF(eval.max_new_tokens), 1, 512, NULL, 0, ST(TRAIN) | ST(EVAL)},
     {"eval.zero_shot",      CFG_BOOL,   OFF(eval.zero_shot),      0, 1, NULL, 0, ST(EVAL) | ST(AGGREGATE)},
     {"eval.baselines",      CFG_BOOL,   OFF(eval.baselines),      0, 1, NULL, 0, ST(EVAL) | ST(AGGREGATE)},
+    {"eval.select_lr",      CFG_BOOL,   OFF(eval.select_lr),      0, 1, NULL, 0, ST(AGGREGATE)},
 
     /* Whether `mixphm run` includes the stage changes nothing it computes. */
     /* The report links the analysis when it is part of the pipeline. */

@@ -144,9 +144,10 @@ int sweep_run_config(const struct config *cfg, int index, struct config *out, st
     return 0;
 }
 
-/* Appends " key=value" (or "-key=value") for every other sweep key that varies this run's method. */
-static size_t append_axes(const struct config *sweep_cfg, const struct config *run_cfg, char sep, char *out,
-                          size_t n, size_t o)
+/* Appends " key=value" (or "-key=value") for every other sweep key that varies this run's method,
+ * except the key `skip` (NULL: none). */
+static size_t append_axes(const struct config *sweep_cfg, const struct config *run_cfg, char sep, const char *skip,
+                          char *out, size_t n, size_t o)
 {
     int nk;
     const struct cfg_key *keys = config_schema(&nk);
@@ -154,7 +155,7 @@ static size_t append_axes(const struct config *sweep_cfg, const struct config *r
     collect_axes(sweep_cfg, &ax);
     for (int a = (int)(sizeof leading_axes / sizeof leading_axes[0]); a < ax.n && o < n; a++) {
         const struct cfg_key *k = &keys[ax.key[a]];
-        if (!axis_applies(&ax, a, (int)run_cfg->peft.method))
+        if (!axis_applies(&ax, a, (int)run_cfg->peft.method) || (skip && !strcmp(k->path, skip)))
             continue;
         char value[64];
         config_format_value(k, config_get(run_cfg, ax.key[a]), NULL, value, sizeof value);
@@ -179,11 +180,18 @@ void sweep_run_name(const struct config *sweep_cfg, const struct config *run_cfg
     if (o < n)
         o += (size_t)snprintf(out + o, n - o, "-k%ld-s%ld", run_cfg->data.sizes, run_cfg->data.seeds);
     /* Other sweep keys (hyperparameters) appear in the name when the sweep lists them. */
-    append_axes(sweep_cfg, run_cfg, '-', out, n, o);
+    append_axes(sweep_cfg, run_cfg, '-', NULL, out, n, o);
 }
 
 void sweep_run_label(const struct config *sweep_cfg, const struct config *run_cfg, char *out, size_t n)
 {
     size_t o = method_name(run_cfg, out, n);
-    append_axes(sweep_cfg, run_cfg, ' ', out, n, o);
+    append_axes(sweep_cfg, run_cfg, ' ', NULL, out, n, o);
+}
+
+void sweep_run_label_without(const struct config *sweep_cfg, const struct config *run_cfg, const char *key,
+                             char *out, size_t n)
+{
+    size_t o = method_name(run_cfg, out, n);
+    append_axes(sweep_cfg, run_cfg, ' ', key, out, n, o);
 }

@@ -20,5 +20,8 @@ void sweep_run_name(const struct config *sweep_cfg, const struct config *run_cfg
 /* The run's row in the reports: its name without size and seed, e.g. "mixphm", "lora+add",
  * "mixphm regularizer=false" (no commas: it is a CSV field). */
 void sweep_run_label(const struct config *sweep_cfg, const struct config *run_cfg, char *out, size_t n);
+/* The same without the sweep key `key` ("train.lr": the row a learning rate chosen on dev stands in). */
+void sweep_run_label_without(const struct config *sweep_cfg, const struct config *run_cfg, const char *key,
+                             char *out, size_t n);
 
 #endif

@@ -47,6 +47,7 @@ int agg_add(struct agg_table *t, const char *method, long k, long seed, double a
     if (cell->n >= AGG_MAX_SEEDS)
         return err_set(e, "more than %d seeds for %s, k = %ld", AGG_MAX_SEEDS, method, k);
     cell->seed[cell->n] = seed;
+    cell->lr[cell->n] = 0;
     cell->acc[cell->n++] = accuracy;
     return 0;
 }
@@ -168,6 +169,29 @@ void agg_write_markdown(const struct agg_table *t, FILE *f, const char *extra)
                    "split's most frequent answer to every question; *%s* answers each question with the most "
                    "frequent answer of its question type among the k training examples.\n",
                 AGG_ZERO_SHOT, AGG_PRIOR);
+    if (t->lr_selected) {
+        fprintf(f, "\nLearning rates chosen on dev (eval.select_lr; per seed, in the order of the seeds):\n\n");
+        fprintf(f, "| method |");
+        for (int c = 0; c < t->n_k; c++)
+            fprintf(f, " k = %ld |", t->k[c]);
+        fprintf(f, "\n|---|");
+        for (int c = 0; c < t->n_k; c++)
+            fprintf(f, "---|");
+        fprintf(f, "\n");
+        for (int r = 0; r < t->n_rows; r++) {
+            if (t->rows[r].reference)
+                continue;
+            fprintf(f, "| %s |", t->rows[r].method);
+            for (int c = 0; c < t->n_k; c++) {
+                const struct agg_cell *cell = &t->rows[r].cells[c];
+                fprintf(f, " ");
+                for (int i = 0; i < cell->n; i++)
+                    fprintf(f, "%s%g", i ? ", " : "", cell->lr[i]);
+                fprintf(f, "%s |", cell->n ? "" : "-");
+            }
+            fprintf(f, "\n");
+        }
+    }
     if (extra)
         fprintf(f, "\n%s", extra);
 }
@@ -220,6 +244,24 @@ static int read_result(const char *run_dir, const char *name, double *acc, long 
         *percent = json_number_value(p);
         snprintf(metric, metric_len, "%s", json_string_value(m));
     }
+    json_decref(o);
+    return rc;
+}
+
+/* A run's best dev score (RUN/runs/NAME/train.json's best_dev). */
+static int read_best_dev(const char *run_dir, const char *name, double *dev, struct err *e)
+{
+    char path[PATH_MAX_LEN];
+    if (snprintf(path, sizeof path, "%s/runs/%s/train.json", run_dir, name) >= (int)sizeof path)
+        return err_set(e, "path too long: %s/runs/%s/train.json", run_dir, name);
+    json_error_t je;
+    json_t *o = json_load_file(path, 0, &je);
+    if (!o)
+        return err_set(e, "%s: %s (eval.select_lr needs each run's dev score)", path, je.text);
+    json_t *d = json_object_get(o, "best_dev");
+    int rc = json_is_number(d) ? 0 : err_set(e, "%s: expected the number best_dev", path);
+    if (rc == 0)
+        *dev = json_number_value(d);
     json_decref(o);
     return rc;
 }
@@ -294,21 +336,54 @@ int agg_collect(const struct config *cfg, const char *run_dir, struct agg_table 
     agg_init(t, k, n_k);
     snprintf(t->dataset, sizeof t->dataset, "%s", config_enum_name("data.dataset", cfg->data.dataset));
     snprintf(t->weights, sizeof t->weights, "%s", config_enum_name("eval.weights", cfg->eval.weights));
+    union cfg_value lrs[CFG_MAX_SWEEP];
+    t->lr_selected = cfg->eval.select_lr && config_values(cfg, "train.lr", lrs, CFG_MAX_SWEEP) > 1;
     struct config *rc_cfg = xmalloc(sizeof *rc_cfg);
     int rc = 0, n = sweep_count(cfg);
+    /* With lr_selected, the runs of one (method, k, seed) differ in train.lr only: the one with the
+     * best dev score stands for them (the first on a tie). */
+    struct choice {
+        char label[AGG_LABEL_MAX];
+        long k, seed, trainable;
+        double acc, percent, dev, lr;
+    } *choices = xcalloc((size_t)(n > 0 ? n : 1), sizeof *choices);
+    int n_choices = 0;
     for (int i = 0; i < n && rc == 0; i++) {
-        char name[SWEEP_NAME_MAX], method[AGG_LABEL_MAX];
-        double acc = 0, percent = 0;
-        long trainable = 0;
+        char name[SWEEP_NAME_MAX];
+        struct choice c = {0};
         rc = sweep_run_config(cfg, i, rc_cfg, e);
         if (rc != 0)
             break;
         sweep_run_name(cfg, rc_cfg, name, sizeof name);
-        rc = read_result(run_dir, name, &acc, &trainable, &percent, t->metric, sizeof t->metric, e);
-        sweep_run_label(cfg, rc_cfg, method, sizeof method);
-        if (rc == 0)
-            rc = agg_add(t, method, rc_cfg->data.sizes, rc_cfg->data.seeds, acc, trainable, percent, e);
+        rc = read_result(run_dir, name, &c.acc, &c.trainable, &c.percent, t->metric, sizeof t->metric, e);
+        if (rc == 0 && t->lr_selected)
+            rc = read_best_dev(run_dir, name, &c.dev, e);
+        if (t->lr_selected)
+            sweep_run_label_without(cfg, rc_cfg, "train.lr", c.label, sizeof c.label);
+        else
+            sweep_run_label(cfg, rc_cfg, c.label, sizeof c.label);
+        c.k = rc_cfg->data.sizes;
+        c.seed = rc_cfg->data.seeds;
+        c.lr = t->lr_selected ? rc_cfg->train.lr : 0;
+        int j = 0;
+        while (t->lr_selected && j < n_choices &&
+               !(choices[j].k == c.k && choices[j].seed == c.seed && !strcmp(choices[j].label, c.label)))
+            j++;
+        if (rc == 0 && (!t->lr_selected || j == n_choices))
+            choices[n_choices++] = c;
+        else if (rc == 0 && c.dev > choices[j].dev)
+            choices[j] = c;
     }
+    for (int j = 0; j < n_choices && rc == 0; j++) {
+        rc = agg_add(t, choices[j].label, choices[j].k, choices[j].seed, choices[j].acc, choices[j].trainable,
+                     choices[j].percent, e);
+        for (int r = 0; r < t->n_rows && rc == 0; r++) /* the lr of the value just added */
+            if (!strcmp(t->rows[r].method, choices[j].label))
+                for (int ci = 0; ci < t->n_k; ci++)
+                    if (t->k[ci] == choices[j].k && t->rows[r].cells[ci].n > 0)
+                        t->rows[r].cells[ci].lr[t->rows[r].cells[ci].n - 1] = choices[j].lr;
+    }
+    free(choices);
     if (rc == 0)
         rc = collect_references(cfg, run_dir, t, e);
     free(rc_cfg);

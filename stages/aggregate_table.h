@@ -19,6 +19,7 @@ struct agg_cell {
     int n;                        /* seeds with a result */
     double acc[AGG_MAX_SEEDS];    /* accuracy per seed, in sweep order */
     long seed[AGG_MAX_SEEDS];
+    double lr[AGG_MAX_SEEDS];     /* the learning rate chosen on dev (eval.select_lr), else 0 */
     double mean, std;             /* std is NaN for one seed */
 };
 
@@ -38,6 +39,7 @@ struct agg_table {
     long *k;                      /* [n_k] ascending */
     int n_rows;
     struct agg_row *rows;         /* in sweep order of first appearance */
+    int lr_selected;              /* the rows stand for the best-dev learning rate of train.lr's list */
 };
 
 void agg_init(struct agg_table *t, const long *k, int n_k);

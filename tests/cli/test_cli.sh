@@ -50,11 +50,11 @@ t_expect "an out-of-range --set" 1 "--set train.batch_size=0: train.batch_size: 
 # A run folder: the resolved config is written, and status reads it back.
 t_run "$MIXPHM" run configs/demo.yaml --set "run.dir=\"$TMP/demo\"" --until prepare
 [ -f "$TMP/demo/config.yaml" ] && t_ok "run writes the resolved config" || t_fail "run writes the resolved config" "no $TMP/demo/config.yaml"
-grep -q "sizes: \[16, 64, 500\]" "$TMP/demo/config.yaml" && t_ok "the resolved config holds the sweep lists" ||
+grep -q "sizes: \[16, 64\]" "$TMP/demo/config.yaml" && t_ok "the resolved config holds the sweep lists" ||
     t_fail "the resolved config holds the sweep lists" "$(cat "$TMP/demo/config.yaml")"
 t_run "$MIXPHM" status "$TMP/demo"
-t_expect "status lists stages and sweep runs" 0 "run folder $TMP/demo" "prepare" "aggregate" "sweep: 45 runs" \
-    "mixphm-k16-s13-regularizer=false" "pfeiffer-k500-s42" "0 of 45 runs trained"
+t_expect "status lists stages and sweep runs" 0 "run folder $TMP/demo" "prepare" "aggregate" "sweep: 72 runs" \
+    "mixphm-k16-s13-regularizer=false-lr=0.005" "lora+add-k64-s42-lr=0.02" "0 of 72 runs trained"
 t_run "$MIXPHM" status "$TMP/nowhere"
 t_expect "status of a missing folder" 1 "no run folder at '$TMP/nowhere'"
 t_run "$MIXPHM" status "$TMP"

@@ -113,4 +113,35 @@ else
 fi
 t_run "$MIXPHM" run "$CFG" "${SETS[@]}" --set eval.vqa_metric=official
 t_expect "a rerun finds everything done" 0 "aggregate: up to date, skipped"
+
+# ---- a learning-rate grid chosen on dev (eval.select_lr) -----------------------------------------------
+LR=(--set "run.dir=\"$TMP/lr\"" --set peft.method=full --set "train.lr=[5.0e-3, 2.0e-2]" --set train.epochs=60
+    --set train.batch_size=8 --set train.val_interval=20 --set "data.seeds=[13, 21]")
+t_run "$MIXPHM" run "$CFG" "${LR[@]}" --set eval.select_lr=false
+t_expect "a row per learning rate without eval.select_lr" 0 "full-k16-s13-lr=0.005: test accuracy" \
+    "full-k16-s21-lr=0.02: test accuracy"
+grep -q '| full lr=0.005 | ' "$TMP/lr/report/results.md" && grep -q '| full lr=0.02 | ' "$TMP/lr/report/results.md" &&
+    t_ok "results.md: one row per learning rate" || t_fail "one row per learning rate" "$(cat "$TMP/lr/report/results.md")"
+t_run "$MIXPHM" run "$CFG" "${LR[@]}" --set eval.select_lr=true
+t_expect "eval.select_lr redoes only the report" 0 "train: up to date, skipped" "aggregate: running"
+t_run /usr/bin/env python3 - "$TMP/lr" <<'PY'
+import csv, json, sys
+run = sys.argv[1]
+rows = list(csv.DictReader(open(f"{run}/report/results.csv")))
+full = [r for r in rows if r["method"] == "full"]
+assert len(full) == 1, rows
+got = dict(v.split(":") for v in full[0]["values"].split())
+for seed in ("13", "21"):
+    runs = [f"{run}/runs/full-k16-s{seed}-lr={lr}" for lr in ("0.005", "0.02")]
+    dev = [json.load(open(f"{r}/train.json"))["best_dev"] for r in runs]
+    pick = runs[1] if dev[1] > dev[0] else runs[0]  # a tie goes to the first value
+    want = json.load(open(f"{pick}/result.json"))["accuracy"]
+    assert abs(float(got[seed]) - want) < 0.006, (seed, dev, got[seed], want)
+    print(f"seed {seed}: dev {dev}, picked {pick.rsplit('=', 1)[1]}, test {want}")
+print("the best-dev learning rate stands for each seed")
+PY
+t_expect "each seed's value is its best-dev learning rate's run" 0 "the best-dev learning rate stands for each seed"
+grep -q 'Learning rates chosen on dev' "$TMP/lr/report/results.md" && grep -q '^| full | 0.0' "$TMP/lr/report/results.md" &&
+    ! grep -q '| full lr=' "$TMP/lr/report/results.md" && t_ok "results.md: one row, and the chosen learning rates" ||
+    t_fail "the chosen learning rates" "$(cat "$TMP/lr/report/results.md")"
 t_finish
