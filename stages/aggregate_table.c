@@ -48,6 +48,8 @@ int agg_add(struct agg_table *t, const char *method, long k, long seed, double a
         return err_set(e, "more than %d seeds for %s, k = %ld", AGG_MAX_SEEDS, method, k);
     cell->seed[cell->n] = seed;
     cell->lr[cell->n] = 0;
+    cell->empty[cell->n] = cell->top[cell->n] = -1;
+    cell->top_answer[cell->n][0] = '\0';
     cell->acc[cell->n++] = accuracy;
     return 0;
 }
@@ -169,6 +171,24 @@ void agg_write_markdown(const struct agg_table *t, FILE *f, const char *extra)
                    "split's most frequent answer to every question; *%s* answers each question with the most "
                    "frequent answer of its question type among the k training examples.\n",
                 AGG_ZERO_SHOT, AGG_PRIOR);
+    int collapsed = 0, runs = 0;
+    for (int r = 0; r < t->n_rows; r++)
+        for (int c = 0; c < t->n_k && !t->rows[r].reference; c++)
+            for (int i = 0; i < t->rows[r].cells[c].n; i++) {
+                const struct agg_cell *cell = &t->rows[r].cells[c];
+                runs++;
+                if (cell->empty[i] >= AGG_COLLAPSED_EMPTY || cell->top[i] > AGG_COLLAPSED_TOP) {
+                    if (!collapsed++)
+                        fprintf(f, "\nRuns whose answers collapsed (%.0f %% or more empty answers, or one answer for more "
+                                   "than %.0f %% of the test questions):\n\n",
+                                AGG_COLLAPSED_EMPTY, AGG_COLLAPSED_TOP);
+                    fprintf(f, "- %s, k = %ld, seed %ld: %.2f %%; %.1f %% empty, \"%s\" %.1f %%\n", t->rows[r].method,
+                            t->k[c], cell->seed[i], cell->acc[i], cell->empty[i], cell->top_answer[i], cell->top[i]);
+                }
+            }
+    if (runs)
+        fprintf(f, "\n%d of the %d runs in the table collapsed (each run's shares are in its result.json).\n", collapsed,
+                runs);
     if (t->lr_selected) {
         fprintf(f, "\nLearning rates chosen on dev (eval.select_lr; per seed, in the order of the seeds):\n\n");
         fprintf(f, "| method |");
@@ -246,6 +266,28 @@ static int read_result(const char *run_dir, const char *name, double *acc, long 
     }
     json_decref(o);
     return rc;
+}
+
+/* A run's answer shares (result.json's empty_answers_percent, top_answer, top_answer_percent); -1 when
+ * the file predates them. */
+static void read_answer_shares(const char *run_dir, const char *name, double *empty, double *top, char *answer,
+                               size_t answer_len)
+{
+    char path[PATH_MAX_LEN];
+    *empty = *top = -1;
+    answer[0] = '\0';
+    if (snprintf(path, sizeof path, "%s/runs/%s/result.json", run_dir, name) >= (int)sizeof path)
+        return;
+    json_t *o = json_load_file(path, 0, NULL);
+    json_t *em = json_object_get(o, "empty_answers_percent"), *tp = json_object_get(o, "top_answer_percent"),
+           *ta = json_object_get(o, "top_answer");
+    if (json_is_number(em))
+        *empty = json_number_value(em);
+    if (json_is_number(tp))
+        *top = json_number_value(tp);
+    if (json_is_string(ta))
+        snprintf(answer, answer_len, "%s", json_string_value(ta));
+    json_decref(o);
 }
 
 /* A run's best dev score (RUN/runs/NAME/train.json's best_dev). */
@@ -345,7 +387,8 @@ int agg_collect(const struct config *cfg, const char *run_dir, struct agg_table 
     struct choice {
         char label[AGG_LABEL_MAX];
         long k, seed, trainable;
-        double acc, percent, dev, lr;
+        double acc, percent, dev, lr, empty, top;
+        char top_answer[24];
     } *choices = xcalloc((size_t)(n > 0 ? n : 1), sizeof *choices);
     int n_choices = 0;
     for (int i = 0; i < n && rc == 0; i++) {
@@ -358,6 +401,8 @@ int agg_collect(const struct config *cfg, const char *run_dir, struct agg_table 
         rc = read_result(run_dir, name, &c.acc, &c.trainable, &c.percent, t->metric, sizeof t->metric, e);
         if (rc == 0 && t->lr_selected)
             rc = read_best_dev(run_dir, name, &c.dev, e);
+        if (rc == 0)
+            read_answer_shares(run_dir, name, &c.empty, &c.top, c.top_answer, sizeof c.top_answer);
         if (t->lr_selected)
             sweep_run_label_without(cfg, rc_cfg, "train.lr", c.label, sizeof c.label);
         else
@@ -377,11 +422,17 @@ int agg_collect(const struct config *cfg, const char *run_dir, struct agg_table 
     for (int j = 0; j < n_choices && rc == 0; j++) {
         rc = agg_add(t, choices[j].label, choices[j].k, choices[j].seed, choices[j].acc, choices[j].trainable,
                      choices[j].percent, e);
-        for (int r = 0; r < t->n_rows && rc == 0; r++) /* the lr of the value just added */
+        for (int r = 0; r < t->n_rows && rc == 0; r++) /* what goes with the value just added */
             if (!strcmp(t->rows[r].method, choices[j].label))
                 for (int ci = 0; ci < t->n_k; ci++)
-                    if (t->k[ci] == choices[j].k && t->rows[r].cells[ci].n > 0)
-                        t->rows[r].cells[ci].lr[t->rows[r].cells[ci].n - 1] = choices[j].lr;
+                    if (t->k[ci] == choices[j].k && t->rows[r].cells[ci].n > 0) {
+                        struct agg_cell *cell = &t->rows[r].cells[ci];
+                        const int i = cell->n - 1;
+                        cell->lr[i] = choices[j].lr;
+                        cell->empty[i] = choices[j].empty;
+                        cell->top[i] = choices[j].top;
+                        snprintf(cell->top_answer[i], sizeof cell->top_answer[i], "%s", choices[j].top_answer);
+                    }
     }
     free(choices);
     if (rc == 0)

@@ -20,6 +20,9 @@ struct agg_cell {
     double acc[AGG_MAX_SEEDS];    /* accuracy per seed, in sweep order */
     long seed[AGG_MAX_SEEDS];
     double lr[AGG_MAX_SEEDS];     /* the learning rate chosen on dev (eval.select_lr), else 0 */
+    double empty[AGG_MAX_SEEDS];  /* result.json's empty_answers_percent (-1: not recorded) */
+    double top[AGG_MAX_SEEDS];    /* result.json's top_answer_percent (-1: not recorded) */
+    char top_answer[AGG_MAX_SEEDS][24];
     double mean, std;             /* std is NaN for one seed */
 };
 
@@ -46,6 +49,10 @@ void agg_init(struct agg_table *t, const long *k, int n_k);
 /* Adds one run's result. */
 int agg_add(struct agg_table *t, const char *method, long k, long seed, double accuracy, long trainable,
             double percent, struct err *e);
+/* A run whose answers collapsed: this share of empty answers or more, or one answer for more than
+ * AGG_COLLAPSED_TOP percent of the test questions. */
+#define AGG_COLLAPSED_EMPTY 5.0
+#define AGG_COLLAPSED_TOP 60.0
 /* Computes means and standard deviations. */
 void agg_finish(struct agg_table *t);
 void agg_free(struct agg_table *t);

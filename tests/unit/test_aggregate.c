@@ -129,6 +129,49 @@ static void test_one_seed_has_no_std(struct test_ctx *t)
     free(cfg);
 }
 
+/* Runs whose answers collapsed are listed under the table from their result.json's shares: 5 % empty
+ * answers or more, or one answer above 60 %; exactly at 60 % or below 5 % is not a collapse. */
+static void test_collapsed_runs_are_listed(struct test_ctx *t)
+{
+    struct config *cfg = xmalloc(sizeof *cfg);
+    struct err e;
+    char dir[700];
+    snprintf(dir, sizeof dir, "run.dir=\"%s/run\"", t->tmpdir);
+    const char *sets[] = {dir, "peft.method=lora", "data.sizes=[16]", "data.seeds=[13, 21, 42, 87]",
+                          "eval.zero_shot=false", "eval.baselines=false"};
+    CHECK_INT(t, config_load(cfg, NULL, sets, 6, &e), 0);
+    const struct {
+        const char *name, *top;
+        double empty, share;
+    } runs[] = {{"lora-k16-s13", "no", 0.0, 64.8}, {"lora-k16-s21", "yes", 4.9, 60.0},
+                {"lora-k16-s42", "", 5.0, 5.0},    {"lora-k16-s87", "red", 0.0, 30.0}};
+    for (int i = 0; i < 4; i++) {
+        char d[700], path[800], text[512];
+        snprintf(d, sizeof d, "%s/run/runs/%s", t->tmpdir, runs[i].name);
+        CHECK_INT(t, make_dirs(d, &e), 0);
+        snprintf(path, sizeof path, "%s/result.json", d);
+        snprintf(text, sizeof text,
+                 "{\"metric\": \"vlt5\", \"accuracy\": 40, \"trainable_params\": 1536, \"trainable_percent\": 0.6, "
+                 "\"empty_answers_percent\": %g, \"top_answer\": \"%s\", \"top_answer_percent\": %g}\n",
+                 runs[i].empty, runs[i].top, runs[i].share);
+        CHECK_INT(t, write_file_atomic(path, text, strlen(text), &e), 0);
+    }
+    struct agg_table tab;
+    CHECKF(t, agg_collect(cfg, cfg->run.dir, &tab, &e) == 0, "%s", e.msg);
+    char *md = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&md, &len);
+    agg_write_markdown(&tab, f, NULL);
+    fclose(f);
+    CHECK_CONTAINS(t, md, "- lora, k = 16, seed 13: 40.00 %; 0.0 % empty, \"no\" 64.8 %");
+    CHECK_CONTAINS(t, md, "- lora, k = 16, seed 42: 40.00 %; 5.0 % empty");
+    CHECK(t, !strstr(md, "seed 21:") && !strstr(md, "seed 87:"));
+    CHECK_CONTAINS(t, md, "2 of the 4 runs in the table collapsed");
+    free(md);
+    agg_free(&tab);
+    free(cfg);
+}
+
 /* The claims: paired by seed, the mean difference and the wins; the verdicts name the k where a claim
  * holds and where not. */
 static void test_claims_are_paired_by_seed(struct test_ctx *t)
@@ -264,6 +307,7 @@ int main(int argc, char **argv)
         {"mean and std over seeds in the paper's layout", test_mean_std_over_seeds},
         {"a missing result is named", test_missing_result_is_named},
         {"one seed: the mean alone", test_one_seed_has_no_std},
+        {"runs whose answers collapsed are listed", test_collapsed_runs_are_listed},
         {"gnuplot titles are quoted", test_gnuplot_titles_are_quoted},
         {"claims are paired by seed and name where they hold", test_claims_are_paired_by_seed},
         {"the LaTeX table: booktabs, escapes, the best per column in bold", test_latex_table},
