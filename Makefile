@@ -307,7 +307,7 @@ fuzz: $(GEN_SRCS)
 # ---- running --------------------------------------------------------------------------------
 DEMO_NP ?= 2
 demo: deps
-	$(MAKE) all
+	$(MAKE) -j$$(nproc) all
 	env $(MPIRUN_ENV) $(MPIRUN) -np $(DEMO_NP) ./mixphm run configs/demo.yaml
 	@echo; cat runs/demo/report/results.md
 
@@ -361,6 +361,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/mixphm/configs $(DESTDIR)$(PREFIX)/share/mixphm/jobs
 	install -m 755 mixphm $(DESTDIR)$(PREFIX)/bin/mixphm
 	install -m 644 configs/*.yaml $(DESTDIR)$(PREFIX)/share/mixphm/configs/
+	install -d $(DESTDIR)$(PREFIX)/share/mixphm/release
+	install -m 644 release/synthetic-backbone.* $(DESTDIR)$(PREFIX)/share/mixphm/release/
 	cp -R jobs/. $(DESTDIR)$(PREFIX)/share/mixphm/jobs/
 	install -m 755 tools/openblas_coretype.sh $(DESTDIR)$(PREFIX)/share/mixphm/
 
