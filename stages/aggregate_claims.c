@@ -1,5 +1,7 @@
 #include "stages/aggregate_claims.h"
 
+#include "model/peft/methods.h"
+
 #include <string.h>
 
 struct agg_pair agg_compare(const struct agg_table *t, int a, int b, int c)
@@ -33,15 +35,19 @@ static int is_mixphm(const char *label)
 }
 
 /* The label without its routing function: "lora+add" -> "lora", "mixphm+mul x=1" -> "mixphm x=1"; 0 when
- * the label has none. */
+ * the label has none ("compacter++" is a method of its own: a '+' counts only before a routing name). */
 static int plain_label(const char *label, char *out, size_t n)
 {
-    const char *plus = strchr(label, '+');
-    if (!plus)
-        return 0;
-    const char *rest = strchr(plus, ' ');
-    snprintf(out, n, "%.*s%s", (int)(plus - label), label, rest ? rest : "");
-    return 1;
+    const size_t method_len = strcspn(label, " ");
+    for (const char *plus = strchr(label, '+'); plus && (size_t)(plus - label) < method_len; plus = strchr(plus + 1, '+')) {
+        const size_t len = method_len - (size_t)(plus + 1 - label);
+        for (int r = ROUTING_NONE + 1; peft_routing_names[r]; r++)
+            if (strlen(peft_routing_names[r]) == len && !strncmp(plus + 1, peft_routing_names[r], len)) {
+                snprintf(out, n, "%.*s%s", (int)(plus - label), label, label + method_len);
+                return 1;
+            }
+    }
+    return 0;
 }
 
 static void pair_cell(FILE *f, struct agg_pair p)

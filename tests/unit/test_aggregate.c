@@ -192,6 +192,9 @@ static void test_claims_are_paired_by_seed(struct test_ctx *t)
             CHECK_INT(t, agg_add(&tab, "lora", k[c], seeds[s], lora[c][s], 1, 0.1, &e), 0);
             CHECK_INT(t, agg_add(&tab, "full", k[c], seeds[s], full[c][s], 1, 100, &e), 0);
             CHECK_INT(t, agg_add(&tab, "lora+add", k[c], seeds[s], lora[c][s] + (c ? -1 : 0.5), 1, 0.1, &e), 0);
+            /* Compacter++ is a method, not Compacter with a routing function. */
+            CHECK_INT(t, agg_add(&tab, "compacter", k[c], seeds[s], 30, 1, 0.1, &e), 0);
+            CHECK_INT(t, agg_add(&tab, "compacter++", k[c], seeds[s], 31, 1, 0.1, &e), 0);
             if (c == 0)
                 CHECK_INT(t, agg_add(&tab, "mixphm regularizer=false", k[c], seeds[s], 39 + s, 1, 0.1, &e), 0);
         }
@@ -216,6 +219,8 @@ static void test_claims_are_paired_by_seed(struct test_ctx *t)
     CHECK_CONTAINS(t, md, "**The redundancy regulariser helps MixPHM** (with against without): holds at k = 16.");
     CHECK_CONTAINS(t, md, "| lora+add - lora | +0.50 (3/3) | -1.00 (0/3) |");
     CHECK_CONTAINS(t, md, "**lora+add improves lora**: holds at k = 16; does not hold at k = 64 (-1.00)");
+    CHECK(t, !strstr(md, "compacter++ - compacter") && !strstr(md, "compacter++ improves"));
+    CHECK_CONTAINS(t, md, "| compacter++ | ");
     free(md);
     agg_free(&tab);
 }
