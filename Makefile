@@ -273,7 +273,7 @@ $(BUILD)/tests/probes/%: tests/probes/%.c $(LIBMIXPHM)
 	$(Q)$(CC) $(WARN) $(OPT) $(DEFS) $(LIB_CFLAGS) -o $@ $< $(LIBMIXPHM) $(LIBS)
 
 # The config loader built alone with AddressSanitizer and UBSan, to replay the fuzz corpus.
-FUZZ_LIB_SRCS := $(filter-out base/h5io.c,$(wildcard base/*.c)) run/config_load.c run/config_emit.c run/config_schema.c model/peft/methods.c
+FUZZ_LIB_SRCS := $(filter-out base/h5io.c base/json_file.c,$(wildcard base/*.c)) run/config_load.c run/config_emit.c run/config_schema.c model/peft/methods.c
 FUZZ_SAN := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 $(FUZZ_REPLAY): tests/fuzz/fuzz_config.c $(FUZZ_LIB_SRCS) $(GEN_SRCS)
 	@mkdir -p $(dir $@)

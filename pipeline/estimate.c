@@ -6,8 +6,9 @@
 #include <string.h>
 
 #include "base/fileio.h"
-#include "base/mem.h"
+#include "base/json_file.h"
 #include "base/log.h"
+#include "base/mem.h"
 #include "data/prepared.h"
 #include "nn/blas_env.h"
 #include "run/sweep.h"
@@ -185,13 +186,7 @@ static int save_calibration(const char *path, const struct config *cfg, const st
         json_object_set_new(methods, m[i].label, v);
     }
     json_object_set_new(o, "methods", methods);
-    char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    size_t len = strlen(text);
-    text[len] = '\n';
-    int rc = write_file_atomic(path, text, len + 1, e);
-    free(text);
-    return rc;
+    return json_write_file(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER, path, e);
 }
 
 static void hours(double core_s, char *out, size_t n)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/fileio.h"
+#include "base/json_file.h"
 #include "base/mem.h"
 
 int stamp_path(const char *run_dir, const char *stage, char *out, size_t n, struct err *e)
@@ -275,25 +276,17 @@ int stamp_write(const char *path, const struct stamp *s, const struct config *cf
     json_object_set_new(root, "outputs", outs);
     json_object_set_new(root, "provides", links_to_json(s->provides, s->n_provides));
     json_object_set_new(root, "consumes", links_to_json(s->consumes, s->n_consumes));
-    char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    json_decref(root);
-    if (!text)
-        return err_set(e, "cannot format the stamp '%s'", path);
     char dir[PATH_MAX_LEN];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
-    int rc = 0;
     if (slash) {
         *slash = '\0';
-        rc = make_dirs(dir, e);
+        if (make_dirs(dir, e) != 0) {
+            json_decref(root);
+            return -1;
+        }
     }
-    if (rc == 0) {
-        size_t len = strlen(text);
-        text[len] = '\n'; /* json_dumps output ends without a newline; its NUL becomes one */
-        rc = write_file_atomic(path, text, len + 1, e);
-    }
-    free(text);
-    return rc;
+    return json_write_file(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER, path, e);
 }
 
 static int copy_string(json_t *root, const char *key, char *out, size_t n)

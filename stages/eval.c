@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/json_file.h"
 #include "base/mem.h"
 #include "base/signals.h"
 #include "model/params_h5.h"
@@ -69,13 +70,7 @@ static int write_predictions(const char *path, const struct prepared *p, const i
                                                                  : json_integer(p->q_id[q]));
         json_array_append_new(arr, o);
     }
-    char *text = json_dumps(arr, JSON_INDENT(4) | JSON_SORT_KEYS);
-    json_decref(arr);
-    size_t len = strlen(text);
-    text[len] = '\n';
-    int rc = write_file_atomic(path, text, len + 1, e);
-    free(text);
-    return rc;
+    return json_write_file(arr, JSON_INDENT(4) | JSON_SORT_KEYS, path, e);
 }
 
 /* The report of a set of answers gains their shares. */
@@ -176,16 +171,12 @@ void result_params(json_t *o, long trainable, long backbone)
 
 int result_write(json_t *o, const char *dir, struct err *e)
 {
-    char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
-    json_decref(o);
     char path[PATH_MAX_LEN];
-    size_t len = strlen(text);
-    text[len] = '\n';
-    int rc = path_join(path, sizeof path, dir, "result.json", e);
-    if (rc == 0)
-        rc = write_file_atomic(path, text, len + 1, e);
-    free(text);
-    return rc;
+    if (path_join(path, sizeof path, dir, "result.json", e) != 0) {
+        json_decref(o);
+        return -1;
+    }
+    return json_write_file(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15), path, e);
 }
 
 /* result.json of a run of the sweep: the test scores next to what train.json says of the run. */

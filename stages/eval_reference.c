@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json_file.h"
 #include "base/mem.h"
 #include "model/params_h5.h"
 #include "mpi/agree.h"
@@ -188,14 +189,11 @@ int write_baselines(const struct train_data *d, const char *path, struct err *e)
         }
     json_object_set_new(o, "prior", priors);
     free(preds);
-    char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
-    json_decref(o);
-    size_t len = strlen(text);
-    text[len] = '\n';
-    if (rc == 0)
-        rc = write_file_atomic(path, text, len + 1, e);
-    free(text);
-    return rc;
+    if (rc != 0) {
+        json_decref(o);
+        return rc;
+    }
+    return json_write_file(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15), path, e);
 }
 
 /* ---- a weights file from elsewhere (mixphm eval CONFIG --weights FILE) --------------------------- */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/fileio.h"
+#include "base/json_file.h"
 #include "mpi/agree.h"
 #include "train/run.h"
 
@@ -24,13 +25,7 @@ static int write_curve(const char *path, const struct config *cfg, const struct 
     for (long i = 0; i < st->n_loss; i++)
         json_array_append_new(loss, json_real(st->loss[i]));
     json_object_set_new(o, "loss", loss);
-    char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
-    json_decref(o);
-    size_t len = strlen(text);
-    text[len] = '\n';
-    int rc = write_file_atomic(path, text, len + 1, e);
-    free(text);
-    return rc;
+    return json_write_file(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9), path, e);
 }
 
 int train_pretrain(struct train_data *d, MPI_Comm comm, const struct logger *log, int *stop_signal, struct err *e)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/fileio.h"
+#include "base/json_file.h"
 #include "base/mem.h"
 #include "base/signals.h"
 #include "model/params_h5.h"
@@ -266,13 +267,7 @@ static int write_train_json(const char *path, const char *name, const struct con
     json_object_set_new(o, "ranks", json_integer(ranks));
     json_object_set_new(o, "trainable_params", json_integer(trainable));
     json_object_set_new(o, "backbone_params", json_integer(backbone));
-    char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
-    json_decref(o);
-    size_t len = strlen(text);
-    text[len] = '\n';
-    int rc = write_file_atomic(path, text, len + 1, e);
-    free(text);
-    return rc;
+    return json_write_file(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17), path, e);
 }
 
 /* Reads the rows and images of a run and builds its model; the caller frees with finetune_free. */
