@@ -177,13 +177,8 @@ static int caption_exist(const struct synth_scene *s, struct synth_rng *r, char 
 {
     struct synth_desc d;
     int want = synth_rng_below(r, 2) == 0;
-    for (int tries = 0;; tries++) {
-        synth_desc_random(s, want ? (int)synth_rng_below(r, s->n) : -1, 3, r, &d);
-        if ((synth_desc_count(s, &d) > 0) == want)
-            break;
-        if (tries > 50)
-            return -1;
-    }
+    if (synth_desc_existing(s, want, r, &d) != 0)
+        return -1;
     char ref[96];
     synth_desc_render(&d, 0, ref, sizeof ref);
     const char *slot[26] = {0};

@@ -75,3 +75,13 @@ void synth_desc_random(const struct synth_scene *s, int t, int max_attrs, struct
     }
 }
 
+int synth_desc_existing(const struct synth_scene *s, int exists, struct synth_rng *r, struct synth_desc *d)
+{
+    for (int tries = 0;; tries++) {
+        synth_desc_random(s, exists ? (int)synth_rng_below(r, s->n) : -1, 3, r, d);
+        if ((synth_desc_count(s, d) > 0) == exists)
+            return 0;
+        if (tries > 50)
+            return -1;
+    }
+}

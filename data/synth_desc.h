@@ -27,5 +27,8 @@ void synth_desc_render(const struct synth_desc *d, int plural, char *out, size_t
 int synth_desc_unique(const struct synth_scene *s, int t, int exclude, struct synth_rng *r, struct synth_desc *out);
 /* A random description of 1..max_attrs attributes: of object t when t >= 0, else of random values. */
 void synth_desc_random(const struct synth_scene *s, int t, int max_attrs, struct synth_rng *r, struct synth_desc *d);
+/* A random description of at most 3 attributes that some object matches (exists) or none does: of a
+ * random object, or of random values, drawn again until it is so.  0, or -1 after 51 draws. */
+int synth_desc_existing(const struct synth_scene *s, int exists, struct synth_rng *r, struct synth_desc *d);
 
 #endif

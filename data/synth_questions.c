@@ -37,13 +37,8 @@ static int ask_exists(const struct synth_scene *s, struct synth_rng *r, struct s
 {
     struct synth_desc d;
     int want_yes = synth_rng_below(r, 2) == 0;
-    for (int tries = 0;; tries++) {
-        synth_desc_random(s, want_yes ? (int)synth_rng_below(r, s->n) : -1, 3, r, &d);
-        if ((synth_desc_count(s, &d) > 0) == want_yes)
-            break;
-        if (tries > 50)
-            return -1;
-    }
+    if (synth_desc_existing(s, want_yes, r, &d) != 0)
+        return -1;
     char ref[96];
     synth_desc_render(&d, 0, ref, sizeof ref);
     snprintf(q->text, sizeof q->text, "is there a %s?", ref);
