@@ -591,22 +591,24 @@ int config_validate(const struct config *cfg, struct err *e)
         }
         p += len;
     }
-    for (int a = 0; a < nm && cfg->model.precision == PRECISION_BF16; a++)
-        if (methods[a].i == PEFT_FULL) {
-            char o[CFG_SOURCE_MAX + 32];
-            config_origin(cfg, "model.precision", o, sizeof o);
-            return err_set(e, "%s: model.precision: bf16 runs the frozen backbone's products in bf16, and full "
-                           "fine-tuning trains the backbone; use model.precision fp32 for peft.method full (or leave "
-                           "full out of the sweep)", o);
-        }
-    for (int a = 0; a < nm && cfg->features.project; a++)
-        if (methods[a].i == PEFT_FULL) {
-            char o[CFG_SOURCE_MAX + 32];
-            config_origin(cfg, "features.project", o, sizeof o);
-            return err_set(e, "%s: features.project: full fine-tuning trains the visual embedding, so it needs the "
-                           "region features, not projected ones; set features.project: false or leave full out of "
-                           "peft.method", o);
-        }
+    /* Full fine-tuning trains the backbone: neither bf16 products nor projected features can serve it. */
+    int full = 0;
+    for (int a = 0; a < nm; a++)
+        full |= methods[a].i == PEFT_FULL;
+    if (full && cfg->model.precision == PRECISION_BF16) {
+        char o[CFG_SOURCE_MAX + 32];
+        config_origin(cfg, "model.precision", o, sizeof o);
+        return err_set(e, "%s: model.precision: bf16 runs the frozen backbone's products in bf16, and full "
+                       "fine-tuning trains the backbone; use model.precision fp32 for peft.method full (or leave "
+                       "full out of the sweep)", o);
+    }
+    if (full && cfg->features.project) {
+        char o[CFG_SOURCE_MAX + 32];
+        config_origin(cfg, "features.project", o, sizeof o);
+        return err_set(e, "%s: features.project: full fine-tuning trains the visual embedding, so it needs the "
+                       "region features, not projected ones; set features.project: false or leave full out of "
+                       "peft.method", o);
+    }
     if (!any) {
         char o[CFG_SOURCE_MAX + 32];
         config_origin(cfg, "peft.routing", o, sizeof o);
