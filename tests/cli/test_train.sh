@@ -87,15 +87,22 @@ t_run "$MIXPHM" run "$CFG" "${MIX[@]}" --set peft.mixphm.red_weight=0 --set peft
 t_run "$CMP" json "$TMP/mix0-1/runs/$MRUN/train.json" "$TMP/mixnoreg/runs/$MRUN/train.json" loss 1e-6 1e-5
 t_expect "the regulariser changes the training loss" 1 "beyond tolerance"
 # A MixPHM run killed and resumed ends bit-identical: the checkpoint keeps each tensor's AdamW step.
+# kill_and_resume TAG WHAT ARGS...: the run of ARGS (60 steps) whole in $TMP/TAGwhole, and killed at step
+# 30 and resumed in $TMP/TAGkilled; the two end with bit-identical weights.
+kill_and_resume() {
+    local tag=$1 what=$2
+    shift 2
+    t_run "$MIXPHM" run "$CFG" "$@" --set "run.dir=\"$TMP/${tag}whole\"" --until train
+    t_expect "an uninterrupted $what run" 0 "$MRUN: done in 60 steps"
+    "$MIXPHM" run "$CFG" "$@" --set "run.dir=\"$TMP/${tag}killed\"" --until features >/dev/null 2>&1
+    run_until_step "${tag}killed" 30 KILL "$MRUN" "$@"
+    t_run "$MIXPHM" train "$CFG" "$@" --set "run.dir=\"$TMP/${tag}killed\""
+    t_expect "the killed $what run resumes" 0 "$MRUN: resuming at step" "$MRUN: done in 60 steps"
+    t_run "$CMP" weights "$TMP/${tag}whole/runs/$MRUN/last.h5" "$TMP/${tag}killed/runs/$MRUN/last.h5" 0 0
+    t_expect "after SIGKILL and resume the $what weights are bit-identical" 0 "0 beyond tolerance"
+}
 MLONG=("${MIX[@]}" --set train.epochs=15 --set train.checkpoint_steps=7)
-t_run "$MIXPHM" run "$CFG" "${MLONG[@]}" --set "run.dir=\"$TMP/mixwhole\"" --until train
-t_expect "an uninterrupted MixPHM run" 0 "$MRUN: done in 60 steps"
-"$MIXPHM" run "$CFG" "${MLONG[@]}" --set "run.dir=\"$TMP/mixkilled\"" --until features >/dev/null 2>&1
-run_until_step mixkilled 30 KILL "$MRUN" "${MLONG[@]}"
-t_run "$MIXPHM" train "$CFG" "${MLONG[@]}" --set "run.dir=\"$TMP/mixkilled\""
-t_expect "the killed MixPHM run resumes" 0 "$MRUN: resuming at step" "$MRUN: done in 60 steps"
-t_run "$CMP" weights "$TMP/mixwhole/runs/$MRUN/last.h5" "$TMP/mixkilled/runs/$MRUN/last.h5" 0 0
-t_expect "after SIGKILL and resume the MixPHM weights are bit-identical" 0 "0 beyond tolerance"
+kill_and_resume mix MixPHM "${MLONG[@]}"
 
 # ---- MixPHM with the frozen backbone in bf16 (model.precision) ----------------------------------------
 BF=("${MIX[@]}" --set model.precision=bf16)
@@ -112,15 +119,7 @@ else
     t_expect "bf16's loss curve is within 2 % of fp32's" 0 "loss: 6 values"
     t_run "$CMP" weights "$TMP/mix0-1/runs/$MRUN/last.h5" "$TMP/mixbf-1/runs/$MRUN/last.h5" 0 0
     t_expect "and it is not fp32's (the products did run in bf16)" 1 "beyond tolerance"
-    BLONG=("${MLONG[@]}" --set model.precision=bf16)
-    t_run "$MIXPHM" run "$CFG" "${BLONG[@]}" --set "run.dir=\"$TMP/bfwhole\"" --until train
-    t_expect "an uninterrupted MixPHM run in bf16" 0 "$MRUN: done in 60 steps"
-    "$MIXPHM" run "$CFG" "${BLONG[@]}" --set "run.dir=\"$TMP/bfkilled\"" --until features >/dev/null 2>&1
-    run_until_step bfkilled 30 KILL "$MRUN" "${BLONG[@]}"
-    t_run "$MIXPHM" train "$CFG" "${BLONG[@]}" --set "run.dir=\"$TMP/bfkilled\""
-    t_expect "the killed bf16 run resumes" 0 "$MRUN: resuming at step" "$MRUN: done in 60 steps"
-    t_run "$CMP" weights "$TMP/bfwhole/runs/$MRUN/last.h5" "$TMP/bfkilled/runs/$MRUN/last.h5" 0 0
-    t_expect "after SIGKILL and resume the bf16 weights are bit-identical" 0 "0 beyond tolerance"
+    kill_and_resume bf "MixPHM bf16" "${MLONG[@]}" --set model.precision=bf16
     t_run "$CMP" json "$TMP/bfwhole/runs/$MRUN/train.json" "$TMP/bfkilled/runs/$MRUN/train.json" loss 0 0
     t_expect "and so is the bf16 loss history" 0 "loss: 15 values"
 fi

@@ -13,17 +13,35 @@
 #include "stages/gnuplot.h"
 #include "tests/harness.h"
 
-static void write_result(struct test_ctx *t, const char *name, double acc, long trainable, double percent)
+/* RUN/runs/NAME/result.json with the keys aggregate reads, and `extra` (", \"key\": value ...") after them. */
+static void write_result_with(struct test_ctx *t, const char *name, double acc, long trainable, double percent,
+                              const char *extra)
 {
-    char dir[700], path[800], text[512];
+    char dir[700], path[800], text[1024];
     struct err e;
     snprintf(dir, sizeof dir, "%s/run/runs/%s", t->tmpdir, name);
     CHECK_INT(t, make_dirs(dir, &e), 0);
     snprintf(path, sizeof path, "%s/result.json", dir);
     snprintf(text, sizeof text,
              "{\"run\": \"%s\", \"metric\": \"vlt5\", \"accuracy\": %.17g, \"trainable_params\": %ld, "
-             "\"trainable_percent\": %.17g}\n", name, acc, trainable, percent);
+             "\"trainable_percent\": %.17g%s}\n", name, acc, trainable, percent, extra);
     CHECK_INT(t, write_file_atomic(path, text, strlen(text), &e), 0);
+}
+
+static void write_result(struct test_ctx *t, const char *name, double acc, long trainable, double percent)
+{
+    write_result_with(t, name, acc, trainable, percent, "");
+}
+
+/* The table's results.md text (free it). */
+static char *markdown_of(const struct agg_table *tab)
+{
+    char *md = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&md, &len);
+    agg_write_markdown(tab, f, NULL);
+    fclose(f);
+    return md;
 }
 
 static struct config *sweep_config(struct test_ctx *t)
@@ -71,11 +89,7 @@ static void test_mean_std_over_seeds(struct test_ctx *t)
     CHECK_NEAR(t, tab.rows[1].cells[0].mean, (30.5 + 31.25 + 35.125) / 3, 1e-5, 0);
     CHECK_INT(t, tab.rows[0].cells[0].n, 3);
 
-    char *md = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&md, &len);
-    agg_write_markdown(&tab, f, NULL);
-    fclose(f);
+    char *md = markdown_of(&tab);
     CHECK_CONTAINS(t, md, "| method | params | % of backbone | k = 16 | k = 64 |");
     CHECK_CONTAINS(t, md, "| mixphm | 874.0K | 0.389 | 43.00 ± 3.61 | 50.00 ± 0.00 |");
     CHECK_CONTAINS(t, md, "| lora | 884.7K | 0.394 | 32.29 ± 2.48 | 45.00 ± 1.00 |");
@@ -83,7 +97,8 @@ static void test_mean_std_over_seeds(struct test_ctx *t)
     free(md);
 
     char *csv = NULL;
-    f = open_memstream(&csv, &len);
+    size_t len = 0;
+    FILE *f = open_memstream(&csv, &len);
     agg_write_csv(&tab, f);
     fclose(f);
     CHECK_CONTAINS(t, csv, "synthetic,vlt5,best,mixphm,874048,0.3890,16,3,43.00,3.61,\"13:40.00 21:42.00 42:47.00\"\n");
@@ -118,11 +133,7 @@ static void test_one_seed_has_no_std(struct test_ctx *t)
     struct agg_table tab;
     CHECKF(t, agg_collect(cfg, cfg->run.dir, &tab, &e) == 0, "%s", e.msg);
     CHECK(t, isnan(tab.rows[0].cells[0].std)); /* torch's unbiased std of one value */
-    char *md = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&md, &len);
-    agg_write_markdown(&tab, f, NULL);
-    fclose(f);
+    char *md = markdown_of(&tab);
     CHECK_CONTAINS(t, md, "| pfeiffer | 2.38M | 1.060 | 12.35 |");
     free(md);
     agg_free(&tab);
@@ -146,23 +157,15 @@ static void test_collapsed_runs_are_listed(struct test_ctx *t)
     } runs[] = {{"lora-k16-s13", "no", 0.0, 64.8}, {"lora-k16-s21", "yes", 4.9, 60.0},
                 {"lora-k16-s42", "", 5.0, 5.0},    {"lora-k16-s87", "red", 0.0, 30.0}};
     for (int i = 0; i < 4; i++) {
-        char d[700], path[800], text[512];
-        snprintf(d, sizeof d, "%s/run/runs/%s", t->tmpdir, runs[i].name);
-        CHECK_INT(t, make_dirs(d, &e), 0);
-        snprintf(path, sizeof path, "%s/result.json", d);
-        snprintf(text, sizeof text,
-                 "{\"metric\": \"vlt5\", \"accuracy\": 40, \"trainable_params\": 1536, \"trainable_percent\": 0.6, "
-                 "\"empty_answers_percent\": %g, \"top_answer\": \"%s\", \"top_answer_percent\": %g}\n",
+        char shares[256];
+        snprintf(shares, sizeof shares,
+                 ", \"empty_answers_percent\": %g, \"top_answer\": \"%s\", \"top_answer_percent\": %g",
                  runs[i].empty, runs[i].top, runs[i].share);
-        CHECK_INT(t, write_file_atomic(path, text, strlen(text), &e), 0);
+        write_result_with(t, runs[i].name, 40, 1536, 0.6, shares);
     }
     struct agg_table tab;
     CHECKF(t, agg_collect(cfg, cfg->run.dir, &tab, &e) == 0, "%s", e.msg);
-    char *md = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&md, &len);
-    agg_write_markdown(&tab, f, NULL);
-    fclose(f);
+    char *md = markdown_of(&tab);
     CHECK_CONTAINS(t, md, "- lora, k = 16, seed 13: 40.00 %; 0.0 % empty, \"no\" 64.8 %");
     CHECK_CONTAINS(t, md, "- lora, k = 16, seed 42: 40.00 %; 5.0 % empty");
     CHECK(t, !strstr(md, "seed 21:") && !strstr(md, "seed 87:"));
