@@ -241,9 +241,25 @@ void agg_write_text(const struct agg_table *t, FILE *f)
     }
 }
 
-/* A run's result.json: accuracy, parameters. */
+/* A run's answer shares in its result.json (empty_answers_percent, top_answer, top_answer_percent); -1
+ * when the file predates them. */
+struct answer_shares_read {
+    double empty, top;
+    char answer[24];
+};
+
+static void shares_of(const json_t *o, struct answer_shares_read *s)
+{
+    json_t *em = json_object_get(o, "empty_answers_percent"), *tp = json_object_get(o, "top_answer_percent"),
+           *ta = json_object_get(o, "top_answer");
+    s->empty = json_is_number(em) ? json_number_value(em) : -1;
+    s->top = json_is_number(tp) ? json_number_value(tp) : -1;
+    snprintf(s->answer, sizeof s->answer, "%s", json_is_string(ta) ? json_string_value(ta) : "");
+}
+
+/* A run's result.json: accuracy, parameters, and (when `shares` is not NULL) its answer shares. */
 static int read_result(const char *run_dir, const char *name, double *acc, long *trainable, double *percent,
-                       char *metric, size_t metric_len, struct err *e)
+                       char *metric, size_t metric_len, struct answer_shares_read *shares, struct err *e)
 {
     char path[PATH_MAX_LEN];
     if (snprintf(path, sizeof path, "%s/runs/%s/result.json", run_dir, name) >= (int)sizeof path)
@@ -263,31 +279,11 @@ static int read_result(const char *run_dir, const char *name, double *acc, long 
         *trainable = (long)json_integer_value(t);
         *percent = json_number_value(p);
         snprintf(metric, metric_len, "%s", json_string_value(m));
+        if (shares)
+            shares_of(o, shares);
     }
     json_decref(o);
     return rc;
-}
-
-/* A run's answer shares (result.json's empty_answers_percent, top_answer, top_answer_percent); -1 when
- * the file predates them. */
-static void read_answer_shares(const char *run_dir, const char *name, double *empty, double *top, char *answer,
-                               size_t answer_len)
-{
-    char path[PATH_MAX_LEN];
-    *empty = *top = -1;
-    answer[0] = '\0';
-    if (snprintf(path, sizeof path, "%s/runs/%s/result.json", run_dir, name) >= (int)sizeof path)
-        return;
-    json_t *o = json_load_file(path, 0, NULL);
-    json_t *em = json_object_get(o, "empty_answers_percent"), *tp = json_object_get(o, "top_answer_percent"),
-           *ta = json_object_get(o, "top_answer");
-    if (json_is_number(em))
-        *empty = json_number_value(em);
-    if (json_is_number(tp))
-        *top = json_number_value(tp);
-    if (json_is_string(ta))
-        snprintf(answer, answer_len, "%s", json_string_value(ta));
-    json_decref(o);
 }
 
 /* A run's best dev score (RUN/runs/NAME/train.json's best_dev). */
@@ -327,7 +323,7 @@ static int collect_references(const struct config *cfg, const char *run_dir, str
         double acc = 0, percent = 0;
         long trainable = 0;
         char metric[64];
-        rc = read_result(run_dir, "zero-shot", &acc, &trainable, &percent, metric, sizeof metric, e);
+        rc = read_result(run_dir, "zero-shot", &acc, &trainable, &percent, metric, sizeof metric, NULL, e);
         for (int c = 0; c < t->n_k && rc == 0; c++)
             rc = agg_add(t, AGG_ZERO_SHOT, t->k[c], 0, acc, 0, 0, e);
         mark_reference(t, AGG_ZERO_SHOT);
@@ -387,8 +383,8 @@ int agg_collect(const struct config *cfg, const char *run_dir, struct agg_table 
     struct choice {
         char label[AGG_LABEL_MAX];
         long k, seed, trainable;
-        double acc, percent, dev, lr, empty, top;
-        char top_answer[24];
+        double acc, percent, dev, lr;
+        struct answer_shares_read shares;
     } *choices = xcalloc((size_t)(n > 0 ? n : 1), sizeof *choices);
     int n_choices = 0;
     for (int i = 0; i < n && rc == 0; i++) {
@@ -398,11 +394,9 @@ int agg_collect(const struct config *cfg, const char *run_dir, struct agg_table 
         if (rc != 0)
             break;
         sweep_run_name(cfg, rc_cfg, name, sizeof name);
-        rc = read_result(run_dir, name, &c.acc, &c.trainable, &c.percent, t->metric, sizeof t->metric, e);
+        rc = read_result(run_dir, name, &c.acc, &c.trainable, &c.percent, t->metric, sizeof t->metric, &c.shares, e);
         if (rc == 0 && t->lr_selected)
             rc = read_best_dev(run_dir, name, &c.dev, e);
-        if (rc == 0)
-            read_answer_shares(run_dir, name, &c.empty, &c.top, c.top_answer, sizeof c.top_answer);
         if (t->lr_selected)
             sweep_run_label_without(cfg, rc_cfg, "train.lr", c.label, sizeof c.label);
         else
@@ -429,9 +423,9 @@ int agg_collect(const struct config *cfg, const char *run_dir, struct agg_table 
                         struct agg_cell *cell = &t->rows[r].cells[ci];
                         const int i = cell->n - 1;
                         cell->lr[i] = choices[j].lr;
-                        cell->empty[i] = choices[j].empty;
-                        cell->top[i] = choices[j].top;
-                        snprintf(cell->top_answer[i], sizeof cell->top_answer[i], "%s", choices[j].top_answer);
+                        cell->empty[i] = choices[j].shares.empty;
+                        cell->top[i] = choices[j].shares.top;
+                        snprintf(cell->top_answer[i], sizeof cell->top_answer[i], "%s", choices[j].shares.answer);
                     }
     }
     free(choices);
