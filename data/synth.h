@@ -39,6 +39,7 @@ struct synth_config {
     long pool_questions, test_questions;
     long pretrain_pairs;
     long pretrain_images; /* images only the pretraining corpus describes, after the test images */
+    int image_text_match; /* 1: the corpus has a third objective, image-text matching */
     int feature_dim;
     double feature_noise;   /* standard deviation of the detector's noise */
     double annotator_error; /* probability that an annotator answers wrongly */
@@ -121,15 +122,22 @@ void synth_question(const struct synth_config *c, int test, long index, const st
 #define SYNTH_CAPTION_MAX 512
 void synth_caption(const struct synth_scene *s, struct synth_rng *r, char *out, size_t n);
 
-/* Pretraining pair `index`: caption index / 2 of a pool or pretraining image, and its objective by
- * the index's parity (as FewVLM trains both on every caption): even, T5 span corruption (spans replaced
- * by <extra_id_k>, the target lists them); odd, prefix language modelling (input the first words, target
- * the rest). */
-enum synth_objective { SYNTH_SPAN_CORRUPTION, SYNTH_PREFIX_LM };
+/* A statement about scene `s` that is true (truth = 1) or false (0): a caption of the kinds that one
+ * changed value makes false (an attribute, a count, existence, a comparison, a relation), false by
+ * exactly that change. */
+void synth_statement(const struct synth_scene *s, struct synth_rng *r, int truth, char *out, size_t n);
+
+/* Pretraining pair `index`, of pool or pretraining image index / m, and its objective by index % m,
+ * where m is 2, or 3 with image_text_match: 0, T5 span corruption of a caption (spans replaced by
+ * <extra_id_k>, the target lists them); 1, prefix language modelling of the same caption (as FewVLM
+ * trains both on every caption: input the first words, target the rest); 2, image-text matching (as
+ * in VL-T5's pretraining): a true or false statement, half and half, then <extra_id_0>, and the target
+ * "<extra_id_0> yes <extra_id_1>" or "... no ...". */
+enum synth_objective { SYNTH_SPAN_CORRUPTION, SYNTH_PREFIX_LM, SYNTH_IMAGE_TEXT_MATCH };
 struct synth_pair {
     long image;
     int objective;                  /* enum synth_objective */
-    char caption[SYNTH_CAPTION_MAX]; /* the text before the objective */
+    char caption[SYNTH_CAPTION_MAX]; /* the text before the objective (the statement, for matching) */
     char input[SYNTH_CAPTION_MAX + 256];
     char target[SYNTH_CAPTION_MAX + 256];
 };

@@ -73,7 +73,7 @@ static void full_name(const struct synth_object *o, char *out, size_t n)
 
 /* One attribute of one object: "the color of the large metal cylinder is red ."  The object is named
  * by its shortest description without that attribute (as a question about it would be). */
-static int caption_attr(const struct synth_scene *s, struct synth_rng *r, char *out, size_t n)
+static int caption_attr(const struct synth_scene *s, struct synth_rng *r, int truth, char *out, size_t n)
 {
     int t = (int)synth_rng_below(r, s->n), attr = (int)synth_rng_below(r, SYNTH_N_ATTR);
     struct synth_desc d;
@@ -83,7 +83,10 @@ static int caption_attr(const struct synth_scene *s, struct synth_rng *r, char *
     synth_desc_render(&d, 0, ref, sizeof ref);
     const char *slot[26] = {0};
     slot['D' - 'A'] = ref;
-    slot['V' - 'A'] = synth_attr_word(attr, s->obj[t].attr[attr]);
+    int value = s->obj[t].attr[attr];
+    if (!truth) /* another value of the same attribute */
+        value = (value + (int)synth_rng_between(r, 1, synth_attr_count[attr] - 1)) % synth_attr_count[attr];
+    slot['V' - 'A'] = synth_attr_word(attr, value);
     fill(out, n, pick(r, attr_templates[attr], 6), slot);
     return 0;
 }
@@ -141,7 +144,7 @@ static int caption_list(const struct synth_scene *s, struct synth_rng *r, char *
 }
 
 /* How many objects match a description: "there are 3 red things ." */
-static int caption_count(const struct synth_scene *s, struct synth_rng *r, char *out, size_t n)
+static int caption_count(const struct synth_scene *s, struct synth_rng *r, int truth, char *out, size_t n)
 {
     struct synth_desc d;
     synth_desc_random(s, synth_rng_uniform(r) < 0.85 ? (int)synth_rng_below(r, s->n) : -1, 2, r, &d);
@@ -149,6 +152,10 @@ static int caption_count(const struct synth_scene *s, struct synth_rng *r, char 
         for (int a = 0; a < SYNTH_N_ATTR; a++)
             d.value[a] = -1;
     int c = synth_desc_count(s, &d);
+    if (!truth) { /* a count one or two away from the true one, never below zero */
+        int delta = (int)synth_rng_between(r, 1, 2);
+        c = c - delta >= 0 && synth_rng_below(r, 2) ? c - delta : c + delta;
+    }
     char one[96], many[96], num[16];
     synth_desc_render(&d, 0, one, sizeof one);
     synth_desc_render(&d, 1, many, sizeof many);
@@ -173,7 +180,7 @@ static int caption_count(const struct synth_scene *s, struct synth_rng *r, char 
 }
 
 /* Existence or absence, balanced: "there is a small metal cone ." / "there is no small metal cone ." */
-static int caption_exist(const struct synth_scene *s, struct synth_rng *r, char *out, size_t n)
+static int caption_exist(const struct synth_scene *s, struct synth_rng *r, int truth, char *out, size_t n)
 {
     struct synth_desc d;
     int want = synth_rng_below(r, 2) == 0;
@@ -187,12 +194,12 @@ static int caption_exist(const struct synth_scene *s, struct synth_rng *r, char 
                                       "a D is in the image ."};
     static const char *const no[] = {"there is no D .", "the image contains no D .", "the image has no D .",
                                      "no D is in the image ."};
-    fill(out, n, pick(r, want ? yes : no, 4), slot);
+    fill(out, n, pick(r, want == truth ? yes : no, 4), slot); /* false: the other polarity */
     return 0;
 }
 
 /* Two counts compared: "there are more cubes than spheres ." (or fewer, or as many). */
-static int caption_compare(const struct synth_scene *s, struct synth_rng *r, char *out, size_t n)
+static int caption_compare(const struct synth_scene *s, struct synth_rng *r, int truth, char *out, size_t n)
 {
     struct synth_desc a, b;
     int attr = synth_rng_below(r, 2) ? ATTR_COLOR : ATTR_SHAPE;
@@ -217,13 +224,21 @@ static int caption_compare(const struct synth_scene *s, struct synth_rng *r, cha
     const char *tmpl = na == nb ? "there are as many A as B ."
                        : synth_rng_below(r, 2) ? (na > nb ? "there are more A than B ." : "there are fewer A than B .")
                                               : (na > nb ? "there are fewer B than A ." : "there are more B than A .");
+    if (!truth) { /* equal counts: more or fewer; different: the other order, or "as many" */
+        int form = (int)synth_rng_below(r, 2);
+        if (na == nb)
+            tmpl = form ? "there are more A than B ." : "there are fewer A than B .";
+        else
+            tmpl = form ? "there are as many A as B ."
+                        : (na > nb ? "there are fewer A than B ." : "there are more A than B .");
+    }
     fill(out, n, tmpl, slot);
     return 0;
 }
 
 /* A spatial relation between two objects clearly apart: "the red cube is left of the small blue
  * sphere .", its converse, or a relation that does not hold, negated. */
-static int caption_relation(const struct synth_scene *s, struct synth_rng *r, char *out, size_t n)
+static int caption_relation(const struct synth_scene *s, struct synth_rng *r, int truth, char *out, size_t n)
 {
     static const char *const words[4] = {"left of", "right of", "above", "below"};
     static const char *const long_words[4] = {"to the left of", "to the right of", "above", "below"};
@@ -241,7 +256,9 @@ static int caption_relation(const struct synth_scene *s, struct synth_rng *r, ch
         synth_desc_render(&db, 0, rb, sizeof rb);
         const char *slot[26] = {0};
         int negate = synth_rng_uniform(r) < 0.2;
-        int shown = negate ? (rel ^ 1) : rel; /* the opposite relation, which does not hold */
+        /* A true caption says what holds, or denies the opposite; a false one says the opposite, or
+         * denies what holds. */
+        int shown = negate == truth ? (rel ^ 1) : rel;
         const char *w = synth_rng_below(r, 2) ? words[shown] : long_words[shown];
         slot['R' - 'A'] = w;
         if (synth_rng_below(r, 2)) { /* the converse: b against a */
@@ -258,23 +275,48 @@ static int caption_relation(const struct synth_scene *s, struct synth_rng *r, ch
     return -1;
 }
 
-void synth_caption(const struct synth_scene *s, struct synth_rng *r, char *out, size_t n)
+/* A caption of kind `kind` that is true (truth = 1) or false (0) of the scene; -1 when the scene cannot
+ * have that kind (identical twins). */
+static int caption_of_kind(const struct synth_scene *s, struct synth_rng *r, int kind, int truth, char *out, size_t n)
+{
+    switch (kind) {
+    case C_ATTR: return caption_attr(s, r, truth, out, n);
+    case C_FULL: return caption_full(s, r, out, n);
+    case C_LIST: return caption_list(s, r, out, n);
+    case C_COUNT: return caption_count(s, r, truth, out, n);
+    case C_EXIST: return caption_exist(s, r, truth, out, n);
+    case C_COMPARE: return caption_compare(s, r, truth, out, n);
+    default: return caption_relation(s, r, truth, out, n);
+    }
+}
+
+/* Draws a kind by `share` (percent, summing to `total`) until the scene can have it. */
+static void draw_caption(const struct synth_scene *s, struct synth_rng *r, const int share[C_KINDS], int total,
+                         int truth, char *out, size_t n)
 {
     for (;;) {
-        int pick_k = (int)synth_rng_below(r, 100), kind = 0;
-        while (pick_k >= caption_share[kind])
-            pick_k -= caption_share[kind++];
-        int rc;
-        switch (kind) {
-        case C_ATTR: rc = caption_attr(s, r, out, n); break;
-        case C_FULL: rc = caption_full(s, r, out, n); break;
-        case C_LIST: rc = caption_list(s, r, out, n); break;
-        case C_COUNT: rc = caption_count(s, r, out, n); break;
-        case C_EXIST: rc = caption_exist(s, r, out, n); break;
-        case C_COMPARE: rc = caption_compare(s, r, out, n); break;
-        default: rc = caption_relation(s, r, out, n); break;
-        }
-        if (rc == 0) /* else the scene cannot have that kind (identical twins): draw another */
+        int pick_k = (int)synth_rng_below(r, total), kind = 0;
+        while (pick_k >= share[kind])
+            pick_k -= share[kind++];
+        if (caption_of_kind(s, r, kind, truth, out, n) == 0)
             return;
     }
+}
+
+void synth_caption(const struct synth_scene *s, struct synth_rng *r, char *out, size_t n)
+{
+    draw_caption(s, r, caption_share, 100, 1, out, n);
+}
+
+void synth_statement(const struct synth_scene *s, struct synth_rng *r, int truth, char *out, size_t n)
+{
+    /* The kinds that can be made false by changing one value (not the full descriptions and lists),
+     * in the captions' shares. */
+    int share[C_KINDS];
+    int total = 0;
+    for (int k = 0; k < C_KINDS; k++) {
+        share[k] = k == C_FULL || k == C_LIST ? 0 : caption_share[k];
+        total += share[k];
+    }
+    draw_caption(s, r, share, total, truth, out, n);
 }

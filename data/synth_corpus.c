@@ -1,5 +1,6 @@
-/* The pretraining corpus (captions of the scenes, data/synth_captions.c, under FewVLM's two objectives:
- * T5 span corruption and prefix language modelling) and the word list. */
+/* The pretraining corpus (captions of the scenes, data/synth_captions.c, under FewVLM's two objectives,
+ * T5 span corruption and prefix language modelling, and VL-T5's image-text matching over true and
+ * false statements) and the word list. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,16 +106,25 @@ static void split_prefix(const char *text, struct synth_rng *r, char *input, cha
 
 void synth_pair(const struct synth_config *c, long index, struct synth_pair *p)
 {
-    /* Pairs 2i and 2i + 1 share caption i (its image and text); each has its own objective draws. */
+    /* Pairs 2i and 2i + 1 share caption i (its image and text); with image-text matching, pairs 3i,
+     * 3i + 1 and 3i + 2 share image i, the first two its caption, and the third draws a statement. */
+    int objectives = c->image_text_match ? 3 : 2;
     struct synth_rng r, o;
-    synth_rng_seed(&r, c->seed, RNG_PRETRAIN, (uint64_t)(index / 2));
+    synth_rng_seed(&r, c->seed, RNG_PRETRAIN, (uint64_t)(index / objectives));
     synth_rng_seed(&o, c->seed, RNG_PRETRAIN_OBJECTIVE, (uint64_t)index);
     long pick = synth_rng_below(&r, c->train_images + c->pretrain_images);
     /* pool images, then the pretraining-only ones (after the test images): never a test image */
     p->image = pick < c->train_images ? pick : c->test_images + pick;
     struct synth_scene s;
     synth_scene(c, p->image, &s);
-    synth_caption(&s, &r, p->caption, sizeof p->caption);
+    p->objective = (int)(index % objectives);
+    int truth = 1;
+    if (p->objective == SYNTH_IMAGE_TEXT_MATCH) {
+        truth = synth_rng_below(&o, 2) == 0;
+        synth_statement(&s, &o, truth, p->caption, sizeof p->caption);
+    } else {
+        synth_caption(&s, &r, p->caption, sizeof p->caption);
+    }
     /* The objectives see the caption without its final period, so that a sentinel at the end of an
      * input stands for the caption's last words (as the answer's sentinel ends the fewvlm prompt),
      * never for the period. */
@@ -123,9 +133,14 @@ void synth_pair(const struct synth_config *c, long index, struct synth_pair *p)
     size_t len = strlen(text);
     if (len >= 2 && !strcmp(text + len - 2, " ."))
         text[len - 2] = '\0';
-    p->objective = index % 2 == 0 ? SYNTH_SPAN_CORRUPTION : SYNTH_PREFIX_LM;
-    if (p->objective == SYNTH_SPAN_CORRUPTION)
+    if (p->objective == SYNTH_SPAN_CORRUPTION) {
         corrupt(text, &o, p->input, p->target, sizeof p->input);
-    else
+    } else if (p->objective == SYNTH_PREFIX_LM) {
         split_prefix(text, &o, p->input, p->target, sizeof p->input);
+    } else {
+        /* VL-T5's image-text matching as a fill-in: the statement, then a sentinel whose span says
+         * whether the statement holds of the image. */
+        snprintf(p->input, sizeof p->input, "%s <extra_id_0>", text);
+        snprintf(p->target, sizeof p->target, "<extra_id_0> %s <extra_id_1>", truth ? "yes" : "no");
+    }
 }

@@ -80,6 +80,7 @@ struct config {
         struct {
             long train_images, test_images, pool_questions, test_questions, pretrain_pairs, pretrain_images, feature_dim;
             double feature_noise, annotator_error, variant_rate;
+            int image_text_match;
         } synthetic;
     } data;
     struct {

@@ -35,6 +35,7 @@ static void synth_config_of(const struct config *cfg, struct synth_config *c)
     c->test_questions = cfg->data.synthetic.test_questions;
     c->pretrain_pairs = cfg->data.synthetic.pretrain_pairs;
     c->pretrain_images = cfg->data.synthetic.pretrain_images;
+    c->image_text_match = cfg->data.synthetic.image_text_match;
     c->feature_dim = (int)cfg->data.synthetic.feature_dim;
     c->feature_noise = cfg->data.synthetic.feature_noise;
     c->annotator_error = cfg->data.synthetic.annotator_error;

@@ -603,25 +603,72 @@ static void test_captions_are_true(struct test_ctx *t)
         CHECKF(t, kinds[k] > n / 100, "caption group %d: %d of %d", k, kinds[k], n);
 }
 
-static void test_pretraining_pairs(struct test_ctx *t)
+/* Statements for image-text matching: true ones true, false ones false (read back by caption_truth),
+ * every kind that can be falsified made false, none a question. */
+static void test_statements_true_and_false(struct test_ctx *t)
+{
+    struct synth_config c = small_config();
+    int wrong = 0, unread = 0, n = 0, kinds[2][5] = {{0}};
+    for (long image = 0; image < 200; image++) {
+        struct synth_scene s;
+        synth_scene(&c, image, &s);
+        struct synth_rng r;
+        synth_rng_seed(&r, 11, 2, (uint64_t)image);
+        for (int k = 0; k < 40; k++, n++) {
+            int truth = k % 2;
+            char st[SYNTH_CAPTION_MAX];
+            synth_statement(&s, &r, truth, st, sizeof st);
+            int read = caption_truth(&s, st);
+            unread += read < 0;
+            wrong += read >= 0 && read != truth;
+            CHECKF(t, read == truth, "image %ld: \"%s\" should be %s", image, st, truth ? "true" : "false");
+            CHECKF(t, !looks_like_question(st), "\"%s\" reads like a question", st);
+            CHECKF(t, !strstr(st, " : a ") && !strstr(st, "shows"), "\"%s\": lists are not statements", st);
+            kinds[truth][!strncmp(st, "there are more", 14) || !strncmp(st, "there are fewer", 15) ||
+                                 !strncmp(st, "there are as many", 17)
+                             ? 0
+                         : strstr(st, " left of ") || strstr(st, " right of ") || strstr(st, " above ") ||
+                                 strstr(st, " below ")
+                             ? 1
+                         : strpbrk(st, "0123456789") || strstr(st, "number") ? 2
+                         : strstr(st, "no ") || strstr(st, "there is a ")   ? 3
+                                                                             : 4]++;
+        }
+    }
+    CHECK_INT(t, unread, 0);
+    CHECK_INT(t, wrong, 0);
+    for (int v = 0; v < 2; v++) /* comparisons, relations, counts, existence, attributes; true and false */
+        for (int k = 0; k < 5; k++)
+            CHECKF(t, kinds[v][k] > n / 200, "%s statements of group %d: %d of %d", v ? "true" : "false", k,
+                   kinds[v][k], n);
+}
+
+/* The pairs of the corpus with (itm = 1) or without image-text matching: m objectives take turns over
+ * the pairs of one image. */
+static void check_pairs(struct test_ctx *t, int itm)
 {
     struct synth_config c = small_config();
     c.pretrain_images = 50;
+    c.image_text_match = itm;
+    long m = itm ? 3 : 2;
     struct synth_pair *p = xmalloc(sizeof *p), *q = xmalloc(sizeof *q);
-    int objectives[2] = {0};
+    int objectives[3] = {0}, matches_true = 0;
     for (long i = 0; i < 200; i++) {
         synth_pair(&c, i, p);
         /* pool and pretraining images, never a test image */
         CHECK(t, (p->image >= 0 && p->image < c.train_images) ||
                      (p->image >= c.train_images + c.test_images && p->image < synth_n_images(&c)));
-        CHECK_INT(t, p->objective, (int)(i % 2));
+        CHECK_INT(t, p->objective, (int)(i % m));
         objectives[p->objective]++;
-        synth_pair(&c, i ^ 1, q); /* the other objective of the same caption */
-        CHECK_STR(t, p->caption, q->caption);
+        synth_pair(&c, i - i % m + (i % m + 1) % m, q); /* the next pair of the same image */
         CHECK_INT(t, (int)p->image, (int)q->image);
+        if (p->objective != SYNTH_IMAGE_TEXT_MATCH && q->objective != SYNTH_IMAGE_TEXT_MATCH)
+            CHECK_STR(t, p->caption, q->caption); /* span corruption and prefix LM of one caption */
         struct synth_scene s;
         synth_scene(&c, p->image, &s);
-        CHECKF(t, caption_truth(&s, p->caption) == 1, "\"%s\"", p->caption);
+        int truth = caption_truth(&s, p->caption);
+        if (p->objective != SYNTH_IMAGE_TEXT_MATCH)
+            CHECKF(t, truth == 1, "\"%s\"", p->caption);
         /* The objectives see the caption without its final " ." */
         char bare[1024];
         snprintf(bare, sizeof bare, "%s", p->caption);
@@ -631,6 +678,15 @@ static void test_pretraining_pairs(struct test_ctx *t)
             bare[bl - 2] = '\0';
         CHECK(t, !strstr(p->input, " .") && !strstr(p->target, " ."));
         char text[2048] = "";
+        if (p->objective == SYNTH_IMAGE_TEXT_MATCH) {
+            /* the statement, a sentinel; the target says whether it holds */
+            snprintf(text, sizeof text, "%s <extra_id_0>", bare);
+            CHECK_STR(t, p->input, text);
+            CHECK(t, truth == 0 || truth == 1);
+            CHECK_STR(t, p->target, truth == 1 ? "<extra_id_0> yes <extra_id_1>" : "<extra_id_0> no <extra_id_1>");
+            matches_true += truth == 1;
+            continue;
+        }
         if (p->objective == SYNTH_PREFIX_LM) {
             /* FewVLM's prefix LM: input + " " + target is the caption, both non-empty */
             CHECK(t, p->input[0] && p->target[0]);
@@ -663,7 +719,24 @@ static void test_pretraining_pairs(struct test_ctx *t)
         CHECK_INT(t, used, ns - 1);
         CHECK_STR(t, text + 1, bare);
     }
-    CHECK_INT(t, objectives[0], 100);
+    if (itm) {
+        CHECK(t, objectives[0] == 67 && objectives[1] == 67 && objectives[2] == 66);
+        CHECKF(t, matches_true > 18 && matches_true < 48, "%d of 66 matching statements are true", matches_true);
+    } else {
+        CHECK(t, objectives[0] == 100 && objectives[1] == 100 && objectives[2] == 0);
+    }
+    free(p);
+    free(q);
+}
+
+static void test_pretraining_pairs(struct test_ctx *t)
+{
+    check_pairs(t, 0);
+    check_pairs(t, 1);
+    struct synth_config c = small_config();
+    c.pretrain_images = 50;
+    struct synth_pair *p = xmalloc(sizeof *p), *q = xmalloc(sizeof *q);
+
     /* Deterministic, and a pretraining image's scene does not depend on the other counts. */
     synth_pair(&c, 17, p);
     synth_pair(&c, 17, q);
@@ -786,7 +859,8 @@ int main(int argc, char **argv)
         {"an item does not depend on the sizes", test_items_do_not_depend_on_sizes},
         {"the detector's regions and features", test_detector},
         {"captions are true of their scenes and never read like a question", test_captions_are_true},
-        {"pretraining pairs: span corruption and prefix LM of a caption; no test image", test_pretraining_pairs},
+        {"statements for image-text matching: true ones true, false ones false", test_statements_true_and_false},
+        {"pretraining pairs: span corruption, prefix LM, image-text matching; no test image", test_pretraining_pairs},
         {"the written files read back with soft scores and known words", test_files_read_back},
     };
     return test_main(tests, TEST_COUNT(tests), argc, argv);
