@@ -223,6 +223,44 @@ static int write_eval_stamp(const char *run_dir, const char *dir, const char *na
     return rc;
 }
 
+/* Whether dir/last.h5 holds the same values as the best weights the model has now (every trainable
+ * value bit for bit): a run whose best dev score came at its last validation, where decoding the
+ * test split again would give the same answers.  The model keeps the best weights. */
+static int last_is_best(struct params *p, const char *dir, const struct world *w, int *same, struct err *e)
+{
+    char path[PATH_MAX_LEN + 32];
+    snprintf(path, sizeof path, "%s/last.h5", dir);
+    float *best = xmalloc((p->n_train ? p->n_train : 1) * sizeof *best); /* [n_train] */
+    memcpy(best, p->train, p->n_train * sizeof *best);
+    int rc = params_load_h5_sel(p, path, PARAM_ANY, 1, NULL, e);
+    *same = rc == 0 && memcmp(best, p->train, p->n_train * sizeof *best) == 0;
+    memcpy(p->train, best, p->n_train * sizeof *best);
+    free(best);
+    return agree_all_ok(w->comm, rc, e);
+}
+
+/* The last weights' answers and report when they are the best weights: predictions_last.json is a copy
+ * of predictions_best.json (rank 0). */
+static int reuse_best_answers(const char *dir, struct run_eval *ev, const struct world *w, struct err *e)
+{
+    ev->overall[1] = ev->overall[0];
+    ev->shares[1] = ev->shares[0];
+    int rc = 0;
+    if (w->rank == 0) {
+        json_object_set_new(ev->test, "last", json_deep_copy(json_object_get(ev->test, "best")));
+        char from[PATH_MAX_LEN + 48], to[PATH_MAX_LEN + 48], *text;
+        size_t len;
+        snprintf(from, sizeof from, "%s/predictions_best.json", dir);
+        snprintf(to, sizeof to, "%s/predictions_last.json", dir);
+        rc = read_file(from, &text, &len, e);
+        if (rc == 0) {
+            rc = write_file_atomic(to, text, len, e);
+            free(text);
+        }
+    }
+    return agree_root_result(w->comm, 0, rc, e);
+}
+
 static int evaluate_run(struct train_data *d, struct test_block *b, const struct config *rc_cfg, const char *name,
                         const char *train_id, const struct world *w, const struct logger *log, struct err *e)
 {
@@ -238,10 +276,15 @@ static int evaluate_run(struct train_data *d, struct test_block *b, const struct
     if (agree_all_ok(w->comm, rc, e) != 0)
         return err_prefix(e, "%s", name);
     struct run_eval ev = {.test = json_object()};
-    for (int which = 0; which < 2 && rc == 0; which++) {
-        char predictions[64];
-        snprintf(predictions, sizeof predictions, "predictions_%s.json", weight_sets[which]);
-        rc = evaluate_weights(d, &mc, b, dir, which, predictions, w, &ev, e);
+    rc = evaluate_weights(d, &mc, b, dir, 0, "predictions_best.json", w, &ev, e);
+    int same = 0;
+    if (rc == 0)
+        rc = last_is_best(&mc.params, dir, w, &same, e);
+    if (rc == 0 && same) {
+        log_msg(log, "%s: the last weights are the best ones: their answers are the best weights' (decoded once)", name);
+        rc = reuse_best_answers(dir, &ev, w, e);
+    } else if (rc == 0) {
+        rc = evaluate_weights(d, &mc, b, dir, 1, "predictions_last.json", w, &ev, e);
     }
     model_teardown(&mc);
     ev.seconds = now_monotonic() - t0;

@@ -5,7 +5,8 @@
 #     question answered once;
 #   - the stage's scores (from prepared.h5) equal `mixphm score` on the official-format files the
 #     synthetic benchmark wrote, for the variants vlt5 and official;
-#   - evaluated runs are skipped; a new metric variant re-evaluates without retraining;
+#   - evaluated runs are skipped; a new metric variant re-evaluates without retraining; the last
+#     weights are decoded only when they differ from the best ones;
 #   - the backbone's zero-shot answers, the baselines and every run's answer shares;
 #   - aggregate writes the table (with the reference rows), the CSV and the plot.
 . "$(dirname "$0")/lib.sh"
@@ -23,6 +24,16 @@ u=$(grep '"question_id"' "$RUN/predictions.json" | sort -u | wc -l)
 [ "$(grep '"answer"' "$RUN/predictions.json" | sort -u | wc -l)" -gt 2 ] && t_ok "the answers vary (the test is not trivial)" ||
     t_fail "the answers vary" "$(grep '"answer"' "$RUN/predictions.json" | sort | uniq -c)"
 cp "$RUN/predictions.json" "$TMP/pred1.json"
+t_run "$MIXPHM" run "$CFG" --set "run.dir=\"$TMP/once\"" --set peft.method=bitfit --set train.epochs=20 \
+    --set train.batch_size=8 --set train.val_interval=20 --until eval
+D=$TMP/once/runs/bitfit-k16-s13
+t_expect "one validation, at the end: the best weights are the last ones, decoded once" 0 \
+    "bitfit-k16-s13: the last weights are the best ones: their answers are the best weights' (decoded once)"
+cmp -s "$D/predictions_best.json" "$D/predictions_last.json" && t_ok "predictions_last.json is predictions_best.json" ||
+    t_fail "predictions_last.json is predictions_best.json" "$(ls -la "$D")"
+/usr/bin/env python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["test"]; sys.exit(t["best"] != t["last"])' \
+    "$D/result.json" && t_ok "result.json: the last weights' report is the best weights'" ||
+    t_fail "result.json: the last report" "$(cat "$D/result.json")"
 ZS=$TMP/run/runs/zero-shot
 grep -q '"k": 0' "$ZS/result.json" && grep -q '"trainable_params": 0' "$ZS/result.json" && [ -s "$ZS/predictions.json" ] &&
     t_ok "the backbone answers without training (runs/zero-shot, k 0, nothing trained)" || t_fail "zero-shot result" "$(ls -la "$ZS")"
@@ -120,6 +131,27 @@ LR=(--set "run.dir=\"$TMP/lr\"" --set peft.method=full --set "train.lr=[5.0e-3, 
 t_run "$MIXPHM" run "$CFG" "${LR[@]}" --set eval.select_lr=false
 t_expect "a row per learning rate without eval.select_lr" 0 "full-k16-s13-lr=0.005: test accuracy" \
     "full-k16-s21-lr=0.02: test accuracy"
+# The last weights are decoded only when they differ from the best ones (else their answers are the
+# best weights' answers): said in the log exactly for the runs whose best.h5 and last.h5 hold the
+# same values (here two runs of each kind: best at the last validation, or before it).
+kinds=""
+for D in "$TMP"/lr/runs/full-*; do
+    r=$(basename "$D")
+    same=$(/usr/bin/python3 - "$D" <<'PY'
+import sys, h5py, numpy as np
+d = sys.argv[1]
+with h5py.File(d + "/best.h5", "r") as b, h5py.File(d + "/last.h5", "r") as l:
+    names = []
+    b.visit(lambda n: names.append(n) if isinstance(b[n], h5py.Dataset) else None)
+    print(int(len(names) > 0 and all(np.array_equal(b[n][()], l[n][()]) for n in names)))
+PY
+)
+    said=$(printf '%s\n' "$OUT" | grep -c "$r: the last weights are the best ones")
+    kinds="$kinds$same"
+    [ "$same" = "$said" ] && t_ok "$r: decoded once exactly when last == best (same: $same)" ||
+        t_fail "$r: decoded once exactly when last == best" "same values: '$same', said: $said"
+done
+case $kinds in *0*1* | *1*0*) t_ok "both kinds of run were evaluated" ;; *) t_fail "both kinds of run" "$kinds" ;; esac
 grep -q '| full lr=0.005 | ' "$TMP/lr/report/results.md" && grep -q '| full lr=0.02 | ' "$TMP/lr/report/results.md" &&
     t_ok "results.md: one row per learning rate" || t_fail "one row per learning rate" "$(cat "$TMP/lr/report/results.md")"
 t_run "$MIXPHM" run "$CFG" "${LR[@]}" --set eval.select_lr=true
