@@ -676,3 +676,14 @@ void bf16_linear_backward_dx(struct bf16_ctx *c, struct bf16_weight *w, float *d
 }
 
 #endif
+
+int bf16_runs_here(void)
+{
+    struct bf16_ctx *c = NULL;
+    struct err e;
+    err_clear(&e);
+    if (bf16_ctx_create(&c, &e) != 0)
+        return 0;
+    bf16_ctx_free(c);
+    return 1;
+}

@@ -43,6 +43,8 @@ struct bf16_weight;
 
 /* 1 when mixphm was built with oneDNN (DNNL=1, the default). */
 int bf16_built(void);
+/* 1 when bf16_ctx_create succeeds here: built with oneDNN and this CPU gets a bf16 matmul (AVX-512). */
+int bf16_runs_here(void);
 /* The ISA oneDNN dispatches to on this CPU ("avx512_core_amx", "avx2", ...; "none" without oneDNN). */
 const char *bf16_cpu_isa(void);
 

@@ -130,6 +130,7 @@ struct config {
         double min_delta;
         long checkpoint_steps;
         double bucket_mb;
+        long chunk_examples; /* 0: off; > 0: fixed-order sums over chunks of this many examples */
     } train;
     struct {
         long epochs;

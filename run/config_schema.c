@@ -137,6 +137,10 @@ static const struct cfg_key schema[] = {
     /* When to checkpoint changes nothing a run computes (resume is bit-identical). */
     {"train.checkpoint_steps", CFG_INT, OFF(train.checkpoint_steps), 0, 1000000000, NULL, 0, 0},
     {"train.bucket_mb",     CFG_FLOAT,  OFF(train.bucket_mb),     0.001, 65536, NULL, 0, 0},
+    /* Changes the rounding of every step; hashed only when on, so that runs made before it existed
+     * keep their settings' hash. */
+    {"train.chunk_examples", CFG_INT,   OFF(train.chunk_examples), 0, 65536, NULL, 0, ST(TRAIN), ST(TRAIN),
+        "train.chunk_examples"},
 
     {"pretrain.epochs",     CFG_INT,    OFF(pretrain.epochs),     1, 1000000, NULL, 0, ST(TRAIN)},
     {"pretrain.epoch_pairs", CFG_INT,   OFF(pretrain.epoch_pairs), 0, 100000000, NULL, 0, ST(TRAIN)},

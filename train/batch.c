@@ -96,6 +96,25 @@ void batch_share(int Bg, int rank, int size, int *lo, int *hi)
     *hi = *lo + base + (rank < extra);
 }
 
+void chunk_share(int Bg, int chunk, int rank, int size, int *lo, int *hi)
+{
+    if (chunk <= 0) {
+        batch_share(Bg, rank, size, lo, hi);
+        return;
+    }
+    int c_lo, c_hi;
+    batch_share((Bg + chunk - 1) / chunk, rank, size, &c_lo, &c_hi);
+    *lo = c_lo * chunk < Bg ? c_lo * chunk : Bg;
+    *hi = c_hi * chunk < Bg ? c_hi * chunk : Bg;
+}
+
+int chunk_share_max(int batch, int chunk, int size)
+{
+    int lo, hi;
+    chunk_share(batch, chunk, 0, size, &lo, &hi); /* rank 0's share is never smaller than another's */
+    return hi - lo;
+}
+
 void epoch_order(uint64_t seed, long epoch, long n, int32_t *order)
 {
     uint64_t key = rng_key(seed, STREAM_EPOCH_ORDER, (uint64_t)epoch);

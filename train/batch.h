@@ -49,6 +49,12 @@ void batch_buf_free(struct batch_buf *b);
 
 /* The share [lo, hi) of `size` ranks' rank `rank` in a global batch of Bg items. */
 void batch_share(int Bg, int rank, int size, int *lo, int *hi);
+/* With train.chunk_examples = chunk > 0 the global batch is cut into chunks of `chunk` examples (the
+ * last one shorter) and every rank gets whole chunks, batch_share's split of the chunks; chunk 0 is
+ * batch_share itself. */
+void chunk_share(int Bg, int chunk, int rank, int size, int *lo, int *hi);
+/* The largest share chunk_share gives for global batches of at most `batch` examples. */
+int chunk_share_max(int batch, int chunk, int size);
 /* The order of n training examples in `epoch`: a counter-based permutation of 0..n-1. */
 void epoch_order(uint64_t seed, long epoch, long n, int32_t *order);
 

@@ -115,7 +115,13 @@ void pretrain_hash(const struct config *cfg, char out[HASH_HEX_LEN])
     struct config *c = xmalloc(sizeof *c);
     *c = *cfg;
     c->model.precision = PRECISION_FP32;
-    hash_hex(config_prefix_hash(c, keys), out);
+    uint64_t h = config_prefix_hash(c, keys);
+    if (c->train.chunk_examples > 0) { /* hashed only when on: the released backbone keeps its hash */
+        char chunk[64];
+        snprintf(chunk, sizeof chunk, "\ntrain.chunk_examples=%ld", c->train.chunk_examples);
+        h = hash_str(h, chunk);
+    }
+    hash_hex(h, out);
     free(c);
 }
 

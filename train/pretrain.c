@@ -53,7 +53,7 @@ int train_pretrain(struct train_data *d, MPI_Comm comm, const struct logger *log
     struct batch_buf buf = {0};
     struct model_ctx mc;
     rc = image_cache_load(&cache, &d->features, d->p.pt_image, d->p.n_pretrain, d->p.n_images, e);
-    int share = (int)((cfg->pretrain.batch_size + size - 1) / size);
+    int share = chunk_share_max((int)cfg->pretrain.batch_size, (int)cfg->train.chunk_examples, size);
     struct model_sizes sz = {share, d->p.pt_in_len, d->p.pt_out_len, (int)cfg->eval.max_new_tokens};
     int built = 0;
     if (rc == 0)
@@ -72,6 +72,7 @@ int train_pretrain(struct train_data *d, MPI_Comm comm, const struct logger *log
     struct trainer tr;
     trainer_init(&tr, &mc, comm, (int)cfg->pretrain.batch_size, cfg->train.bucket_mb, cfg->train.weight_decay,
                  cfg->train.adam_eps, cfg->train.clip_norm);
+    trainer_fixed_order(&tr, (int)cfg->train.chunk_examples, (int)cfg->pretrain.batch_size);
     tr.nan_step = cfg->debug.nan_gradient_step;
     struct train_job j = {.tr = &tr,
                           .name = PRETRAIN_RUN,

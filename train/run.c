@@ -165,7 +165,7 @@ int train_loop(struct train_job *j, struct train_state *st, int *stop_signal, st
             long first = s * j->batch;
             int Bg = (int)(j->n_examples - first < j->batch ? j->n_examples - first : j->batch);
             int lo, hi;
-            batch_share(Bg, j->tr->rank, j->tr->size, &lo, &hi);
+            trainer_share(j->tr, Bg, &lo, &hi);
             struct vlt5_batch b;
             double loss, norm;
             rc = job_batch(j, order + first, Bg, lo, hi, epoch, &b, e);
@@ -293,7 +293,7 @@ static int finetune_setup(struct finetune *f, struct train_data *d, const struct
     free(images);
     if (rc != 0)
         return -1;
-    int share = (int)((rc_cfg->train.batch_size + comm_size - 1) / comm_size);
+    int share = chunk_share_max((int)rc_cfg->train.batch_size, (int)rc_cfg->train.chunk_examples, comm_size);
     f->decode_batch = (int)rc_cfg->eval.batch_size;
     f->max_new = (int)rc_cfg->eval.max_new_tokens;
     struct model_sizes sz = {.max_batch = share > f->decode_batch ? share : f->decode_batch,
@@ -349,6 +349,7 @@ int train_run(struct train_data *d, const struct config *run_cfg, const char *na
     struct trainer tr;
     trainer_init(&tr, &f->mc, comm, (int)run_cfg->train.batch_size, run_cfg->train.bucket_mb,
                  run_cfg->train.weight_decay, run_cfg->train.adam_eps, run_cfg->train.clip_norm);
+    trainer_fixed_order(&tr, (int)run_cfg->train.chunk_examples, (int)run_cfg->train.batch_size);
     tr.nan_step = run_cfg->debug.nan_gradient_step;
     struct train_job job, *j = &job;
     *j = (struct train_job){.tr = &tr,

@@ -52,7 +52,47 @@ void trainer_free(struct trainer *t)
     free(t->displs);
     free(t->logits_a);
     free(t->logits_b);
+    if (t->chunk) {
+        tree_sum_free(&t->grad_tree);
+        tree_sum_free(&t->stats_tree);
+        tree_sum_free(&t->dpooled_tree);
+    }
+    free(t->chunk_loss);
+    free(t->dpooled_scratch);
     memset(t, 0, sizeof *t);
+}
+
+void trainer_fixed_order(struct trainer *t, int chunk, int max_global_batch)
+{
+    if (chunk <= 0)
+        return;
+    const int n = (max_global_batch + chunk - 1) / chunk; /* chunks of the largest batch */
+    t->chunk = chunk;
+    tree_sum_init(&t->grad_tree, t->comm, n, t->mc->params.n_train, t->bucket_floats);
+    tree_sum_init(&t->stats_tree, t->comm, n, t->stats_len, t->bucket_floats);
+    tree_sum_init(&t->dpooled_tree, t->comm, n, (size_t)max_global_batch * t->pooled_w, t->bucket_floats);
+    t->chunk_loss = xcalloc((size_t)n, sizeof *t->chunk_loss);
+    if (t->pooled_w)
+        t->dpooled_scratch = xcalloc((size_t)max_global_batch * t->pooled_w, sizeof *t->dpooled_scratch);
+}
+
+void trainer_share(const struct trainer *t, int Bg, int *lo, int *hi)
+{
+    chunk_share(Bg, t->chunk, t->rank, t->size, lo, hi);
+}
+
+/* Gathers every rank's pooled rows, in global example order, into t->pooled_all. */
+static void gather_pooled(struct trainer *t, long Bg)
+{
+    const int w = (int)t->pooled_w;
+    for (int r = 0; r < t->size; r++) {
+        int lo, hi;
+        chunk_share((int)Bg, t->chunk, r, t->size, &lo, &hi);
+        t->counts[r] = (hi - lo) * w;
+        t->displs[r] = lo * w;
+    }
+    MPI_Allgatherv(t->pooled_local, t->counts[t->rank], MPI_FLOAT, t->pooled_all, t->counts, t->displs, MPI_FLOAT,
+                   t->comm);
 }
 
 /* The regularisers over the global batch; returns this rank's share of their value (the part every
@@ -69,16 +109,8 @@ static double regularise(struct trainer *t, const struct vlt5_batch *b)
         memset(t->stats, 0, t->stats_len * sizeof *t->stats);
     if (t->stats_len)
         MPI_Allreduce(MPI_IN_PLACE, t->stats, (int)t->stats_len, MPI_FLOAT, MPI_SUM, t->comm);
-    if (w) {
-        for (int r = 0; r < t->size; r++) {
-            int lo, hi;
-            batch_share((int)Bg, r, t->size, &lo, &hi);
-            t->counts[r] = (hi - lo) * (int)w;
-            t->displs[r] = lo * (int)w;
-        }
-        MPI_Allgatherv(t->pooled_local, t->counts[t->rank], MPI_FLOAT, t->pooled_all, t->counts, t->displs, MPI_FLOAT,
-                       t->comm);
-    }
+    if (w)
+        gather_pooled(t, Bg);
     double shared = 0, partial = 0;
     if (b->B > 0)
         shared = peft_reg_backward(pf, m, t->stats, t->pooled_all, Bg, b->ex0, t->dpooled, &partial);
@@ -124,6 +156,104 @@ static int forward_and_loss(struct trainer *t, const struct vlt5_batch *b, doubl
     return 0;
 }
 
+/* Chunk c of the share b: global examples [c * chunk, ...) (rows of b's buffers from ex0 on). */
+static struct vlt5_batch chunk_view(const struct trainer *t, const struct vlt5_batch *b, int c)
+{
+    const struct vlt5_dims *d = &t->mc->model.dims;
+    const long g0 = (long)c * t->chunk, g1 = g0 + t->chunk < b->global_batch ? g0 + t->chunk : b->global_batch;
+    const long o = g0 - (long)b->ex0, R = d->n_regions;
+    struct vlt5_batch v = *b;
+    v.B = (int)(g1 - g0);
+    v.ex0 = (uint64_t)g0;
+    v.text += o * b->text_len;
+    if (v.feats)
+        v.feats += o * R * d->feat_dim;
+    if (v.boxes)
+        v.boxes += o * R * 4;
+    if (v.visual)
+        v.visual += o * R * d->d_model;
+    if (v.labels)
+        v.labels += o * b->target_len;
+    if (v.weights)
+        v.weights += o;
+    return v;
+}
+
+/* The step's gradient (into p->grad, the same bits on every rank and for any rank count) and loss,
+ * chunk by chunk (trainer_fixed_order).  With a regulariser: pass 1 the chunks' statistics and pooled
+ * rows, summed and gathered; pass 2 (MI term) every chunk's part of the pooled gradients, summed; pass 3
+ * each chunk's loss, regulariser gradients and backward.  A rank with one chunk forwards it once. */
+static int step_chunked(struct trainer *t, const struct vlt5_batch *b, double *loss, struct err *e)
+{
+    struct vlt5 *m = &t->mc->model;
+    struct params *p = &t->mc->params;
+    struct peft *pf = t->mc->peft;
+    const long Bg = b->global_batch;
+    const int n = (int)((Bg + t->chunk - 1) / t->chunk);
+    const int c0 = b->B > 0 ? (int)(b->ex0 / (uint64_t)t->chunk) : 0;
+    const int c1 = b->B > 0 ? c0 + (b->B + t->chunk - 1) / t->chunk : 0;
+    const size_t w = t->pooled_w;
+    const int reg = t->stats_len || w, single = c1 - c0 == 1;
+    double shared = 0.0; /* the part of the regulariser every rank computes identically */
+    memset(t->chunk_loss, 0, (size_t)n * sizeof *t->chunk_loss);
+    if (reg) {
+        tree_sum_begin(&t->stats_tree, n, t->stats_len);
+        for (int c = c0; c < c1; c++) {
+            struct vlt5_batch v = chunk_view(t, b, c);
+            if (single ? forward_and_loss(t, &v, &t->chunk_loss[c], e) : vlt5_forward(m, &v, e))
+                return -1;
+            peft_reg_local(pf, m, t->stats, t->pooled_local + (size_t)(v.ex0 - b->ex0) * w);
+            tree_sum_push(&t->stats_tree, c, t->stats);
+        }
+        tree_sum_finish(&t->stats_tree, t->comm, t->stats);
+        if (w) {
+            gather_pooled(t, Bg);
+            tree_sum_begin(&t->dpooled_tree, n, (size_t)Bg * w);
+            for (int c = c0; c < c1; c++) {
+                struct vlt5_batch v = chunk_view(t, b, c);
+                if (!single && vlt5_forward(m, &v, e) != 0)
+                    return -1;
+                double part = 0.0;
+                memset(t->dpooled, 0, (size_t)Bg * w * sizeof *t->dpooled);
+                shared = peft_reg_backward(pf, m, t->stats, t->pooled_all, Bg, v.ex0, t->dpooled, &part);
+                t->chunk_loss[c] += part;
+                tree_sum_push(&t->dpooled_tree, c, t->dpooled);
+            }
+            tree_sum_finish(&t->dpooled_tree, t->comm, t->dpooled);
+        }
+    }
+    tree_sum_begin(&t->grad_tree, n, p->n_train);
+    for (int c = c0; c < c1; c++) {
+        struct vlt5_batch v = chunk_view(t, b, c);
+        if (!(reg && single)) { /* otherwise pass 1 did it, after the step's params_zero_grad */
+            params_zero_grad(p);
+            double L = 0.0;
+            if (forward_and_loss(t, &v, &L, e) != 0)
+                return -1;
+            t->chunk_loss[c] += L;
+        }
+        if (reg && !(w && single)) { /* the regulariser's gradients of this chunk's activations */
+            double part = 0.0;
+            if (w)
+                memset(t->dpooled_scratch, 0, (size_t)Bg * w * sizeof *t->dpooled_scratch);
+            shared = peft_reg_backward(pf, m, t->stats, t->pooled_all, Bg, v.ex0, t->dpooled_scratch, &part);
+        }
+        if (w)
+            peft_reg_pooled_grad(pf, m, t->dpooled, v.ex0);
+        vlt5_backward(m);
+        tree_sum_push(&t->grad_tree, c, p->grad);
+    }
+    tree_sum_finish(&t->grad_tree, t->comm, p->grad);
+    /* Each chunk's loss comes from one rank (the others add zeros); summed in chunk order. */
+    MPI_Allreduce(MPI_IN_PLACE, t->chunk_loss, n, MPI_DOUBLE, MPI_SUM, t->comm);
+    MPI_Allreduce(MPI_IN_PLACE, &shared, 1, MPI_DOUBLE, MPI_MAX, t->comm);
+    double L = 0.0;
+    for (int c = 0; c < n; c++)
+        L += t->chunk_loss[c];
+    *loss = L + shared;
+    return 0;
+}
+
 int trainer_step(struct trainer *t, const struct vlt5_batch *b, double lr, long step_no, double *loss,
                  double *grad_norm, struct err *e)
 {
@@ -134,18 +264,25 @@ int trainer_step(struct trainer *t, const struct vlt5_batch *b, double lr, long 
     peft_used_clear(pf);
     double local = 0;
     /* A forward error (a batch the buffers cannot hold) is the same on every rank of the group. */
-    if (b->B > 0 && forward_and_loss(t, b, &local, e) != 0)
-        return -1;
-    if (t->stats_len || t->pooled_w)
-        local += regularise(t, b);
-    if (b->B > 0)
-        vlt5_backward(m);
-    if (t->nan_step && step_no == t->nan_step && t->rank == 0 && p->n_train)
-        p->grad[0] = NAN;
-    grad_bucket_allreduce(p->grad, p->n_train, t->bucket_floats, t->comm);
+    if (t->chunk) {
+        if (step_chunked(t, b, &local, e) != 0)
+            return -1;
+        if (t->nan_step && step_no == t->nan_step && p->n_train)
+            p->grad[0] = NAN;
+    } else {
+        if (b->B > 0 && forward_and_loss(t, b, &local, e) != 0)
+            return -1;
+        if (t->stats_len || t->pooled_w)
+            local += regularise(t, b);
+        if (b->B > 0)
+            vlt5_backward(m);
+        if (t->nan_step && step_no == t->nan_step && t->rank == 0 && p->n_train)
+            p->grad[0] = NAN;
+        grad_bucket_allreduce(p->grad, p->n_train, t->bucket_floats, t->comm);
+        MPI_Allreduce(MPI_IN_PLACE, &local, 1, MPI_DOUBLE, MPI_SUM, t->comm);
+    }
     /* Every rank draws the same experts, but a rank without a share of the batch ran no hook. */
     MPI_Allreduce(MPI_IN_PLACE, pf->used, p->n, MPI_UNSIGNED_CHAR, MPI_MAX, t->comm);
-    MPI_Allreduce(MPI_IN_PLACE, &local, 1, MPI_DOUBLE, MPI_SUM, t->comm);
     *loss = local;
     double norm = params_grad_norm(p);
     *grad_norm = norm;

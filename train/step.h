@@ -14,12 +14,14 @@
  *   6. global-norm clipping and the same AdamW update on every rank, of the tensors that got a
  *      gradient (the experts drawn in this step; the same on every rank of the group).
  * The summed gradients equal the single-rank gradients of the whole batch up to the order of the
- * floating-point sums, so a run gives the same result on 1, 2 or 4 ranks within rounding. */
+ * floating-point sums, so a run gives the same result on 1, 2 or 4 ranks within rounding; with
+ * trainer_fixed_order (train.chunk_examples) the same bits on any number of ranks. */
 #ifndef MIXPHM_TRAIN_STEP_H
 #define MIXPHM_TRAIN_STEP_H
 
 #include <mpi.h>
 
+#include "mpi/tree_sum.h"
 #include "nn/adamw.h"
 #include "train/model.h"
 
@@ -40,11 +42,25 @@ struct trainer {
     /* consistency loss (NULL when peft.consistency is 0) */
     float *logits_a, *logits_b; /* [max_batch * max_target, vocab]: the two passes' logits */
     long nan_step;       /* debug.nan_gradient_step: a NaN gradient at this step; 0: none */
+    /* fixed-order sums (train.chunk_examples > 0; trainer_fixed_order) */
+    int chunk;                   /* examples per chunk; 0: one share per rank, sums by MPI_Allreduce */
+    struct tree_sum grad_tree, stats_tree, dpooled_tree;
+    double *chunk_loss;          /* [max chunks] */
+    float *dpooled_scratch;      /* [max global batch, pooled_w] */
 };
 
 int trainer_init(struct trainer *t, struct model_ctx *mc, MPI_Comm comm, int max_global_batch, double bucket_mb,
                  double weight_decay, double adam_eps, double clip_norm);
 void trainer_free(struct trainer *t);
+/* train.chunk_examples: with chunk > 0 every global batch is computed in chunks of `chunk` examples,
+ * each on its own, and every sum over examples that crosses chunks (the gradients, the regularisers'
+ * statistics and pooled gradients, the loss) is a fixed tree over the chunks (mpi/tree_sum.h): the
+ * step's result no longer depends on how many ranks share the batch.  A rank then holds whole chunks
+ * (trainer_share).  The regularisers need every chunk's statistics before any chunk's backward, so a
+ * rank with several chunks runs their forward again (twice more with the MI term). */
+void trainer_fixed_order(struct trainer *t, int chunk, int max_global_batch);
+/* This rank's share [lo, hi) of a global batch of Bg examples. */
+void trainer_share(const struct trainer *t, int Bg, int *lo, int *hi);
 
 /* One step on the share `b` of a global batch of b->global_batch examples (b->B may be 0).  lr is this
  * step's learning rate, step_no the 1-based optimizer step.  *loss is the batch's loss (the same on

@@ -4,7 +4,8 @@
 #   - oneDNN limited to AVX2 (ONEDNN_MAX_CPU_ISA) has no bf16 matmul: refused, naming the CPU flags;
 #   - limited to AVX-512 without bf16 (emulated) and to AVX-512 BF16 without AMX, the products pass
 #     tests/unit/test_nn_bf16 as on the full CPU (levels this CPU lacks are skipped, saying so);
-#   - a build without oneDNN (make DNNL=0) refuses bf16 by name instead of all of the above.
+#   - a build without oneDNN (make DNNL=0) refuses bf16 by name instead of all of the above, and so
+#     does a CPU without AVX-512 (naming the flags it needs).
 . "$(dirname "$0")/lib.sh"
 CFG=tests/data/train_tiny.yaml
 BF=(--set peft.method=mixphm --set model.precision=bf16 --set "run.dir=\"$TMP/run\"" --until prepare)
@@ -14,6 +15,14 @@ t_run "$MIXPHM" run "$CFG" "${BF[@]}"
 if grep -qF "make DNNL=0" <<<"$OUT"; then
     t_expect "without oneDNN, bf16 is refused by name before any stage" 1 "model.precision bf16 needs oneDNN" \
         "model.precision fp32"
+    t_finish
+fi
+if grep -qF "has no bf16 matmul for this CPU" <<<"$OUT"; then
+    # A CPU without AVX-512 (AMD EPYC with AVX2 has been seen): refused before any stage, naming the flags.
+    t_expect "on a CPU without AVX-512, bf16 is refused naming the CPU flags" 1 "avx512_bf16 or amx_bf16" \
+        "model.precision fp32"
+    t_run "$UNIT"
+    t_expect "the bf16 unit test skips the products, saying why" 0 "oneDNN has no bf16 matmul on this CPU" "0 failed"
     t_finish
 fi
 t_expect "the start-up line names oneDNN's ISA and kernel" 0 "model.precision bf16: oneDNN" "ISA " "matmul "

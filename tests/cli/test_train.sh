@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # The train stage through the binary, on a tiny synthetic benchmark (tests/data/train_tiny.yaml):
 #   - a run gives the same weights and loss curve on 1, 2 and 4 ranks per group (within float
-#     summation order: |a - b| <= 2e-5 + 2e-3 |b|; observed ~1e-6 absolute);
+#     summation order: |a - b| <= 2e-5 + 2e-3 |b|, 5e-4 + 2e-3 |b| for full fine-tuning; observed
+#     ~1e-6 absolute, up to 1.4e-4 for full fine-tuning on an AMD EPYC);
 #   - MixPHM (regulariser over the global batch, expert draws, consistency loss) likewise, and
 #     killed and resumed bit-identically;
 #   - MixPHM with model.precision bf16 likewise (1, 2 and 4 ranks within bf16's precision: weights
 #     |a - b| <= 5e-4 + 2e-2 |b|, losses 1e-3 relative, observed 6e-5 and 1e-4), resumed bit-identically,
-#     its losses within 2 % of fp32's (a build without oneDNN refuses bf16 instead);
+#     its losses within 2 % of fp32's (a build without oneDNN, or a CPU without AVX-512, refuses bf16
+#     instead);
+#   - with train.chunk_examples, bit-identical weights and losses on 1, 2, 3, 4 and 6 ranks (full
+#     fine-tuning; MixPHM with its regulariser and the consistency loss), within rounding of the
+#     unchunked step;
 #   - a sweep over 2 groups of 2 ranks trains every run exactly once, and a rerun skips them all;
 #   - a run killed with SIGKILL at a random step, or stopped by SIGUSR1 (exit 75), and resumed ends
 #     with bit-identical weights and history; a checkpoint that cannot be written stops the run and
@@ -66,7 +71,9 @@ t_expect "status: the stage and the run are done" 0 "train      done" "$RUN" "1 
 # ---- the same run on 1, 2 and 4 ranks --------------------------------------------------------------
 t_run env "$MPIRUN" -np 1 "$MIXPHM" train "$CFG" --set "run.dir=\"$TMP/np1\"" --set "model.checkpoint=\"$BACKBONE\""
 t_expect "train alone needs prepare and features first" 1 "train needs the prepare stage first"
-same_on_1_2_4_ranks "full fine-tuning" np "$RUN" 24 --set "model.checkpoint=\"$BACKBONE\""
+# Full fine-tuning moves every backbone weight: the summation order's 1e-7 grow over the 24 steps
+# (observed up to 1.4e-4 absolute on an AMD EPYC with AVX2, 1e-6 on an Intel Xeon with AVX-512).
+SAME_TOL="5e-4 2e-3 1e-6 1e-5" same_on_1_2_4_ranks "full fine-tuning" np "$RUN" 24 --set "model.checkpoint=\"$BACKBONE\""
 OUT=$(cat "$TMP/np2.out")
 t_expect "progress lines with the step, rate, ETA and loss" 0 "$RUN: step: 12/24 (50.0%)" "ETA" "loss"
 
@@ -86,6 +93,36 @@ t_run "$MIXPHM" run "$CFG" "${MIX[@]}" --set peft.mixphm.red_weight=0 --set peft
     --set "run.dir=\"$TMP/mixnoreg\"" --until train
 t_run "$CMP" json "$TMP/mix0-1/runs/$MRUN/train.json" "$TMP/mixnoreg/runs/$MRUN/train.json" loss 1e-6 1e-5
 t_expect "the regulariser changes the training loss" 1 "beyond tolerance"
+
+# ---- train.chunk_examples: the same bits on 1, 2, 3, 4 and 6 ranks -----------------------------------
+# Batches of 12 in chunks of 2 (6 chunks: 6 ranks hold one each, 4 ranks 2, 2, 1, 1); the loss curve and
+# the weights must equal 1 rank's exactly.  Without the key the same comparison finds differences (the
+# rank count changes the order of the sums), so the check can tell.
+same_bits_on_ranks() {
+    local label=$1 prefix=$2 run=$3 np
+    shift 3
+    for np in 1 2 3 4 6; do
+        t_run env "$MPIRUN" -np $np "$MIXPHM" run "$CFG" "$@" --set "run.dir=\"$TMP/$prefix$np\"" \
+            --set train.ranks_per_run=$np --set train.batch_size=12 --set train.chunk_examples=2 --until train
+        t_expect "$label, chunks of 2, on $np rank(s)" 0 "$run: done in 12 steps"
+    done
+    for np in 2 3 4 6; do
+        t_run "$CMP" weights "$TMP/${prefix}1/runs/$run/last.h5" "$TMP/$prefix$np/runs/$run/last.h5" 0 0
+        t_expect "$label: weights on $np ranks have 1 rank's bits" 0 ", 0 beyond tolerance"
+        t_run "$CMP" json "$TMP/${prefix}1/runs/$run/train.json" "$TMP/$prefix$np/runs/$run/train.json" loss 0 0
+        t_expect "$label: loss curve on $np ranks has 1 rank's bits" 0 ", 0 beyond tolerance"
+    done
+}
+same_bits_on_ranks "full fine-tuning" chunkfull- "$RUN" --set "model.checkpoint=\"$BACKBONE\""
+same_bits_on_ranks "MixPHM with its regulariser and the consistency loss" chunkmix- "$MRUN" "${MIX[@]}" \
+    --set peft.consistency=1
+t_run "$CMP" weights "$TMP/np1/runs/$RUN/last.h5" "$TMP/np4/runs/$RUN/last.h5" 0 0
+t_expect "without train.chunk_examples, 4 ranks do not have 1 rank's bits" 1 "beyond tolerance"
+# Chunks compute the same step as the whole batch, up to rounding.
+t_run "$MIXPHM" run "$CFG" "${MIX[@]}" --set peft.consistency=1 --set train.batch_size=12 --set "run.dir=\"$TMP/nochunk\"" --until train
+t_run "$CMP" weights "$TMP/nochunk/runs/$MRUN/last.h5" "$TMP/chunkmix-1/runs/$MRUN/last.h5" 2e-5 2e-3
+t_expect "MixPHM in chunks of 2 equals the whole batch within rounding" 0 ", 0 beyond tolerance"
+
 # A MixPHM run killed and resumed ends bit-identical: the checkpoint keeps each tensor's AdamW step.
 # kill_and_resume TAG WHAT ARGS...: the run of ARGS (60 steps) whole in $TMP/TAGwhole, and killed at step
 # 30 and resumed in $TMP/TAGkilled; the two end with bit-identical weights.
@@ -99,7 +136,7 @@ kill_and_resume() {
     t_run "$MIXPHM" train "$CFG" "$@" --set "run.dir=\"$TMP/${tag}killed\""
     t_expect "the killed $what run resumes" 0 "$MRUN: resuming at step" "$MRUN: done in 60 steps"
     t_run "$CMP" weights "$TMP/${tag}whole/runs/$MRUN/last.h5" "$TMP/${tag}killed/runs/$MRUN/last.h5" 0 0
-    t_expect "after SIGKILL and resume the $what weights are bit-identical" 0 "0 beyond tolerance"
+    t_expect "after SIGKILL and resume the $what weights are bit-identical" 0 ", 0 beyond tolerance"
 }
 MLONG=("${MIX[@]}" --set train.epochs=15 --set train.checkpoint_steps=7)
 kill_and_resume mix MixPHM "${MLONG[@]}"
@@ -109,6 +146,10 @@ BF=("${MIX[@]}" --set model.precision=bf16)
 t_run "$MIXPHM" run "$CFG" "${BF[@]}" --set "run.dir=\"$TMP/bfprobe\"" --until train
 if grep -qF "make DNNL=0" <<<"$OUT"; then
     t_expect "without oneDNN, bf16 is refused by name" 1 "model.precision bf16 needs oneDNN" "model.precision fp32"
+elif grep -qF "has no bf16 matmul for this CPU" <<<"$OUT"; then
+    # A CPU without AVX-512 (AMD EPYC with AVX2 has been seen): the path cannot run here.
+    t_expect "on a CPU without AVX-512, bf16 is refused naming the CPU flags" 1 "avx512_bf16 or amx_bf16" \
+        "model.precision fp32"
 else
     t_expect "bf16: the start-up log names oneDNN's ISA" 0 "model.precision bf16: oneDNN" "ISA" "$MRUN: done in 24 steps"
     # Every row's products are the same whatever the rank's share (the first loss values agree to 1e-8),
@@ -162,7 +203,7 @@ OUT=$(cat "$TMP/killed.log")
 t_run "$MIXPHM" train "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/killed\""
 t_expect "the killed run resumes from its checkpoint" 0 "$RUN: resuming at step" "$RUN: done in 240 steps"
 t_run "$CMP" weights "$TMP/whole/runs/$RUN/last.h5" "$TMP/killed/runs/$RUN/last.h5" 0 0
-t_expect "after SIGKILL at step $KILL_STEP and resume the weights are bit-identical" 0 "0 beyond tolerance"
+t_expect "after SIGKILL at step $KILL_STEP and resume the weights are bit-identical" 0 ", 0 beyond tolerance"
 t_run "$CMP" json "$TMP/whole/runs/$RUN/train.json" "$TMP/killed/runs/$RUN/train.json" loss 0 0
 t_expect "after SIGKILL and resume the loss history is identical" 0 "loss: 60 values"
 
@@ -173,7 +214,7 @@ t_expect "SIGUSR1 checkpoints and exits 75" 75 "SIGUSR1 at step" "checkpoint wri
 t_run "$MIXPHM" train "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/stopped\""
 t_expect "the stopped run resumes" 0 "$RUN: resuming at step" "$RUN: done in 240 steps"
 t_run "$CMP" weights "$TMP/whole/runs/$RUN/last.h5" "$TMP/stopped/runs/$RUN/last.h5" 0 0
-t_expect "after a stop signal and resume the weights are bit-identical" 0 "0 beyond tolerance"
+t_expect "after a stop signal and resume the weights are bit-identical" 0 ", 0 beyond tolerance"
 t_run "$CMP" json "$TMP/whole/runs/$RUN/train.json" "$TMP/stopped/runs/$RUN/train.json" dev 0 0
 t_expect "after a stop signal and resume the dev scores are identical" 0 "dev: 30 values"
 
@@ -218,7 +259,7 @@ t_expect "a changed schedule key sets the checkpoint aside and starts over" 0 "t
 ls "$TMP/stale-sched/runs/$LRUN"/checkpoint.stale-*.h5 >/dev/null 2>&1 && t_ok "the stale checkpoint is kept under its hash" ||
     t_fail "the stale checkpoint is kept" "$(ls "$TMP/stale-sched/runs/$LRUN")"
 t_run "$CMP" weights "$TMP/lora50/runs/$LRUN/last.h5" "$TMP/stale-sched/runs/$LRUN/last.h5" 0 0
-t_expect "and ends bit-identical to an uninterrupted run with the new settings" 0 "0 beyond tolerance"
+t_expect "and ends bit-identical to an uninterrupted run with the new settings" 0 ", 0 beyond tolerance"
 t_run "$MIXPHM" train "$CFG" "${LORA[@]}" --set "run.dir=\"$TMP/stale-method\"" --set peft.lora.r=4
 t_expect "a changed method key (peft.lora.r) sets the checkpoint aside and starts over" 0 "checkpoint.stale-" \
     "$LRUN: done in 240 steps"
@@ -238,7 +279,7 @@ rmdir "$TMP/nowrite/runs/$RUN/checkpoint.h5.tmp"
 t_run "$MIXPHM" train "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/nowrite\""
 t_expect "the run then resumes from it" 0 "$RUN: resuming at step" "$RUN: done in 240 steps"
 t_run "$CMP" weights "$TMP/whole/runs/$RUN/last.h5" "$TMP/nowrite/runs/$RUN/last.h5" 0 0
-t_expect "and ends bit-identical" 0 "0 beyond tolerance"
+t_expect "and ends bit-identical" 0 ", 0 beyond tolerance"
 
 "$MIXPHM" run "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/nan\"" --until features >/dev/null 2>&1
 t_run "$MIXPHM" train "$CFG" "${LONG[@]}" --set "run.dir=\"$TMP/nan\"" --set debug.nan_gradient_step=17
@@ -255,7 +296,7 @@ t_run env "$MPIRUN" -np 2 "$MIXPHM" run "$CFG" "${PROJ[@]}" --set "run.dir=\"$TM
 t_expect "bitfit on features projected by the frozen visual embedding" 0 "(projected by the frozen visual embedding)" \
     "bitfit-k16-s13: done in 80 steps"
 t_run "$CMP" weights "$TMP/raw/runs/bitfit-k16-s13/last.h5" "$TMP/proj/runs/bitfit-k16-s13/last.h5" 0 0
-t_expect "projected features give bit-identical training (the projection is the model's own; same launch, so same BLAS threads)" 0 "0 beyond tolerance"
+t_expect "projected features give bit-identical training (the projection is the model's own; same launch, so same BLAS threads)" 0 ", 0 beyond tolerance"
 t_run "$MIXPHM" run "$CFG" --set "run.dir=\"$TMP/proj2\"" --set features.project=true --set peft.method=bitfit --until features
 t_expect "projection needs model.checkpoint" 1 "features.project: true needs model.checkpoint"
 t_run "$MIXPHM" run "$CFG" --set "run.dir=\"$TMP/proj2\"" --set features.project=true --set "model.checkpoint=\"$BACKBONE\"" --until features

@@ -1,5 +1,6 @@
 /* The communication of data-parallel training: bucketed gradient sums and the run queue. */
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -7,6 +8,7 @@
 #include "base/mem.h"
 #include "mpi/grad_allreduce.h"
 #include "mpi/run_queue.h"
+#include "mpi/tree_sum.h"
 #include "tests/harness.h"
 
 static void test_bucket_count(struct test_ctx *t)
@@ -80,6 +82,85 @@ static void test_stop_poll_reaches_every_rank(struct test_ctx *t)
     CHECK_INT(t, world_poll_stop(t->world->comm), 0); /* taken once */
 }
 
+/* Leaf i's k-th value: magnitudes over six decades, so that the order of the sums shows. */
+static float leaf_value(int i, size_t k)
+{
+    uint32_t h = (uint32_t)(i * 2654435761u) ^ (uint32_t)(k * 40503u + 17u);
+    h ^= h >> 13, h *= 0x5bd1e995u, h ^= h >> 15;
+    float mant = (float)(h & 0xffff) / 65536.0f - 0.5f;
+    static const float scale[] = {1e-3f, 1.0f, 1e3f};
+    return mant * scale[(h >> 16) % 3];
+}
+
+/* The fixed tree of tree_sum.h, written out recursively: node (l, i) of n leaves. */
+static float tree_ref(int n, int l, int i, size_t k)
+{
+    if (l == 0)
+        return leaf_value(i, k);
+    float left = tree_ref(n, l - 1, 2 * i, k);
+    if (((long)(2 * i + 1) << (l - 1)) < (long)n)
+        return left + tree_ref(n, l - 1, 2 * i + 1, k);
+    return left;
+}
+
+/* n leaves of len floats over the ranks, rank r holding [lo_r, hi_r): the result on every rank has the
+ * bits of the recursive tree.  `all_on_first`: rank 0 holds every leaf. */
+static void tree_sum_case(struct test_ctx *t, struct tree_sum *s, int n, size_t len, int all_on_first)
+{
+    int L = 0;
+    while ((1L << L) < (long)n)
+        L++;
+    int lo = 0, hi = n;
+    if (all_on_first) {
+        if (t->rank > 0)
+            lo = hi = n;
+    } else {
+        int base = n / t->size, extra = n % t->size;
+        lo = t->rank * base + (t->rank < extra ? t->rank : extra);
+        hi = lo + base + (t->rank < extra);
+    }
+    float *x = xmalloc(len * sizeof *x), *out = xmalloc(len * sizeof *out);
+    tree_sum_begin(s, n, len);
+    for (int i = lo; i < hi; i++) {
+        for (size_t k = 0; k < len; k++)
+            x[k] = leaf_value(i, k);
+        tree_sum_push(s, i, x);
+    }
+    tree_sum_finish(s, t->world->comm, out);
+    int bad = 0;
+    for (size_t k = 0; k < len; k++) {
+        float want = tree_ref(n, L, 0, k);
+        bad += memcmp(&want, &out[k], sizeof want) != 0;
+    }
+    CHECKF(t, bad == 0, "%d leaves%s: %d of %zu sums differ from the fixed tree's bits", n,
+           all_on_first ? " on rank 0" : "", bad, len);
+    free(x);
+    free(out);
+}
+
+static void test_tree_sum(struct test_ctx *t)
+{
+    struct tree_sum s;
+    const size_t len = 101;
+    tree_sum_init(&s, t->world->comm, 16, len, 30); /* slices of 30 floats over all ranks: several */
+    static const int ns[] = {1, 2, 3, 5, 7, 8, 13, 16};
+    for (size_t c = 0; c < sizeof ns / sizeof ns[0]; c++) {
+        tree_sum_case(t, &s, ns[c], len, 0);
+        tree_sum_case(t, &s, ns[c], len, 1);
+        tree_sum_case(t, &s, ns[c], 7, 0); /* a shorter sum in the same buffers */
+    }
+    tree_sum_free(&s);
+    /* The values are such that the order matters: adding the 13 leaves left to right differs. */
+    int differ = 0;
+    for (size_t k = 0; k < len; k++) {
+        float seq = 0.0f;
+        for (int i = 0; i < 13; i++)
+            seq += leaf_value(i, k);
+        differ += seq != tree_ref(13, 4, 0, k);
+    }
+    CHECKF(t, differ > 0, "a left-to-right sum of 13 leaves has the tree's bits in all %zu values", len);
+}
+
 int main(int argc, char **argv)
 {
     static const struct test tests[] = {
@@ -87,6 +168,7 @@ int main(int argc, char **argv)
         {"bucketed gradient sum, one call per bucket", test_bucketed_sum},
         {"run queue hands out every run exactly once", test_run_queue},
         {"a stop signal on one rank reaches every rank", test_stop_poll_reaches_every_rank},
+        {"fixed-tree sums: the same bits on any number of ranks", test_tree_sum},
     };
     return test_main_mpi(tests, TEST_COUNT(tests), argc, argv);
 }
