@@ -83,8 +83,8 @@ int main(int argc, char **argv)
     if (config_load(cfg, NULL, sets, n_sets, &e) != 0)
         return fail("config", &e);
 
-    int lo, hi;
-    batch_share(Bg, rank, size, &lo, &hi);
+    int lo, hi; /* with train.chunk_examples in SIZE, whole chunks (the fixed-order step) */
+    chunk_share(Bg, (int)cfg->train.chunk_examples, rank, size, &lo, &hi);
     const int B = hi - lo;
     struct model_sizes sz = {.max_batch = B, .max_text = Lt, .max_target = Ld, .max_generate = Ld};
     struct model_ctx mc;
@@ -95,6 +95,7 @@ int main(int argc, char **argv)
     struct trainer t;
     trainer_init(&t, &mc, MPI_COMM_WORLD, Bg, cfg->train.bucket_mb, cfg->train.weight_decay, cfg->train.adam_eps,
                  cfg->train.clip_norm);
+    trainer_fixed_order(&t, (int)cfg->train.chunk_examples, Bg);
     const int R = mc.model.dims.n_regions;
     struct random_share s;
     random_share_fill(&s, lo, hi, Lt, Ld, R, feat_dim, vocab);
@@ -139,10 +140,10 @@ int main(int argc, char **argv)
     if (rank == 0) {
         const double step = t_step[0], red = t_red[0];
         printf("{\"impl\": \"c\", \"size\": \"%s\", \"method\": \"%s\", \"ranks\": %d, \"global_batch\": %d, "
-               "\"text\": %d, \"answer\": %d, \"threads\": %d, \"blas_core\": \"%s\", \"trainable\": %zu, \"backbone\": %zu, "
+               "\"chunk_examples\": %ld, \"text\": %d, \"answer\": %d, \"threads\": %d, \"blas_core\": \"%s\", \"trainable\": %zu, \"backbone\": %zu, "
                "\"step_min_s\": %.4f, \"step_median_s\": %.4f, \"steps_per_s\": %.3f, \"allreduce_min_s\": %.5f, "
                "\"allreduce_share\": %.4f, \"decode_min_s\": %.4f, \"questions_per_s\": %.2f, \"loss\": %.4f}\n",
-               model, method, size, Bg, Lt, Ld, blas_threads(), blas_core_name(), mc.params.n_train,
+               model, method, size, Bg, cfg->train.chunk_examples, Lt, Ld, blas_threads(), blas_core_name(), mc.params.n_train,
                params_count(&mc.params, -1, PARAM_BACKBONE), step,
                t_step[reps / 2], 1.0 / step, red, red / step, t_dec[0], Bg / t_dec[0], loss);
     }
