@@ -6,6 +6,7 @@
 
 #include "base/mem.h"
 #include "model/optimizer.h"
+#include "mpi/agree.h"
 #include "mpi/grad_allreduce.h"
 #include "train/batch.h"
 
@@ -195,41 +196,47 @@ static int step_chunked(struct trainer *t, const struct vlt5_batch *b, double *l
     const size_t w = t->pooled_w;
     const int reg = t->stats_len || w, single = c1 - c0 == 1;
     double shared = 0.0; /* the part of the regulariser every rank computes identically */
+    int rc = 0;          /* a forward error on some ranks is agreed before the next sum, not waited on */
     memset(t->chunk_loss, 0, (size_t)n * sizeof *t->chunk_loss);
     if (reg) {
         tree_sum_begin(&t->stats_tree, n, t->stats_len);
-        for (int c = c0; c < c1; c++) {
+        for (int c = c0; c < c1 && rc == 0; c++) {
             struct vlt5_batch v = chunk_view(t, b, c);
-            if (single ? forward_and_loss(t, &v, &t->chunk_loss[c], e) : vlt5_forward(m, &v, e))
-                return -1;
-            peft_reg_local(pf, m, t->stats, t->pooled_local + (size_t)(v.ex0 - b->ex0) * w);
-            tree_sum_push(&t->stats_tree, c, t->stats);
+            rc = single ? forward_and_loss(t, &v, &t->chunk_loss[c], e) : vlt5_forward(m, &v, e);
+            if (rc == 0) {
+                peft_reg_local(pf, m, t->stats, t->pooled_local + (size_t)(v.ex0 - b->ex0) * w);
+                tree_sum_push(&t->stats_tree, c, t->stats);
+            }
         }
+        if (agree_all_ok(t->comm, rc, e) != 0)
+            return -1;
         tree_sum_finish(&t->stats_tree, t->comm, t->stats);
         if (w) {
             gather_pooled(t, Bg);
             tree_sum_begin(&t->dpooled_tree, n, (size_t)Bg * w);
-            for (int c = c0; c < c1; c++) {
+            for (int c = c0; c < c1 && rc == 0; c++) {
                 struct vlt5_batch v = chunk_view(t, b, c);
-                if (!single && vlt5_forward(m, &v, e) != 0)
-                    return -1;
+                if (!single && (rc = vlt5_forward(m, &v, e)) != 0)
+                    break;
                 double part = 0.0;
                 memset(t->dpooled, 0, (size_t)Bg * w * sizeof *t->dpooled);
                 shared = peft_reg_backward(pf, m, t->stats, t->pooled_all, Bg, v.ex0, t->dpooled, &part);
                 t->chunk_loss[c] += part;
                 tree_sum_push(&t->dpooled_tree, c, t->dpooled);
             }
+            if (agree_all_ok(t->comm, rc, e) != 0)
+                return -1;
             tree_sum_finish(&t->dpooled_tree, t->comm, t->dpooled);
         }
     }
     tree_sum_begin(&t->grad_tree, n, p->n_train);
-    for (int c = c0; c < c1; c++) {
+    for (int c = c0; c < c1 && rc == 0; c++) {
         struct vlt5_batch v = chunk_view(t, b, c);
         if (!(reg && single)) { /* otherwise pass 1 did it, after the step's params_zero_grad */
             params_zero_grad(p);
             double L = 0.0;
-            if (forward_and_loss(t, &v, &L, e) != 0)
-                return -1;
+            if ((rc = forward_and_loss(t, &v, &L, e)) != 0)
+                break;
             t->chunk_loss[c] += L;
         }
         if (reg && !(w && single)) { /* the regulariser's gradients of this chunk's activations */
@@ -243,10 +250,12 @@ static int step_chunked(struct trainer *t, const struct vlt5_batch *b, double *l
         vlt5_backward(m);
         tree_sum_push(&t->grad_tree, c, p->grad);
     }
+    if (agree_all_ok(t->comm, rc, e) != 0)
+        return -1;
     tree_sum_finish(&t->grad_tree, t->comm, p->grad);
     /* Each chunk's loss comes from one rank (the others add zeros); summed in chunk order. */
     MPI_Allreduce(MPI_IN_PLACE, t->chunk_loss, n, MPI_DOUBLE, MPI_SUM, t->comm);
-    MPI_Allreduce(MPI_IN_PLACE, &shared, 1, MPI_DOUBLE, MPI_MAX, t->comm);
+    MPI_Allreduce(MPI_IN_PLACE, &shared, 1, MPI_DOUBLE, MPI_MAX, t->comm); /* >= 0; 0 on idle ranks */
     double L = 0.0;
     for (int c = 0; c < n; c++)
         L += t->chunk_loss[c];

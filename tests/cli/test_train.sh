@@ -118,6 +118,14 @@ same_bits_on_ranks "MixPHM with its regulariser and the consistency loss" chunkm
     --set peft.consistency=1
 t_run "$CMP" weights "$TMP/np1/runs/$RUN/last.h5" "$TMP/np4/runs/$RUN/last.h5" 0 0
 t_expect "without train.chunk_examples, 4 ranks do not have 1 rank's bits" 1 "beyond tolerance"
+# The benchmark's pretraining goes through the same step: its backbone too.
+for np in 1 3; do
+    t_run env "$MPIRUN" -np $np "$MIXPHM" run "$CFG" --until train --set "run.dir=\"$TMP/chunkpre$np\"" \
+        --set train.chunk_examples=2 --set train.ranks_per_run=$np
+    t_expect "pretraining in chunks of 2 on $np rank(s)" 0 "pretrain: done in 6 steps"
+done
+t_run "$CMP" weights "$TMP/chunkpre1/runs/pretrain/backbone.h5" "$TMP/chunkpre3/runs/pretrain/backbone.h5" 0 0
+t_expect "the pretrained backbone on 3 ranks has 1 rank's bits" 0 ", 0 beyond tolerance"
 # Chunks compute the same step as the whole batch, up to rounding.
 t_run "$MIXPHM" run "$CFG" "${MIX[@]}" --set peft.consistency=1 --set train.batch_size=12 --set "run.dir=\"$TMP/nochunk\"" --until train
 t_run "$CMP" weights "$TMP/nochunk/runs/$MRUN/last.h5" "$TMP/chunkmix-1/runs/$MRUN/last.h5" 2e-5 2e-3
