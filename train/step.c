@@ -53,11 +53,9 @@ void trainer_free(struct trainer *t)
     free(t->displs);
     free(t->logits_a);
     free(t->logits_b);
-    if (t->chunk) {
-        tree_sum_free(&t->grad_tree);
-        tree_sum_free(&t->stats_tree);
-        tree_sum_free(&t->dpooled_tree);
-    }
+    tree_sum_free(&t->grad_tree); /* zeroed by trainer_init when the key is off: nothing to free */
+    tree_sum_free(&t->stats_tree);
+    tree_sum_free(&t->dpooled_tree);
     free(t->chunk_loss);
     free(t->dpooled_scratch);
     memset(t, 0, sizeof *t);
