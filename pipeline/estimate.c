@@ -78,7 +78,7 @@ static int calibrate(const struct config *rc_cfg, const struct workload *wl, int
     struct trainer t;
     trainer_init(&t, &mc, MPI_COMM_SELF, Bt, rc_cfg->train.bucket_mb, rc_cfg->train.weight_decay,
                  rc_cfg->train.adam_eps, rc_cfg->train.clip_norm);
-    trainer_fixed_order(&t, (int)rc_cfg->train.chunk_examples, Bt); /* one rank: it holds every chunk */
+    trainer_fixed_order(&t, (int)rc_cfg->train.chunk_examples, Bt, -1, e); /* one rank holds every chunk; unchecked */
     const int R = mc.model.dims.n_regions;
     struct random_share s;
     random_share_fill(&s, 0, sz.max_batch, TEXT_LEN, ANSWER_LEN, R, wl->feat_dim, wl->vocab);
@@ -143,8 +143,32 @@ static void cpu_description(char *model, size_t n, char *isa, size_t ni)
         fclose(f);
 }
 
-/* Reads a saved calibration into the costs of the same labels; -1 with a reason when it is for another
- * model or lacks a method. */
+/* The settings a calibration's timings depend on, as text: its field, the config key, the value of
+ * `cfg`, and the value a calibration without the field was made with (NULL: the field is required). */
+struct calibration_setting {
+    const char *field, *key;
+    char value[32];
+    const char *before;
+};
+
+static int calibration_settings(const struct config *cfg, struct calibration_setting *s)
+{
+    int n = 0;
+    s[n] = (struct calibration_setting){"model", "model.size", "", NULL};
+    snprintf(s[n++].value, sizeof s->value, "%s", config_enum_name("model.size", cfg->model.size));
+    s[n] = (struct calibration_setting){"precision", "model.precision", "", "fp32"};
+    snprintf(s[n++].value, sizeof s->value, "%s", config_enum_name("model.precision", cfg->model.precision));
+    s[n] = (struct calibration_setting){"chunk_examples", "train.chunk_examples", "", "0"};
+    snprintf(s[n++].value, sizeof s->value, "%ld", cfg->train.chunk_examples);
+    s[n] = (struct calibration_setting){"train_batch", "train.batch_size", "", NULL};
+    snprintf(s[n++].value, sizeof s->value, "%ld", cfg->train.batch_size);
+    s[n] = (struct calibration_setting){"eval_batch", "eval.batch_size", "", NULL};
+    snprintf(s[n++].value, sizeof s->value, "%ld", cfg->eval.batch_size);
+    return n;
+}
+
+/* Reads a saved calibration into the costs of the same labels; -1 with a reason when it was made with
+ * other settings (calibration_settings) or lacks a method. */
 static int load_calibration(const char *path, const struct config *cfg, struct method_cost *m, int n, struct err *e)
 {
     json_error_t je;
@@ -152,10 +176,21 @@ static int load_calibration(const char *path, const struct config *cfg, struct m
     if (!o)
         return err_set(e, "%s: %s", path, je.text);
     int rc = 0;
-    const char *size = json_string_value(json_object_get(o, "model"));
-    if (!size || strcmp(size, config_enum_name("model.size", cfg->model.size)) != 0)
-        rc = err_set(e, "%s: a calibration of model size %s, the config has %s (measure again without --calibration)",
-                     path, size ? size : "?", config_enum_name("model.size", cfg->model.size));
+    struct calibration_setting set[8];
+    const int n_set = calibration_settings(cfg, set);
+    for (int i = 0; i < n_set && rc == 0; i++) {
+        const json_t *v = json_object_get(o, set[i].field);
+        char saved[32];
+        if (json_is_string(v))
+            snprintf(saved, sizeof saved, "%s", json_string_value(v));
+        else if (json_is_integer(v))
+            snprintf(saved, sizeof saved, "%lld", (long long)json_integer_value(v));
+        else
+            snprintf(saved, sizeof saved, "%s", v || !set[i].before ? "?" : set[i].before);
+        if (strcmp(saved, set[i].value) != 0)
+            rc = err_set(e, "%s: a calibration with %s = %s, the config has %s (measure again without --calibration)",
+                         path, set[i].key, saved, set[i].value);
+    }
     json_t *methods = json_object_get(o, "methods");
     for (int i = 0; i < n && rc == 0; i++) {
         json_t *v = json_object_get(methods, m[i].label);
@@ -175,6 +210,8 @@ static int save_calibration(const char *path, const struct config *cfg, const st
 {
     json_t *o = json_object(), *methods = json_object();
     json_object_set_new(o, "model", json_string(config_enum_name("model.size", cfg->model.size)));
+    json_object_set_new(o, "precision", json_string(config_enum_name("model.precision", cfg->model.precision)));
+    json_object_set_new(o, "chunk_examples", json_integer(cfg->train.chunk_examples));
     json_object_set_new(o, "cpu", json_string(cpu));
     json_object_set_new(o, "isa", json_string(isa));
     json_object_set_new(o, "blas_threads", json_integer(blas_threads()));
