@@ -14,16 +14,37 @@ static int tree_levels(int n)
     return L;
 }
 
+/* Right children waiting for a left sibling on an earlier rank (rising levels), then left children
+ * waiting for a right sibling on a later rank (falling levels). */
+static int partial_sums_cap(int max_leaves)
+{
+    return 2 * (tree_levels(max_leaves < 1 ? 1 : max_leaves) + 1) + 1;
+}
+
+/* The receive buffer of a slice: at most slice floats of partial sums plus their headers. */
+static size_t receive_cap(int size, int cap_nodes, size_t cap_len, size_t slice_floats)
+{
+    const size_t all = (size_t)size * (size_t)cap_nodes; /* partial sums of every rank, at most */
+    return (slice_floats < all * cap_len ? slice_floats : all * cap_len) + all;
+}
+
+size_t tree_sum_bytes(int size, int max_leaves, size_t max_len, size_t slice_floats)
+{
+    const int cap = partial_sums_cap(max_leaves);
+    const size_t len = max_len ? max_len : 1, slice = slice_floats ? slice_floats : 1;
+    size_t floats = (size_t)cap * len;
+    if (size > 1)
+        floats += 2 * receive_cap(size, cap, len, slice) + (size_t)cap * (slice < len ? slice : len);
+    return floats * sizeof(float);
+}
+
 void tree_sum_init(struct tree_sum *s, MPI_Comm comm, int max_leaves, size_t max_len, size_t slice_floats)
 {
     memset(s, 0, sizeof *s);
     int size = 1;
     MPI_Comm_size(comm, &size);
-    const int L = tree_levels(max_leaves < 1 ? 1 : max_leaves);
     s->cap_len = max_len ? max_len : 1;
-    /* Right children waiting for a left sibling on an earlier rank (rising levels), then left children
-     * waiting for a right sibling on a later rank (falling levels). */
-    s->cap_nodes = 2 * (L + 1) + 1;
+    s->cap_nodes = partial_sums_cap(max_leaves);
     s->slice_floats = slice_floats ? slice_floats : 1;
     s->node = xmalloc((size_t)s->cap_nodes * s->cap_len * sizeof *s->node);
     s->level = xmalloc((size_t)s->cap_nodes * sizeof *s->level);
@@ -31,9 +52,8 @@ void tree_sum_init(struct tree_sum *s, MPI_Comm comm, int max_leaves, size_t max
     s->acc_level = xmalloc((size_t)s->cap_nodes * sizeof *s->acc_level);
     s->acc_index = xmalloc((size_t)s->cap_nodes * sizeof *s->acc_index);
     if (size > 1) {
-        const size_t all = (size_t)size * (size_t)s->cap_nodes; /* partial sums of every rank, at most */
         const size_t slice = s->slice_floats < s->cap_len ? s->slice_floats : s->cap_len;
-        s->recv_cap = (s->slice_floats < all * s->cap_len ? s->slice_floats : all * s->cap_len) + all;
+        s->recv_cap = receive_cap(size, s->cap_nodes, s->cap_len, s->slice_floats);
         s->counts = xmalloc((size_t)size * sizeof *s->counts);
         s->displs = xmalloc((size_t)size * sizeof *s->displs);
         s->fcounts = xmalloc((size_t)size * sizeof *s->fcounts);

@@ -35,6 +35,8 @@ struct tree_sum {
     size_t recv_cap;
 };
 
+/* The floats' bytes tree_sum_init allocates on each of `size` ranks (the small index arrays aside). */
+size_t tree_sum_bytes(int size, int max_leaves, size_t max_len, size_t slice_floats);
 /* For sums of at most max_leaves leaves of at most max_len floats over the ranks of `comm`. */
 void tree_sum_init(struct tree_sum *s, MPI_Comm comm, int max_leaves, size_t max_len, size_t slice_floats);
 void tree_sum_free(struct tree_sum *s);

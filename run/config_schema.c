@@ -141,6 +141,7 @@ static const struct cfg_key schema[] = {
      * keep their settings' hash. */
     {"train.chunk_examples", CFG_INT,   OFF(train.chunk_examples), 0, 65536, NULL, 0, ST(TRAIN), ST(TRAIN),
         "train.chunk_examples"},
+    {"train.memory_per_node_mb", CFG_INT, OFF(train.memory_per_node_mb), 0, 1e12, NULL, 0, 0},
 
     {"pretrain.epochs",     CFG_INT,    OFF(pretrain.epochs),     1, 1000000, NULL, 0, ST(TRAIN)},
     {"pretrain.epoch_pairs", CFG_INT,   OFF(pretrain.epoch_pairs), 0, 100000000, NULL, 0, ST(TRAIN)},

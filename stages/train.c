@@ -125,6 +125,7 @@ int stage_train(const struct config *cfg, struct run *run)
     d->cfg = cfg;
     d->run_dir = run->dir;
     d->log_interval = cfg->log.interval;
+    d->node_ranks = w->local_size;
     int stop = 0, rc = train_data_open(d, run->dir, PREPARED_QUESTIONS | PREPARED_IMAGES | PREPARED_PRETRAIN, e);
     if (agree_all_ok(w->comm, rc, e) != 0)
         goto out;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "base/sysmem.h"
 #include "model/vlt5.h"
 #include "run/stamp.h"
 
@@ -179,4 +180,11 @@ void test_block_free(struct test_block *b)
     image_cache_free(&b->cache);
     batch_buf_free(&b->buf);
     memset(b, 0, sizeof *b);
+}
+
+long long train_room_per_rank(const struct train_data *d, const struct config *cfg)
+{
+    const long long node = cfg->train.memory_per_node_mb > 0 ? cfg->train.memory_per_node_mb * 1048576LL
+                                                             : sysmem_available();
+    return node < 0 ? -1 : node / (d->node_ranks > 0 ? d->node_ranks : 1);
 }

@@ -27,7 +27,12 @@ struct train_data {
     char backbone[PATH_MAX_LEN];         /* the backbone weights of the sweep's runs */
     char backbone_id[HASH_HEX_LEN];      /* what the runs' stamps consume ("backbone") */
     double log_interval;
+    int node_ranks;                      /* ranks of the job on this node */
 };
+
+/* Bytes a rank may still allocate: train.memory_per_node_mb (or what the node reports, base/sysmem.h)
+ * shared by the job's ranks on the node; -1 when unknown. */
+long long train_room_per_rank(const struct train_data *d, const struct config *cfg);
 
 /* Opens prepared.h5 (the PREPARED_* parts), its tokenizer and features.h5 of a run folder. */
 int train_data_open(struct train_data *d, const char *run_dir, int parts, struct err *e);

@@ -72,7 +72,15 @@ int train_pretrain(struct train_data *d, MPI_Comm comm, const struct logger *log
     struct trainer tr;
     trainer_init(&tr, &mc, comm, (int)cfg->pretrain.batch_size, cfg->train.bucket_mb, cfg->train.weight_decay,
                  cfg->train.adam_eps, cfg->train.clip_norm);
-    trainer_fixed_order(&tr, (int)cfg->train.chunk_examples, (int)cfg->pretrain.batch_size);
+    rc = trainer_fixed_order(&tr, (int)cfg->train.chunk_examples, (int)cfg->pretrain.batch_size,
+                             train_room_per_rank(d, cfg), e);
+    if (agree_all_ok(comm, rc, e) != 0) {
+        trainer_free(&tr);
+        model_teardown(&mc);
+        image_cache_free(&cache);
+        batch_buf_free(&buf);
+        return err_prefix(e, "pretraining the synthetic backbone");
+    }
     tr.nan_step = cfg->debug.nan_gradient_step;
     struct train_job j = {.tr = &tr,
                           .name = PRETRAIN_RUN,

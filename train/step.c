@@ -1,6 +1,7 @@
 #include "train/step.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,13 +59,54 @@ void trainer_free(struct trainer *t)
     tree_sum_free(&t->dpooled_tree);
     free(t->chunk_loss);
     free(t->dpooled_scratch);
+    free(t->kept);
     memset(t, 0, sizeof *t);
 }
 
-void trainer_fixed_order(struct trainer *t, int chunk, int max_global_batch)
+/* The chunks of this rank's largest share. */
+static int local_chunks(const struct trainer *t, int chunk, int max_global_batch)
+{
+    return (chunk_share_max(max_global_batch, chunk, t->size) + chunk - 1) / chunk;
+}
+
+size_t trainer_fixed_order_bytes(const struct trainer *t, int chunk, int max_global_batch)
 {
     if (chunk <= 0)
-        return;
+        return 0;
+    const int n = (max_global_batch + chunk - 1) / chunk;
+    const size_t pooled = (size_t)max_global_batch * t->pooled_w;
+    return tree_sum_bytes(t->size, n, t->mc->params.n_train, t->bucket_floats) +
+           tree_sum_bytes(t->size, n, t->stats_len, t->bucket_floats) +
+           tree_sum_bytes(t->size, n, pooled, t->bucket_floats) + (size_t)n * sizeof(double) + pooled * sizeof(float) +
+           (size_t)local_chunks(t, chunk, max_global_batch) * peft_reg_keep_size(t->mc->peft, chunk) * sizeof(float);
+}
+
+/* "1.25 GiB" or "3.4 MiB" */
+static const char *bytes_text(double bytes, char *out, size_t n)
+{
+    const double MiB = 1048576.0, GiB = 1024.0 * MiB;
+    if (bytes >= GiB)
+        snprintf(out, n, "%.2f GiB", bytes / GiB);
+    else
+        snprintf(out, n, "%.1f MiB", bytes / MiB);
+    return out;
+}
+
+int trainer_fixed_order(struct trainer *t, int chunk, int max_global_batch, long long room_per_rank, struct err *e)
+{
+    if (chunk <= 0)
+        return 0;
+    const size_t need = trainer_fixed_order_bytes(t, chunk, max_global_batch);
+    if (room_per_rank >= 0 && (double)need > (double)room_per_rank) {
+        char a[32], b[32];
+        return err_set(e, "train.chunk_examples = %d: the fixed-order sums need %s per rank (partial sums of %zu "
+                          "trainable floats for %d chunks on %d rank%s), more than the %s per rank this node has "
+                          "left (train.memory_per_node_mb, or what the system reports); use larger chunks, fewer "
+                          "ranks per node, or train.chunk_examples: 0",
+                       chunk, bytes_text((double)need, a, sizeof a), t->mc->params.n_train,
+                       (max_global_batch + chunk - 1) / chunk, t->size, t->size > 1 ? "s" : "",
+                       bytes_text((double)room_per_rank, b, sizeof b));
+    }
     const int n = (max_global_batch + chunk - 1) / chunk; /* chunks of the largest batch */
     t->chunk = chunk;
     tree_sum_init(&t->grad_tree, t->comm, n, t->mc->params.n_train, t->bucket_floats);
@@ -73,6 +115,10 @@ void trainer_fixed_order(struct trainer *t, int chunk, int max_global_batch)
     t->chunk_loss = xcalloc((size_t)n, sizeof *t->chunk_loss);
     if (t->pooled_w)
         t->dpooled_scratch = xcalloc((size_t)max_global_batch * t->pooled_w, sizeof *t->dpooled_scratch);
+    t->kept_floats = peft_reg_keep_size(t->mc->peft, chunk);
+    if (t->kept_floats) /* the MI term's inputs of every chunk of this rank's largest share */
+        t->kept = xcalloc((size_t)local_chunks(t, chunk, max_global_batch) * t->kept_floats, sizeof *t->kept);
+    return 0;
 }
 
 void trainer_share(const struct trainer *t, int Bg, int *lo, int *hi)
@@ -180,8 +226,9 @@ static struct vlt5_batch chunk_view(const struct trainer *t, const struct vlt5_b
 
 /* The step's gradient (into p->grad, the same bits on every rank and for any rank count) and loss,
  * chunk by chunk (trainer_fixed_order).  With a regulariser: pass 1 the chunks' statistics and pooled
- * rows, summed and gathered; pass 2 (MI term) every chunk's part of the pooled gradients, summed; pass 3
- * each chunk's loss, regulariser gradients and backward.  A rank with one chunk forwards it once. */
+ * rows, summed and gathered, and the MI term's inputs kept; pass 2 (MI term) every chunk's part of the
+ * pooled gradients from those, summed; pass 3 each chunk's loss, regulariser gradients and backward.
+ * A rank with one chunk forwards it once, otherwise each chunk twice. */
 static int step_chunked(struct trainer *t, const struct vlt5_batch *b, double *loss, struct err *e)
 {
     struct vlt5 *m = &t->mc->model;
@@ -204,6 +251,8 @@ static int step_chunked(struct trainer *t, const struct vlt5_batch *b, double *l
             if (rc == 0) {
                 peft_reg_local(pf, m, t->stats, t->pooled_local + (size_t)(v.ex0 - b->ex0) * w);
                 tree_sum_push(&t->stats_tree, c, t->stats);
+                if (!single)
+                    peft_reg_keep(pf, m, t->kept + (size_t)(c - c0) * t->kept_floats);
             }
         }
         if (agree_all_ok(t->comm, rc, e) != 0)
@@ -212,18 +261,17 @@ static int step_chunked(struct trainer *t, const struct vlt5_batch *b, double *l
         if (w) {
             gather_pooled(t, Bg);
             tree_sum_begin(&t->dpooled_tree, n, (size_t)Bg * w);
-            for (int c = c0; c < c1 && rc == 0; c++) {
-                struct vlt5_batch v = chunk_view(t, b, c);
-                if (!single && (rc = vlt5_forward(m, &v, e)) != 0)
-                    break;
+            for (int c = c0; c < c1; c++) {
+                const uint64_t ex0 = (uint64_t)c * (uint64_t)t->chunk;
                 double part = 0.0;
-                memset(t->dpooled, 0, (size_t)Bg * w * sizeof *t->dpooled);
-                shared = peft_reg_backward(pf, m, t->stats, t->pooled_all, Bg, v.ex0, t->dpooled, &part);
+                if (single) /* the model still holds the chunk: this also readies its backward */
+                    shared = peft_reg_backward(pf, m, t->stats, t->pooled_all, Bg, ex0, t->dpooled, &part);
+                else
+                    part = peft_reg_kept_mi(pf, t->kept + (size_t)(c - c0) * t->kept_floats, t->stats, t->pooled_all,
+                                            Bg, ex0, t->dpooled);
                 t->chunk_loss[c] += part;
                 tree_sum_push(&t->dpooled_tree, c, t->dpooled);
             }
-            if (agree_all_ok(t->comm, rc, e) != 0)
-                return -1;
             tree_sum_finish(&t->dpooled_tree, t->comm, t->dpooled);
         }
     }
@@ -270,14 +318,15 @@ int trainer_step(struct trainer *t, const struct vlt5_batch *b, double lr, long 
     params_zero_grad(p);
     peft_used_clear(pf);
     double local = 0;
-    /* A forward error (a batch the buffers cannot hold) is the same on every rank of the group. */
     if (t->chunk) {
         if (step_chunked(t, b, &local, e) != 0)
             return -1;
         if (t->nan_step && step_no == t->nan_step && p->n_train)
             p->grad[0] = NAN;
     } else {
-        if (b->B > 0 && forward_and_loss(t, b, &local, e) != 0)
+        /* A forward error on some ranks (a token outside the vocabulary) becomes every rank's before the
+         * sums, so no rank waits in them. */
+        if (agree_all_ok(t->comm, b->B > 0 ? forward_and_loss(t, b, &local, e) : 0, e) != 0)
             return -1;
         if (t->stats_len || t->pooled_w)
             local += regularise(t, b);

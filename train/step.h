@@ -47,6 +47,8 @@ struct trainer {
     struct tree_sum grad_tree, stats_tree, dpooled_tree;
     double *chunk_loss;          /* [max chunks] */
     float *dpooled_scratch;      /* [max global batch, pooled_w] */
+    size_t kept_floats;          /* peft_reg_keep_size of a chunk; 0 without the MI term */
+    float *kept;                 /* [max chunks of a share, kept_floats] */
 };
 
 int trainer_init(struct trainer *t, struct model_ctx *mc, MPI_Comm comm, int max_global_batch, double bucket_mb,
@@ -57,14 +59,19 @@ void trainer_free(struct trainer *t);
  * statistics and pooled gradients, the loss) is a fixed tree over the chunks (mpi/tree_sum.h): the
  * step's result no longer depends on how many ranks share the batch.  A rank then holds whole chunks
  * (trainer_share).  The regularisers need every chunk's statistics before any chunk's backward, so a
- * rank with several chunks runs their forward again (twice more with the MI term). */
-void trainer_fixed_order(struct trainer *t, int chunk, int max_global_batch);
+ * rank with several chunks runs their forward again (the MI term's inputs are kept from the first). */
+int trainer_fixed_order(struct trainer *t, int chunk, int max_global_batch, long long room_per_rank, struct err *e);
+/* The bytes trainer_fixed_order allocates on each rank; room_per_rank (-1: unknown, not checked) is
+ * what a rank may still allocate: beyond it trainer_fixed_order refuses with the figures rather than
+ * leave the kernel to kill the job later (Linux overcommits). */
+size_t trainer_fixed_order_bytes(const struct trainer *t, int chunk, int max_global_batch);
 /* This rank's share [lo, hi) of a global batch of Bg examples. */
 void trainer_share(const struct trainer *t, int Bg, int *lo, int *hi);
 
 /* One step on the share `b` of a global batch of b->global_batch examples (b->B may be 0).  lr is this
  * step's learning rate, step_no the 1-based optimizer step.  *loss is the batch's loss (the same on
- * every rank), *grad_norm the gradient norm before clipping.  Errors are the same on every rank. */
+ * every rank), *grad_norm the gradient norm before clipping.  Errors are every rank's: a forward error
+ * on some ranks (tested in tests/mpi/test_trainer_errors.c) is agreed before the next collective. */
 int trainer_step(struct trainer *t, const struct vlt5_batch *b, double lr, long step_no, double *loss,
                  double *grad_norm, struct err *e);
 

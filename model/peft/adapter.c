@@ -299,6 +299,9 @@ const struct peft_method_ops peft_adapter_ops = {
     .reg_local = adapter_reg_local,
     .reg_backward = adapter_reg_backward,
     .reg_pooled_grad = adapter_reg_pooled_grad,
+    .reg_keep_size = adapter_reg_keep_size,
+    .reg_keep = adapter_reg_keep,
+    .reg_kept_mi = adapter_reg_kept_mi,
     .repr_enable = adapter_repr_enable,
     .repr_pool = adapter_repr_pool,
 };

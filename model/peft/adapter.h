@@ -70,6 +70,10 @@ void adapter_reg_local(struct peft *pf, const struct vlt5 *m, float *stats, floa
 double adapter_reg_backward(struct peft *pf, const struct vlt5 *m, const float *stats_sum, const float *pooled_all,
                             long global_batch, uint64_t ex0, float *dpooled_all, double *loss_partial);
 void adapter_reg_pooled_grad(struct peft *pf, struct vlt5 *m, const float *dpooled_sum, uint64_t ex0);
+size_t adapter_reg_keep_size(const struct peft *pf, int B);
+void adapter_reg_keep(const struct peft *pf, const struct vlt5 *m, float *kept);
+double adapter_reg_kept_mi(struct peft *pf, const float *kept, const float *stats_sum, const float *pooled_all,
+                           long global_batch, uint64_t ex0, float *dpooled_all);
 /* The positions of example b of the last forward that the regulariser (and the analysis) pools over. */
 int adapter_reg_tokens(const struct vlt5 *m, int stack, int b);
 /* peft_repr_enable and peft_repr_pool of peft.h for the adapter methods. */

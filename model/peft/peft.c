@@ -145,6 +145,30 @@ void peft_reg_pooled_grad(struct peft *pf, struct vlt5 *m, const float *dpooled_
         ops->reg_pooled_grad(pf, m, dpooled_sum, ex0);
 }
 
+size_t peft_reg_keep_size(const struct peft *pf, int B)
+{
+    const struct peft_method_ops *ops = method_ops(pf->opts.method);
+    return ops->reg_keep_size ? ops->reg_keep_size(pf, B) : 0;
+}
+
+void peft_reg_keep(const struct peft *pf, const struct vlt5 *m, float *kept)
+{
+    const struct peft_method_ops *ops = method_ops(pf->opts.method);
+    if (ops->reg_keep)
+        ops->reg_keep(pf, m, kept);
+}
+
+double peft_reg_kept_mi(struct peft *pf, const float *kept, const float *stats_sum, const float *pooled_all,
+                        long global_batch, uint64_t ex0, float *dpooled_all)
+{
+    const struct peft_method_ops *ops = method_ops(pf->opts.method);
+    size_t stats_len, width;
+    peft_reg_sizes(pf, &stats_len, &width);
+    if (width)
+        memset(dpooled_all, 0, sizeof(float) * (size_t)global_batch * width);
+    return ops->reg_kept_mi ? ops->reg_kept_mi(pf, kept, stats_sum, pooled_all, global_batch, ex0, dpooled_all) : 0.0;
+}
+
 double peft_reg_step(struct peft *pf, struct vlt5 *m)
 {
     size_t stats_len, width;

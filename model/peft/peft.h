@@ -157,6 +157,16 @@ double peft_reg_backward(struct peft *pf, const struct vlt5 *m, const float *sta
 void peft_reg_pooled_grad(struct peft *pf, struct vlt5 *m, const float *dpooled_sum, uint64_t ex0);
 /* All of the above on one process (the batch is the whole global batch); returns the loss. */
 double peft_reg_step(struct peft *pf, struct vlt5 *m);
+/* The mutual-information term's part of step 3 without the forward: a caller that computes a batch in
+ * pieces (train.chunk_examples) keeps each piece's inputs of that term after its forward, and gets the
+ * piece's loss part and pooled gradients once the statistics of the whole batch are known.  The loss
+ * part and dpooled_all equal peft_reg_backward's *loss_partial and dpooled_all for that piece, bit for
+ * bit; the gradients into the activations are not computed (peft_reg_backward after the piece's next
+ * forward does that).  Sizes are 0 and the calls do nothing without the term. */
+size_t peft_reg_keep_size(const struct peft *pf, int B); /* floats for a piece of at most B examples */
+void peft_reg_keep(const struct peft *pf, const struct vlt5 *m, float *kept); /* after vlt5_forward */
+double peft_reg_kept_mi(struct peft *pf, const float *kept, const float *stats_sum, const float *pooled_all,
+                        long global_batch, uint64_t ex0, float *dpooled_all);
 
 /* ---- representations for the redundancy analysis (the analyze stage, docs/analysis.md) --------- */
 

@@ -18,6 +18,10 @@ struct peft_method_ops {
     double (*reg_backward)(struct peft *pf, const struct vlt5 *m, const float *stats_sum, const float *pooled_all,
                            long global_batch, uint64_t ex0, float *dpooled_all, double *loss_partial);
     void (*reg_pooled_grad)(struct peft *pf, struct vlt5 *m, const float *dpooled_sum, uint64_t ex0);
+    size_t (*reg_keep_size)(const struct peft *pf, int B);
+    void (*reg_keep)(const struct peft *pf, const struct vlt5 *m, float *kept);
+    double (*reg_kept_mi)(struct peft *pf, const float *kept, const float *stats_sum, const float *pooled_all,
+                          long global_batch, uint64_t ex0, float *dpooled_all);
     /* The analysis' representations (peft.h); NULL: the method has no adapter after the FFN. */
     int (*repr_enable)(struct peft *pf, struct err *e);
     void (*repr_pool)(const struct peft *pf, const struct vlt5 *m, int stack, int layer, float *h, float *ha);

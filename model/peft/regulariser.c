@@ -205,6 +205,40 @@ static void grow(struct reg_state *r, long B, int d, int T)
     r->g_cap = B;
 }
 
+/* Stack s's pooled vectors of the global batch, contiguous in r->g; r->dg zeroed. */
+static void load_pooled(struct reg_state *r, int s, long Bg, int d, const float *pooled_all)
+{
+    for (long j = 0; j < Bg; j++)
+        memcpy(r->g + j * d, pooled_all + j * 2 * d + (long)s * d, sizeof(float) * (size_t)d);
+    memset(r->dg, 0, sizeof(float) * (size_t)Bg * d);
+}
+
+/* r->dg, stack s's gradient with respect to the pooled vectors, added into dpooled_all [Bg, 2d]. */
+static void store_dpooled(const struct reg_state *r, int s, long Bg, int d, float *dpooled_all)
+{
+    for (long j = 0; j < Bg; j++)
+        for (int k = 0; k < d; k++)
+            dpooled_all[j * 2 * d + (long)s * d + k] += r->dg[j * d + k];
+}
+
+/* The JSD estimator's weights of a layer of a stack with L layers and M tokens in the batch. */
+static void mi_weights(const struct adapter *A, int L, double M, long Bg, double *w_pos, double *w_neg)
+{
+    const double coef = A->c.mi_weight * 0.5 / L;
+    *w_pos = coef / M;
+    *w_neg = Bg > 1 ? coef / (M * (double)(Bg - 1)) : 0.0;
+}
+
+/* The MI term of one example's `keep` rows ha [keep, d] (global example ex): its value; the gradients
+ * added into dha [keep, d] (unless NULL) and r->dg. */
+static double mi_example(struct reg_state *r, const float *ha, int keep, uint64_t ex, long Bg, int d, double w_pos,
+                         double w_neg, float *dha)
+{
+    for (int k = 0; k < keep; k++)
+        r->own[k] = (int)ex;
+    return jsd_mi(ha, r->own, r->g, keep, (int)Bg, d, w_pos, w_neg, dha, r->dg, r->mi_scratch);
+}
+
 /* The redundancy term of one layer: its value, and its gradients into the site's dreg buffers. */
 static double red_layer(struct adapter *A, const struct vlt5 *m, struct adapter_site *st, const float *C,
                         double scale)
@@ -238,11 +272,8 @@ double adapter_reg_backward(struct peft *pf, const struct vlt5 *m, const float *
     for (int s = 0; s < 2; s++) {
         const int L = n_layers(m, s);
         const double M = stats_sum[count_offset(A, m) + (size_t)s];
-        if (use_mi(A)) { /* this stack's pooled vectors, contiguous */
-            for (long j = 0; j < Bg; j++)
-                memcpy(r->g + j * d, pooled_all + j * 2 * d + (long)s * d, sizeof(float) * (size_t)d);
-            memset(r->dg, 0, sizeof(float) * (size_t)Bg * d);
-        }
+        if (use_mi(A))
+            load_pooled(r, s, Bg, d, pooled_all);
         for (int l = 0; l < L; l++) {
             struct adapter_site *st = A->ffn[s][l];
             const size_t rows = (size_t)st->B * st->T;
@@ -252,26 +283,87 @@ double adapter_reg_backward(struct peft *pf, const struct vlt5 *m, const float *
                 shared += red_layer(A, m, st, stats_sum + c_offset(m, s, l),
                                     A->c.red_weight * 0.5 / L * A->c.red_lambda / (double)Bg);
             if (use_mi(A)) {
-                const double coef = A->c.mi_weight * 0.5 / L;
-                const double w_pos = coef / M, w_neg = Bg > 1 ? coef / (M * (double)(Bg - 1)) : 0.0;
+                double w_pos, w_neg;
+                mi_weights(A, L, M, Bg, &w_pos, &w_neg);
                 for (int b = 0; b < m->B; b++) {
-                    const int keep = adapter_reg_tokens(m, s, b);
                     const long off = (long)b * st->T * d;
-                    for (int k = 0; k < keep; k++)
-                        r->own[k] = (int)(ex0 + (uint64_t)b);
-                    partial += jsd_mi(st->ha + off, r->own, r->g, keep, (int)Bg, d, w_pos, w_neg, st->dreg_ha + off,
-                                      r->dg, r->mi_scratch);
+                    partial += mi_example(r, st->ha + off, adapter_reg_tokens(m, s, b), ex0 + (uint64_t)b, Bg, d,
+                                          w_pos, w_neg, st->dreg_ha + off);
                 }
             }
             st->reg_ready = 1;
         }
         if (use_mi(A))
-            for (long j = 0; j < Bg; j++)
-                for (int k = 0; k < d; k++)
-                    dpooled_all[j * 2 * d + (long)s * d + k] += r->dg[j * d + k];
+            store_dpooled(r, s, Bg, d, dpooled_all);
     }
     *loss_partial = partial;
     return shared;
+}
+
+/* ---- the MI term from kept inputs (a chunk computed before the batch's statistics were known) ---- */
+
+/* Layout of one chunk's record: [B, keep of each example in the encoder then the decoder, then per
+ * stack and layer each example's first `keep` rows of h_a]. */
+size_t adapter_reg_keep_size(const struct peft *pf, int B)
+{
+    const struct adapter *A = pf->method;
+    const struct vlt5 *m = pf->model;
+    if (!A->reg || !use_mi(A))
+        return 0;
+    const size_t d = (size_t)m->dims.d_model;
+    return 1 + 2 * (size_t)B + (size_t)m->dims.n_enc_layers * (size_t)peft_max_rows(m, 1) / m->opts.max_batch * B * d +
+           (size_t)m->dims.n_dec_layers * (size_t)peft_max_rows(m, 0) / m->opts.max_batch * B * d;
+}
+
+void adapter_reg_keep(const struct peft *pf, const struct vlt5 *m, float *kept)
+{
+    const struct adapter *A = pf->method;
+    if (!A->reg || !use_mi(A))
+        return;
+    const int d = m->dims.d_model, B = m->B;
+    float *rows = kept + 1 + 2L * B;
+    kept[0] = (float)B;
+    for (int s = 0; s < 2; s++) {
+        for (int b = 0; b < B; b++)
+            kept[1 + (long)s * B + b] = (float)adapter_reg_tokens(m, s, b);
+        for (int l = 0; l < n_layers(m, s); l++) {
+            const struct adapter_site *st = A->ffn[s][l];
+            for (int b = 0; b < B; b++) {
+                const size_t n = (size_t)adapter_reg_tokens(m, s, b) * d;
+                memcpy(rows, st->ha + (long)b * st->T * d, n * sizeof *rows);
+                rows += n;
+            }
+        }
+    }
+}
+
+double adapter_reg_kept_mi(struct peft *pf, const float *kept, const float *stats_sum, const float *pooled_all,
+                           long global_batch, uint64_t ex0, float *dpooled_all)
+{
+    struct adapter *A = pf->method;
+    struct reg_state *r = A->reg;
+    const struct vlt5 *m = pf->model;
+    const int d = m->dims.d_model, B = (int)kept[0];
+    const long Bg = global_batch;
+    const float *rows = kept + 1 + 2L * B;
+    double partial = 0.0;
+    if (!r || !use_mi(A))
+        return 0.0;
+    grow(r, Bg, d, peft_max_T(m));
+    for (int s = 0; s < 2; s++) {
+        const int L = n_layers(m, s);
+        load_pooled(r, s, Bg, d, pooled_all);
+        double w_pos, w_neg;
+        mi_weights(A, L, stats_sum[count_offset(A, m) + (size_t)s], Bg, &w_pos, &w_neg);
+        for (int l = 0; l < L; l++)
+            for (int b = 0; b < B; b++) { /* the order of adapter_reg_backward: the same bits */
+                const int keep = (int)kept[1 + (long)s * B + b];
+                partial += mi_example(r, rows, keep, ex0 + (uint64_t)b, Bg, d, w_pos, w_neg, NULL);
+                rows += (long)keep * d;
+            }
+        store_dpooled(r, s, Bg, d, dpooled_all);
+    }
+    return partial;
 }
 
 void adapter_reg_pooled_grad(struct peft *pf, struct vlt5 *m, const float *dpooled_sum, uint64_t ex0)

@@ -130,6 +130,19 @@ t_expect "the pretrained backbone on 3 ranks has 1 rank's bits" 0 ", 0 beyond to
 t_run "$MIXPHM" run "$CFG" "${MIX[@]}" --set peft.consistency=1 --set train.batch_size=12 --set "run.dir=\"$TMP/nochunk\"" --until train
 t_run "$CMP" weights "$TMP/nochunk/runs/$MRUN/last.h5" "$TMP/chunkmix-1/runs/$MRUN/last.h5" 2e-5 2e-3
 t_expect "MixPHM in chunks of 2 equals the whole batch within rounding" 0 ", 0 beyond tolerance"
+# Partial sums that would not fit the node are refused at start-up with the figures, on every rank, and
+# nothing is written; train.memory_per_node_mb changes no result, so a finished run stays finished.
+t_run env "$MPIRUN" -np 2 "$MIXPHM" run "$CFG" --set "model.checkpoint=\"$BACKBONE\"" --until train \
+    --set "run.dir=\"$TMP/chunkroom\"" --set train.ranks_per_run=2 --set train.chunk_examples=2 \
+    --set train.memory_per_node_mb=1
+t_expect "chunked sums beyond train.memory_per_node_mb are refused" 1 \
+    "train.chunk_examples = 2: the fixed-order sums need" "than the 0.5 MiB per rank this node has left"
+t_run test ! -e "$TMP/chunkroom/runs/$RUN/checkpoint.h5" -a ! -e "$TMP/chunkroom/runs/$RUN/last.h5"
+t_expect "a refused run leaves no checkpoint or weights" 0
+t_run env "$MPIRUN" -np 2 "$MIXPHM" run "$CFG" --set "model.checkpoint=\"$BACKBONE\"" --until train \
+    --set "run.dir=\"$TMP/chunkfull-2\"" --set train.ranks_per_run=2 --set train.batch_size=12 \
+    --set train.chunk_examples=2 --set train.memory_per_node_mb=100000
+t_expect "train.memory_per_node_mb does not make a finished run train again" 0 "train: up to date, skipped"
 
 # A MixPHM run killed and resumed ends bit-identical: the checkpoint keeps each tensor's AdamW step.
 # kill_and_resume TAG WHAT ARGS...: the run of ARGS (60 steps) whole in $TMP/TAGwhole, and killed at step

@@ -138,6 +138,15 @@ static void tree_sum_case(struct test_ctx *t, struct tree_sum *s, int n, size_t 
     free(out);
 }
 
+/* What the start-up memory check counts: 16 leaves keep at most 2 (4 + 1) + 1 = 11 partial sums; with
+ * more than one rank the slice's send, receive and accumulation buffers come on top. */
+static void test_tree_sum_bytes(struct test_ctx *t)
+{
+    CHECK(t, tree_sum_bytes(1, 16, 1000, 64) == 11 * 1000 * sizeof(float));
+    CHECK(t, tree_sum_bytes(2, 16, 1000, 64) == (11 * 1000 + 2 * (64 + 22) + 11 * 64) * sizeof(float));
+    CHECK(t, tree_sum_bytes(1, 17, 1000, 64) == 13 * 1000 * sizeof(float)); /* a fifth level */
+}
+
 static void test_tree_sum(struct test_ctx *t)
 {
     struct tree_sum s;
@@ -169,6 +178,7 @@ int main(int argc, char **argv)
         {"run queue hands out every run exactly once", test_run_queue},
         {"a stop signal on one rank reaches every rank", test_stop_poll_reaches_every_rank},
         {"fixed-tree sums: the same bits on any number of ranks", test_tree_sum},
+        {"fixed-tree sums: the bytes they allocate", test_tree_sum_bytes},
     };
     return test_main_mpi(tests, TEST_COUNT(tests), argc, argv);
 }

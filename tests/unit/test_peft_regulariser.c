@@ -2,6 +2,8 @@
  *   - a batch split over two "ranks" (two models with the same weights, each padded to the global
  *     lengths), with the caller's reductions done by hand, gives the whole batch's loss and gradients
  *     (relative 1e-4 of the largest gradient; the redundancy part is the same on both ranks, exactly);
+ *   - the MI term from each part's kept inputs (peft_reg_keep, peft_reg_kept_mi) gives that part's loss
+ *     and pooled gradients of peft_reg_backward bit for bit, and keeps no more than its stated size;
  *   - the three-pass consistency recipe: the repeated pass A reproduces the first one bit for bit, pass
  *     B routes differently, and the recipe's gradient equals central differences (best of h = 1e-4,
  *     1e-3, 1e-2; 1e-2 of the gradient's scale) of L_A + w 0.5 [KL(q^||p) + KL(p^||q)] with the two
@@ -18,7 +20,8 @@
 
 struct rank_part {
     struct peft_toy T;
-    float *stats, *pooled, *dpooled;
+    float *stats, *pooled, *dpooled, *kept, *kept_dpooled;
+    size_t kept_floats;
     double shared, partial, vqa;
 };
 
@@ -59,14 +62,32 @@ static void test_split_equals_whole(struct test_ctx *t)
             for (size_t i = 0; i < 8 * width; i++) /* peft_reg_backward writes it, whatever it held */
                 R[k].dpooled[i] = 1e3f;
             peft_reg_local(T->pf, &T->m, R[k].stats, R[k].pooled);
+            R[k].kept_floats = peft_reg_keep_size(T->pf, count[k]);
+            CHECK(t, R[k].kept_floats > 0);
+            R[k].kept = xmalloc((R[k].kept_floats + 16) * sizeof(float)); /* 16 guard floats */
+            for (size_t i = 0; i < R[k].kept_floats + 16; i++)
+                R[k].kept[i] = -7.0f;
+            peft_reg_keep(T->pf, &T->m, R[k].kept);
+            int guard = 1;
+            for (size_t i = R[k].kept_floats; i < R[k].kept_floats + 16; i++)
+                guard &= R[k].kept[i] == -7.0f;
+            CHECKF(t, guard, "peft_reg_keep wrote past its %zu floats", R[k].kept_floats);
             for (size_t i = 0; i < slen; i++) /* allreduce */
                 stats_sum[i] += R[k].stats[i];
             memcpy(pooled_all + (size_t)first[k] * width, R[k].pooled, sizeof(float) * count[k] * width); /* gather */
         }
         for (int k = 0; k < 2; k++) {
             struct peft_toy *T = &R[k].T;
+            R[k].kept_dpooled = xmalloc(8 * width * sizeof(float));
+            for (size_t i = 0; i < 8 * width; i++)
+                R[k].kept_dpooled[i] = 1e3f;
+            const double kept_part = peft_reg_kept_mi(T->pf, R[k].kept, stats_sum, pooled_all, 8, (uint64_t)first[k],
+                                                      R[k].kept_dpooled);
             R[k].shared = peft_reg_backward(T->pf, &T->m, stats_sum, pooled_all, 8, (uint64_t)first[k], R[k].dpooled,
                                             &R[k].partial);
+            CHECKF(t, kept_part == R[k].partial && kept_part != 0.0, "part %d: MI from kept inputs %.17g, from the model %.17g",
+                   k, kept_part, R[k].partial);
+            CHECK(t, memcmp(R[k].kept_dpooled, R[k].dpooled, 8 * width * sizeof(float)) == 0);
             for (size_t i = 0; i < 8 * width; i++) /* allreduce */
                 dpooled_sum[i] += R[k].dpooled[i];
         }
@@ -87,7 +108,7 @@ static void test_split_equals_whole(struct test_ctx *t)
         }
         CHECKF(t, err <= 1e-4 * scale, "routing %d: split gradients differ by %g (scale %g)", routes[c], err, scale);
         for (int k = 0; k < 2; k++) {
-            free(R[k].stats), free(R[k].pooled), free(R[k].dpooled);
+            free(R[k].stats), free(R[k].pooled), free(R[k].dpooled), free(R[k].kept), free(R[k].kept_dpooled);
             peft_toy_free(&R[k].T);
         }
         free(stats_sum), free(pooled_all), free(dpooled_sum);
