@@ -280,7 +280,8 @@ $(FUZZ_REPLAY): tests/fuzz/fuzz_config.c $(FUZZ_LIB_SRCS) $(GEN_SRCS)
 	@echo "CC $@ (AddressSanitizer, UBSan)"
 	$(Q)$(CC) $(WARN) $(FUZZ_SAN) $(DEFS) $(YAML_CFLAGS) -o $@ $^ $(YAML_LIBS)
 
-TEST_BINS := mixphm $(UNIT_BINS) $(MPI_TEST_BINS) $(PROBE_BINS) $(FUZZ_REPLAY)
+TEST_BINS := mixphm $(UNIT_BINS) $(MPI_TEST_BINS) $(PROBE_BINS) $(FUZZ_REPLAY) $(BUILD)/bench/bench_vlt5 \
+             $(BUILD)/bench/bench_parallel
 test: check-deps $(TEST_BINS)
 	env $(MPIRUN_ENV) MPIRUN=$(MPIRUN) BUILD=$(BUILD) tests/run.sh
 

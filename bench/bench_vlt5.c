@@ -4,8 +4,9 @@
  * answer loss, the method's regularisers and the backward into its tensors (no optimizer update on
  * either side), and decoding uses its evaluation form (merged experts).
  *
- *   bench_vlt5 [SIZE [BATCH [TEXT [ANSWER [REPEATS [METHOD [PRECISION]]]]]]]
- *   defaults: t5-base 16 20 10 5 none fp32; METHOD none, mixphm or lora; PRECISION fp32 or bf16
+ *   bench_vlt5 [SIZE [BATCH [TEXT [ANSWER [REPEATS [METHOD [PRECISION [PARTS]]]]]]]]
+ *   defaults: t5-base 16 20 10 5 none fp32 both; METHOD none, mixphm or lora; PRECISION fp32 or bf16;
+ *   PARTS both, or decode for the decoding batch alone (the training figures are then 0)
  *
  * Prints one JSON object: the median and the fastest of the repeats in seconds, and the GFLOP/s of the
  * fastest (bench/flops.h counts the backbone's), the precision, the ISA oneDNN reports for this CPU
@@ -57,12 +58,15 @@ int main(int argc, char **argv)
     const int B = argc > 2 ? atoi(argv[2]) : 16, Lt = argc > 3 ? atoi(argv[3]) : 20;
     const int Ld = argc > 4 ? atoi(argv[4]) : 10, reps = argc > 5 ? atoi(argv[5]) : 5;
     const char *method = argc > 6 ? argv[6] : "none", *precision = argc > 7 ? argv[7] : "fp32";
+    const char *parts = argc > 8 ? argv[8] : "both";
     struct vlt5_dims d;
     const int none = strcmp(method, "none") == 0, bf16 = strcmp(precision, "bf16") == 0;
+    const int train = strcmp(parts, "decode") != 0;
     if (vlt5_preset(size, &d) || B < 1 || Lt < 1 || Ld < 1 || reps < 1 ||
-        !(none || !strcmp(method, "mixphm") || !strcmp(method, "lora")) || !(bf16 || !strcmp(precision, "fp32"))) {
+        !(none || !strcmp(method, "mixphm") || !strcmp(method, "lora")) || !(bf16 || !strcmp(precision, "fp32")) ||
+        !(!train || !strcmp(parts, "both"))) {
         fprintf(stderr, "usage: bench_vlt5 [tiny|t5-small|t5-base [BATCH [TEXT [ANSWER [REPEATS [none|mixphm|lora "
-                        "[fp32|bf16]]]]]]]\n");
+                        "[fp32|bf16 [both|decode]]]]]]]]\n");
         return 2;
     }
     struct err e;
@@ -102,9 +106,9 @@ int main(int argc, char **argv)
     struct vlt5_batch batch = {.B = B, .text_len = Lt, .text = in.text, .feats = in.feats, .boxes = in.boxes,
                                .target_len = Ld, .labels = in.labels, .weights = in.weights, .global_batch = B,
                                .seed = 1, .train = 1};
-    double *t_train = xmalloc(sizeof(double) * (size_t)reps), *t_dec = xmalloc(sizeof(double) * (size_t)reps);
+    double *t_train = xcalloc((size_t)reps, sizeof(double)), *t_dec = xmalloc(sizeof(double) * (size_t)reps);
     double loss = 0;
-    for (int r = -1; r < reps; r++) { /* r = -1: warm-up */
+    for (int r = -1; train && r < reps; r++) { /* r = -1: warm-up */
         batch.step = (uint64_t)(r + 2);
         const double t0 = now();
         params_zero_grad(&p);
@@ -131,6 +135,7 @@ int main(int argc, char **argv)
     for (int b = 0; b < B; b++)
         steps = len[b] > steps ? len[b] : steps;
     const double tt = median(t_train, reps), td = median(t_dec, reps), tt_min = t_train[0], td_min = t_dec[0];
+    const double train_gflops = train ? vlt5_train_flops(&d, B, Lt, Ld) / tt_min * 1e-9 : 0.0;
     const double ft = vlt5_train_flops(&d, B, Lt, Ld), fdec = vlt5_decode_flops(&d, B, Lt, steps);
     char engine[512] = "OpenBLAS";
     if (bf16)
@@ -144,7 +149,7 @@ int main(int argc, char **argv)
            "\"train_gflop\": %.1f, \"decode_s\": %.4f, \"decode_min_s\": %.4f, \"decode_steps\": %d, "
            "\"decode_gflops\": %.1f, \"decode_gflop\": %.1f, \"loss\": %.4f, \"engine\": \"%s\"}\n",
            size, method, precision, bf16_cpu_isa(), B, Lt, Ld, blas_threads(), blas_core_name(), p.n_train, tt, tt_min,
-           ft / tt_min * 1e-9, ft * 1e-9, td, td_min, steps, fdec / td_min * 1e-9, fdec * 1e-9, loss, engine);
+           train_gflops, ft * 1e-9, td, td_min, steps, fdec / td_min * 1e-9, fdec * 1e-9, loss, engine);
     random_share_free(&in);
     free(t_train), free(t_dec), free(out), free(len), free(cfg);
     peft_free(pf);
