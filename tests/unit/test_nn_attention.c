@@ -9,6 +9,7 @@
 #include "base/mem.h"
 #include "nn/attention.h"
 #include "nn/dropout.h"
+#include "nn/rng.h"
 #include "nn/relpos.h"
 #include "tests/fd.h"
 #include "tests/harness.h"
@@ -249,12 +250,43 @@ static void test_dropout_masks(struct test_ctx *t)
     free(ids), free(x), free(y), free(z);
 }
 
+/* dropout_row against its definition, element by element: column id c is dropped iff
+ * bits32(row key, c) < p 2^32, a kept value is x / (1 - p) exactly; for contiguous columns from every
+ * start parity and length, and for id lists with runs, gaps, odd starts and lone ids (the vectorised
+ * copies the loader picks must give these bits). */
+static void test_dropout_row_definition(struct test_ctx *t)
+{
+    const struct dropout d = {.p = 0.3f, .seed = 99, .step = 5};
+    const uint64_t key = dropout_row_key(&d, 7, 3, 11), threshold = (uint64_t)((double)d.p * 4294967296.0);
+    const float scale = 1.0f / (1.0f - d.p);
+    static const int32_t lists[][12] = {
+        {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11},
+        {3, 4, 5, 6, 7, DROPOUT_VIS_BASE, DROPOUT_VIS_BASE + 1, DROPOUT_VIS_BASE + 2, 40, 41, 43, 44},
+        {1, 5, 9, 2, 3, 4, 5, 6, 100, 101, 7, 8},
+    };
+    float x[70], want[70];
+    int bad = 0;
+    for (int list = -1; list < 3; list++)
+        for (uint32_t col0 = 0; col0 < (list < 0 ? 4u : 1u); col0++)
+            for (int n = 0; n <= (list < 0 ? 70 : 12); n++) {
+                for (int c = 0; c < n; c++) {
+                    x[c] = (float)(c % 7) - 2.5f + 0.125f * (float)c; /* negative, zero-free */
+                    const uint32_t id = list < 0 ? col0 + (uint32_t)c : (uint32_t)lists[list][c];
+                    want[c] = rng_bits32(key, id) >= threshold ? x[c] * scale : x[c] * 0.0f;
+                }
+                dropout_row(x, n, &d, key, list < 0 ? NULL : lists[list], col0);
+                bad += memcmp(x, want, sizeof(float) * (size_t)n) != 0;
+            }
+    CHECKF(t, bad == 0, "%d rows differ from the definition", bad);
+}
+
 int main(int argc, char **argv)
 {
     static const struct test tests[] = {
         {"attention_padding_mask", test_attention_padding_mask},
         {"attention_causal", test_attention_causal},
         {"attention_with_dropout", test_attention_with_dropout},
+        {"dropout_row_definition", test_dropout_row_definition},
         {"attention_cached_query", test_attention_cached_query},
         {"relpos_buckets", test_relpos_buckets},
         {"relpos_bias_adjoint", test_relpos_bias_adjoint},
