@@ -47,10 +47,10 @@ long long sysmem_cgroup_room(const char *root, const char *path, int v2)
                     best = room;
             }
         }
-        char *slash = strrchr(rel, '/');
-        if (n == 0 || !slash)
+        if (n == 0) /* the root was the last level */
             break;
-        *slash = '\0';
+        char *slash = strrchr(rel, '/');
+        *(slash ? slash : rel) = '\0'; /* "a" (no leading slash) goes up to the root too */
     }
     return best;
 }
@@ -89,11 +89,9 @@ long long sysmem_available(void)
         if (controllers[0] == '\0') {
             room = sysmem_cgroup_room("/sys/fs/cgroup", path, 1);
         } else if (strstr(controllers, "memory")) {
+            /* inside a container the mount's root is often the own cgroup, whatever the path says:
+             * the walk up the path ends there */
             room = sysmem_cgroup_room("/sys/fs/cgroup/memory", path, 0);
-            /* inside a container the own cgroup is often the mount's root, whatever the path says */
-            long long own = sysmem_cgroup_room("/sys/fs/cgroup/memory", "/", 0);
-            if (own >= 0 && (room < 0 || own < room))
-                room = own;
         }
         if (room >= 0 && (best < 0 || room < best))
             best = room;

@@ -107,6 +107,9 @@ int trainer_fixed_order(struct trainer *t, int chunk, int max_global_batch, long
                        (max_global_batch + chunk - 1) / chunk, t->size, t->size > 1 ? "s" : "",
                        bytes_text((double)room_per_rank, b, sizeof b));
     }
+    if (t->pooled_w && !peft_reg_keep_size(t->mc->peft, chunk)) /* step_chunked's pass 2 needs them */
+        return err_set(e, "internal error: %s has pooled regulariser rows but cannot keep their inputs",
+                       peft_kind_name(t->mc->peft->opts.method));
     const int n = (max_global_batch + chunk - 1) / chunk; /* chunks of the largest batch */
     t->chunk = chunk;
     tree_sum_init(&t->grad_tree, t->comm, n, t->mc->params.n_train, t->bucket_floats);

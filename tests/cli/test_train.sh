@@ -242,11 +242,13 @@ t_expect "after a stop signal and resume the dev scores are identical" 0 "dev: 3
 # Under mpirun: a stop signal to mpirun itself reaches the ranks, which checkpoint and write
 # MIXPHM_STOPPED_FILE; USR1 (forwarded) ends with 75, TERM with mpirun's own 1 (Open MPI kills the job
 # on a SIGTERM of its own), so the job scripts requeue on the file, not on the status.
+# The runs are long (the signal, sent when mpirun's forwarded output shows step 30, must find them still
+# training: the 240 steps of LONG take under a second on a fast CPU).
 for sig in USR1 TERM; do
     d=$TMP/mpi-$sig
     "$MIXPHM" run "$CFG" "${LONG[@]}" --set "run.dir=\"$d\"" --until features >/dev/null 2>&1
-    env MIXPHM_STOPPED_FILE="$d/stopped" "$MPIRUN" -np 2 "$MIXPHM" train "$CFG" "${LONG[@]}" --set "run.dir=\"$d\"" \
-        >"$d.log" 2>&1 &
+    env MIXPHM_STOPPED_FILE="$d/stopped" "$MPIRUN" -np 2 "$MIXPHM" train "$CFG" "${LONG[@]}" --set train.epochs=3000 \
+        --set "run.dir=\"$d\"" >"$d.log" 2>&1 &
     pid=$!
     for _ in $(seq 1 600); do grep -q "$RUN: step: 30/" "$d.log" 2>/dev/null && break; sleep 0.02; done
     kill -$sig $pid

@@ -107,7 +107,8 @@ static void test_progress_lines(struct test_ctx *t)
     log_init(&log, out, 1, "g0");
     struct progress p;
     progress_start(&p, &log, "train mixphm-k16-s13", 100, 10.0);
-    double t0 = p.t_start;
+    /* a start time that the sums below keep exact (the monotonic clock's would round them) */
+    const double t0 = p.t_start = p.t_last = 1000.0;
     progress_update_at(&p, 5, "loss 2.5", t0 + 1);   /* within the interval: silent */
     progress_update_at(&p, 20, "loss 2.0", t0 + 10); /* 20 in 10 s: 2/s, ETA 40 s */
     progress_update_at(&p, 100, "loss 1.0", t0 + 50);

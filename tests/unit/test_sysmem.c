@@ -48,6 +48,7 @@ static void test_v1_names_and_no_limit(struct test_ctx *t)
     put(t, t->tmpdir, "memory.limit_in_bytes", "4096\n");
     CHECK(t, sysmem_cgroup_room(t->tmpdir, "/", 0) == 3996);
     CHECK(t, sysmem_cgroup_room(t->tmpdir, "/not/there", 0) == 3996); /* missing levels are skipped */
+    CHECK(t, sysmem_cgroup_room(t->tmpdir, "not", 0) == 3996);        /* a relative path ends at the root */
 }
 
 static void test_live_reading(struct test_ctx *t)
