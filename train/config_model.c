@@ -40,6 +40,8 @@ void config_peft_options(const struct config *cfg, struct peft_options *o)
     o->method = cfg->peft.method;
     o->routing = cfg->peft.routing;
     o->consistency = (float)cfg->peft.consistency;
+    /* bf16 has bits of its own anyway: there the faster grouping; fp32 keeps its earlier results */
+    o->reg_one_product = cfg->model.precision == PRECISION_BF16;
     o->lora = (struct peft_lora_options){.r = scaled_width(cfg, cfg->peft.lora.r, 1),
                                          .alpha = (float)cfg->peft.lora.alpha,
                                          .dropout = (float)cfg->peft.lora.dropout};

@@ -114,6 +114,10 @@ struct peft_options {
     float consistency; /* weight of AdaMix's consistency loss (peft_consistency); 0: off */
     int expert_rule;   /* enum peft_expert_rule */
     int expert_offset; /* PEFT_EXPERTS_FIXED only; may be changed between passes */
+    /* MixPHM's redundancy products (U^T R and its backward) as one product over a site's rows of the
+     * batch (1) or one per example (0): the same sums in another order.  One product is faster (larger
+     * products); per example keeps the bits of earlier releases.  train/config_model.c sets 1 in bf16. */
+    int reg_one_product;
 };
 
 struct peft {

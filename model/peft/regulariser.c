@@ -22,8 +22,11 @@
 #include "nn/xcorr.h"
 
 struct reg_state {
-    float *uhat, *rhat, *unorm, *rnorm; /* [T, d], [T]: one example's normalised rows */
-    float *du, *dr, *dC;                /* [T, d], [T, d], [d, d] */
+    /* a site's normalised rows, example after example (the regulariser's `keep` rows of each) */
+    float *uhat, *rhat, *unorm, *rnorm; /* [rows, d], [rows] */
+    float *du, *dr, *dC;                /* [rows, d], [rows, d], [d, d] */
+    long *row0;                         /* [max_batch + 1]: example b's first row in uhat */
+    int one_product;                    /* peft_options.reg_one_product */
     int *own;                           /* [T] */
     float *g, *dg, *mi_scratch;         /* [B, d], [B, d], [T, B]: grown to the global batch */
     long g_cap;
@@ -41,12 +44,17 @@ static int use_mi(const struct adapter *A)
 
 void adapter_reg_bind(struct adapter *A)
 {
-    const int d = A->pf->model->dims.d_model, T = peft_max_T(A->pf->model);
+    const struct vlt5 *m = A->pf->model;
+    const int d = m->dims.d_model, T = peft_max_T(m);
+    const size_t enc = (size_t)peft_max_rows(m, 1), dec = (size_t)peft_max_rows(m, 0);
+    const size_t rows = enc > dec ? enc : dec;
     struct reg_state *r = xcalloc(1, sizeof *r);
-    r->uhat = xcalloc((size_t)T * d, sizeof(float)), r->rhat = xcalloc((size_t)T * d, sizeof(float));
-    r->du = xcalloc((size_t)T * d, sizeof(float)), r->dr = xcalloc((size_t)T * d, sizeof(float));
-    r->unorm = xcalloc((size_t)T, sizeof(float)), r->rnorm = xcalloc((size_t)T, sizeof(float));
+    r->uhat = xcalloc(rows * d, sizeof(float)), r->rhat = xcalloc(rows * d, sizeof(float));
+    r->du = xcalloc(rows * d, sizeof(float)), r->dr = xcalloc(rows * d, sizeof(float));
+    r->unorm = xcalloc(rows, sizeof(float)), r->rnorm = xcalloc(rows, sizeof(float));
     r->dC = xcalloc((size_t)d * d, sizeof(float));
+    r->row0 = xcalloc((size_t)m->opts.max_batch + 1, sizeof(long));
+    r->one_product = A->pf->opts.reg_one_product;
     r->own = xcalloc((size_t)T, sizeof(int));
     A->reg = r;
 }
@@ -57,7 +65,7 @@ void adapter_reg_free(struct adapter *A)
     if (!r)
         return;
     free(r->uhat), free(r->rhat), free(r->du), free(r->dr), free(r->unorm), free(r->rnorm), free(r->dC);
-    free(r->own), free(r->g), free(r->dg), free(r->mi_scratch), free(r);
+    free(r->row0), free(r->own), free(r->g), free(r->dg), free(r->mi_scratch), free(r);
     A->reg = NULL;
 }
 
@@ -102,12 +110,45 @@ static size_t count_offset(const struct adapter *A, const struct vlt5 *m)
     return use_red(A) ? c_offset(m, VLT5_DECODER, m->dims.n_dec_layers) : 0;
 }
 
-/* Normalised rows of example b at a site: r->uhat (of h_a), r->rhat (of h). */
-static void normalise_example(struct reg_state *r, const struct adapter_site *st, int b, int keep, int d)
+/* The normalised rows of every example at a site, one after the other: r->uhat (of h_a), r->rhat (of h),
+ * example b's from row r->row0[b]. */
+static void normalise_site(struct reg_state *r, const struct vlt5 *m, const struct adapter_site *st, int d)
 {
-    const long off = (long)b * st->T * d;
-    rownorm_forward(r->uhat, r->unorm, st->ha + off, keep, d);
-    rownorm_forward(r->rhat, r->rnorm, st->x + off, keep, d);
+    r->row0[0] = 0;
+    for (int b = 0; b < m->B; b++) {
+        const int keep = adapter_reg_tokens(m, st->site.stack, b);
+        const long off = (long)b * st->T * d, row = r->row0[b];
+        rownorm_forward(r->uhat + row * d, r->unorm + row, st->ha + off, keep, d);
+        rownorm_forward(r->rhat + row * d, r->rnorm + row, st->x + off, keep, d);
+        r->row0[b + 1] = row + keep;
+    }
+}
+
+/* C [d, d] += the site's U^T R, as one product or one per example (r->one_product). */
+static void site_xcorr(const struct reg_state *r, int B, float *C, int d)
+{
+    if (r->one_product) {
+        xcorr_accumulate(C, r->uhat, r->rhat, (int)r->row0[B], d);
+        return;
+    }
+    for (int b = 0; b < B; b++) {
+        const long row = r->row0[b];
+        xcorr_accumulate(C, r->uhat + row * d, r->rhat + row * d, (int)(r->row0[b + 1] - row), d);
+    }
+}
+
+/* r->du = R dC^T and r->dr = U dC over the site's rows, grouped as site_xcorr groups them. */
+static void site_xcorr_backward(struct reg_state *r, int B, int d)
+{
+    if (r->one_product) {
+        xcorr_backward(r->du, r->dr, r->dC, r->uhat, r->rhat, (int)r->row0[B], d);
+        return;
+    }
+    for (int b = 0; b < B; b++) {
+        const long row = r->row0[b];
+        xcorr_backward(r->du + row * d, r->dr + row * d, r->dC, r->uhat + row * d, r->rhat + row * d,
+                       (int)(r->row0[b + 1] - row), d);
+    }
 }
 
 void adapter_reg_local(struct peft *pf, const struct vlt5 *m, float *stats, float *pooled)
@@ -126,12 +167,8 @@ void adapter_reg_local(struct peft *pf, const struct vlt5 *m, float *stats, floa
             M += adapter_reg_tokens(m, s, b);
         stats[count_offset(A, m) + (size_t)s] = (float)M;
         for (int l = 0; use_red(A) && l < n_layers(m, s); l++) {
-            const struct adapter_site *st = A->ffn[s][l];
-            for (int b = 0; b < B; b++) {
-                const int keep = adapter_reg_tokens(m, s, b);
-                normalise_example(r, st, b, keep, d);
-                xcorr_accumulate(stats + c_offset(m, s, l), r->uhat, r->rhat, keep, d);
-            }
+            normalise_site(r, m, A->ffn[s][l], d);
+            site_xcorr(r, B, stats + c_offset(m, s, l), d);
         }
         if (!use_mi(A))
             continue;
@@ -246,13 +283,13 @@ static double red_layer(struct adapter *A, const struct vlt5 *m, struct adapter_
     struct reg_state *r = A->reg;
     const int d = m->dims.d_model;
     const double loss = offdiag_sq_loss(C, r->dC, d, scale);
+    normalise_site(r, m, st, d);
+    site_xcorr_backward(r, m->B, d);
     for (int b = 0; b < m->B; b++) {
-        const int keep = adapter_reg_tokens(m, st->site.stack, b);
-        const long off = (long)b * st->T * d;
-        normalise_example(r, st, b, keep, d);
-        xcorr_backward(r->du, r->dr, r->dC, r->uhat, r->rhat, keep, d);
-        rownorm_backward(st->dreg_ha + off, r->du, r->uhat, r->unorm, keep, d, 1);
-        rownorm_backward(st->dreg_h + off, r->dr, r->rhat, r->rnorm, keep, d, 1);
+        const long off = (long)b * st->T * d, row = r->row0[b];
+        const int keep = (int)(r->row0[b + 1] - row);
+        rownorm_backward(st->dreg_ha + off, r->du + row * d, r->uhat + row * d, r->unorm + row, keep, d, 1);
+        rownorm_backward(st->dreg_h + off, r->dr + row * d, r->rhat + row * d, r->rnorm + row, keep, d, 1);
     }
     return loss;
 }

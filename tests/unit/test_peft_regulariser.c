@@ -117,6 +117,43 @@ static void test_split_equals_whole(struct test_ctx *t)
     }
 }
 
+/* The redundancy products as one product over a site's rows (reg_one_product, bf16's grouping) give the
+ * per-example products' loss and gradients up to the order of the sums, on a batch whose examples keep
+ * different numbers of rows (padded text): a wrong offset between examples would show. */
+static void test_one_product_equals_per_example(struct test_ctx *t)
+{
+    struct peft_toy *T = xcalloc(2, sizeof *T);
+    double loss[2];
+    for (int k = 0; k < 2; k++) {
+        struct peft_options o;
+        peft_toy_options(&o, PEFT_MIXPHM, ROUTING_NONE);
+        o.mixphm.mi_weight = 0.0f; /* the redundancy term alone */
+        o.reg_one_product = k;
+        if (peft_toy_build(t, &T[k], &o, 0.1f, 0.3f))
+            return;
+        const int Lt = T[k].b.text_len;
+        int keep_differs = 0; /* the last text position: padding (id 0) in some examples only */
+        for (int b = 1; b < T[k].b.B; b++)
+            keep_differs |= (T[k].b.text[b * Lt + Lt - 1] == 0) != (T[k].b.text[Lt - 1] == 0);
+        CHECKF(t, keep_differs, "the toy batch pads some examples' text and not others'");
+        params_zero_grad(&T[k].p);
+        struct err e;
+        CHECK(t, vlt5_forward(&T[k].m, &T[k].b, &e) == 0);
+        loss[k] = peft_reg_step(T[k].pf, &T[k].m);
+        vlt5_backward(&T[k].m);
+    }
+    CHECKF(t, loss[0] > 0 && fabs(loss[1] - loss[0]) <= 1e-5 * loss[0], "redundancy loss %.9g in one product, %.9g per example",
+           loss[1], loss[0]);
+    double scale = 0, err = 0;
+    for (size_t i = 0; i < T[0].p.n_train; i++) {
+        scale = fmax(scale, fabs(T[0].p.grad[i]));
+        err = fmax(err, fabs((double)T[1].p.grad[i] - T[0].p.grad[i]));
+    }
+    CHECKF(t, scale > 0 && err <= 1e-5 * scale, "gradients differ by %g (scale %g)", err, scale);
+    peft_toy_free(&T[0]), peft_toy_free(&T[1]);
+    free(T);
+}
+
 /* ---- consistency ------------------------------------------------------------------------------- */
 struct cons {
     struct peft_toy T;
@@ -200,6 +237,7 @@ int main(int argc, char **argv)
 {
     static const struct test tests[] = {
         {"split_equals_whole", test_split_equals_whole},
+        {"one_product_equals_per_example", test_one_product_equals_per_example},
         {"consistency_recipe", test_consistency_recipe},
     };
     return test_main(tests, TEST_COUNT(tests), argc, argv);

@@ -76,7 +76,12 @@ static int build(struct test_ctx *t, struct model *x, const struct vlt5_dims *d,
     if (o)
         peft_backbone_options(o, &vo);
     params_init(&x->p);
-    if (vlt5_register(&x->m, &x->p, d, &vo, &e) || (o && peft_create(&x->pf, o, &x->m, &x->p, &e))) {
+    struct peft_options po;
+    if (o) { /* the regulariser's grouping of the pipeline for this precision (train/config_model.c) */
+        po = *o;
+        po.reg_one_product = precision == VLT5_BF16;
+    }
+    if (vlt5_register(&x->m, &x->p, d, &vo, &e) || (o && peft_create(&x->pf, &po, &x->m, &x->p, &e))) {
         CHECKF(t, 0, "%s", e.msg);
         params_free(&x->p);
         return -1;
