@@ -24,14 +24,20 @@ PRECISIONS=${BENCH_PRECISION:-fp32}
 PY=${MIXPHM_TORCH_PYTHON:-/usr/bin/python3}
 export OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS
 # OpenMP threads that spin while they wait (libgomp's default) fight OpenBLAS's pool and any other
-# load for the cores: 2 threads then run several times slower than 1 (measured, docs/benchmarks.md).
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+# load for the cores: on a loaded machine 2 threads then ran several times slower than 1, so both sides
+# wait passively unless told otherwise; OMP_WAIT_POLICY= (set, empty) keeps libgomp's default, which on
+# an idle machine is the faster at 2 threads for both (docs/benchmarks.md).
+if [ -z "${OMP_WAIT_POLICY+set}" ]; then
+    export OMP_WAIT_POLICY=PASSIVE
+elif [ -z "$OMP_WAIT_POLICY" ]; then
+    unset OMP_WAIT_POLICY
+fi
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 torch=0
 "$PY" -c 'import torch' 2>/dev/null && torch=1 || echo "# $PY has no torch: no PyTorch comparison" >&2
 for round in $(seq "$ROUNDS"); do
-    echo "# round $round: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $CORES cores, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+    echo "# round $round: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $CORES cores, load $(cut -d' ' -f1-3 /proc/loadavg), OMP_WAIT_POLICY ${OMP_WAIT_POLICY:-unset (the libgomp default)}${OPENBLAS_THREAD_TIMEOUT:+, OPENBLAS_THREAD_TIMEOUT $OPENBLAS_THREAD_TIMEOUT}" >&2
     "$BUILD/bench/sgemm_peak" | tee -a "$out"
     for method in $METHODS; do
         for precision in $PRECISIONS; do
