@@ -52,6 +52,8 @@ else
   BUILD := build/release
   OPT := $(CFLAGS) $(ARCH)
 endif
+# OpenMP: the model's row-parallel loops in bf16 (model/vlt5_parallel.h); one thread in fp32.
+OPT += -fopenmp
 # A build without oneDNN keeps its objects apart (the sources test MIXPHM_DNNL).
 ifeq ($(DNNL),0)
   BUILD := $(BUILD)-nodnnl

@@ -61,6 +61,7 @@ enum vlt5_precision { VLT5_FP32 = 0, VLT5_BF16 = 1 };
 struct vlt5_options {
     int train_backbone; /* 1: full fine-tuning, every backbone tensor trainable */
     int precision;      /* enum vlt5_precision; bf16 refuses train_backbone */
+    int threads;        /* bf16: threads of the model's own loops (vlt5_parallel.h); 0: as many as oneDNN's */
     int visual_bias;    /* use the FewVLM biases of the two visual-embedding linears */
     int linear_bias;    /* BitFit: a trainable bias (zero-initialised) on every block linear */
     float dropout;      /* T5's rate, 0.1 */
@@ -182,6 +183,7 @@ struct vlt5 {
     struct vlt5_backward_bufs *bwd;
     struct vlt5_generate_bufs *gen;
     struct frozen_linears *frozen;
+    int threads; /* of the model's own row-parallel loops: oneDNN's in bf16, 1 in fp32 (vlt5_parallel.h) */
 };
 
 int vlt5_register(struct vlt5 *m, struct params *p, const struct vlt5_dims *d, const struct vlt5_options *o,

@@ -10,6 +10,7 @@
 #include "base/mem.h"
 #include "model/frozen_linear.h"
 #include "model/vlt5_internal.h"
+#include "model/vlt5_parallel.h"
 #include "nn/norm.h"
 #include "nn/relpos.h"
 
@@ -25,7 +26,7 @@ static void alloc_backward(struct vlt5 *m)
     b->dx = vlt5_fbuf(rows * d->d_model), b->d_sub = vlt5_fbuf(rows * d->d_model), b->d_ln = vlt5_fbuf(rows * d->d_model);
     b->dq = vlt5_fbuf(rows * in), b->dk = vlt5_fbuf(rows * in), b->dv = vlt5_fbuf(rows * in), b->dctx = vlt5_fbuf(rows * in);
     b->dh = vlt5_fbuf(rows * d->d_ff), b->d_kv_src = vlt5_fbuf(B * T * d->d_model);
-    b->attn_scratch = vlt5_fbuf(Tmax * Tmax), b->dbias = vlt5_fbuf((long)d->n_heads * Tmax * Tmax);
+    b->attn_scratch = vlt5_fbuf(m->threads * Tmax * Tmax), b->dbias = vlt5_fbuf((long)d->n_heads * Tmax * Tmax);
     b->lm_scratch = vlt5_fbuf(B * m->opts.max_target * d->d_model);
     m->bwd = b;
 }
@@ -106,16 +107,16 @@ static void final_backward(struct vlt5 *m, struct vlt5_stack_acts *s, const stru
     const int d = m->dims.d_model, N = ps->B * ps->T;
     float *g = m->bwd->d_sub;
     memcpy(g, s->d_out, sizeof(float) * (size_t)N * d);
-    dropout_apply(g, ps->B, ps->T, d, ps->drop, vlt5_drop_site(ps->stack, VLT5_STACK_LAYER, DROP_FINAL), ps->hb.ex0,
+    par_dropout_apply(m, g, ps->B, ps->T, d, ps->drop, vlt5_drop_site(ps->stack, VLT5_STACK_LAYER, DROP_FINAL), ps->hb.ex0,
                   ps->ids);
-    rmsnorm_backward(dx, ln->g, g, s->x_final, s->rstd_final, ln->w, N, d, 0);
+    par_rmsnorm_backward(m, dx, ln->g, g, s->x_final, s->rstd_final, ln->w, N, d, 0);
 }
 
 /* Gradient of the embedded input from dx (the gradient after the embedding dropout), in place. */
 static void embed_backward(struct vlt5 *m, struct vlt5_stack_acts *s, const struct vlt5_pass *ps, float *dx)
 {
     const int d = m->dims.d_model;
-    dropout_apply(dx, ps->B, ps->T, d, ps->drop, vlt5_drop_site(ps->stack, VLT5_STACK_LAYER, DROP_EMBED), ps->hb.ex0,
+    par_dropout_apply(m, dx, ps->B, ps->T, d, ps->drop, vlt5_drop_site(ps->stack, VLT5_STACK_LAYER, DROP_EMBED), ps->hb.ex0,
                   ps->ids);
     if (m->input_grad)
         memcpy(s->d_emb, dx, sizeof(float) * (size_t)ps->B * ps->T * d);

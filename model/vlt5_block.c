@@ -10,6 +10,7 @@
 
 #include "model/frozen_linear.h"
 #include "model/vlt5_internal.h"
+#include "model/vlt5_parallel.h"
 #include "nn/activation.h"
 #include "nn/attention.h"
 #include "nn/norm.h"
@@ -100,7 +101,7 @@ void vlt5_attn_forward(struct vlt5 *m, const struct vlt5_pass *ps, int layer, in
     const int sub = cross ? VLT5_CROSS_ATTN : VLT5_SELF_ATTN;
     struct vlt5_site s = {ps->stack, layer, sub, VLT5_Q};
     memcpy(a->x, x, sizeof(float) * (size_t)N * d);
-    rmsnorm_forward(a->ln, a->rstd, x, w->ln.w, N, d, T5_NORM_EPS);
+    par_rmsnorm_forward(m, a->ln, a->rstd, x, w->ln.w, N, d, T5_NORM_EPS);
     vlt5_linear_forward(m, &s, &ps->hb, &w->q, &w->bq, a->ln, a->q, N, d, in);
     const float *src = cross ? ps->kv_src : a->ln;
     const struct vlt5_hook_batch *hb_kv = cross ? &ps->hb_kv : &ps->hb;
@@ -113,16 +114,15 @@ void vlt5_attn_forward(struct vlt5 *m, const struct vlt5_pass *ps, int layer, in
     struct attention_mask am;
     struct attention_dropout dr;
     attn_setup(m, ps, layer, cross, &ad, &am, &dr);
-    attention_forward(a->ctx, a->probs, a->probs_drop, m->attn_tmp, a->q, a->k, a->v, &ad, &am, &dr);
+    par_attention_forward(m, a->ctx, a->probs, a->probs_drop, m->attn_tmp, a->q, a->k, a->v, &ad, &am, &dr);
     float *out = m->tmp_out; /* [N, d] */
     s.linear = VLT5_O;
     vlt5_linear_forward(m, &s, &ps->hb, &w->o, &w->bo, a->ctx, out, N, in, d);
     s.linear = -1;
     vlt5_output_forward(m, &s, &ps->hb, out, N, d);
-    dropout_apply(out, ps->B, ps->T, d, ps->drop, vlt5_drop_site(ps->stack, layer, cross ? DROP_CROSS_OUT : DROP_SELF_OUT),
+    par_dropout_apply(m, out, ps->B, ps->T, d, ps->drop, vlt5_drop_site(ps->stack, layer, cross ? DROP_CROSS_OUT : DROP_SELF_OUT),
                   ps->hb.ex0, ps->ids);
-    for (long i = 0; i < (long)N * d; i++)
-        x[i] += out[i];
+    par_add(m, x, out, (long)N * d);
 }
 
 void vlt5_attn_backward(struct vlt5 *m, const struct vlt5_pass *ps, int layer, int cross, float *dx,
@@ -136,7 +136,7 @@ void vlt5_attn_backward(struct vlt5 *m, const struct vlt5_pass *ps, int layer, i
     struct vlt5_site s = {ps->stack, layer, sub, -1};
     float *d_out = bw->d_sub;
     memcpy(d_out, dx, sizeof(float) * (size_t)N * d);
-    dropout_apply(d_out, ps->B, ps->T, d, ps->drop,
+    par_dropout_apply(m, d_out, ps->B, ps->T, d, ps->drop,
                   vlt5_drop_site(ps->stack, layer, cross ? DROP_CROSS_OUT : DROP_SELF_OUT), ps->hb.ex0, ps->ids);
     out_hook_backward(m, &s, &ps->hb, d_out, N, d);
     s.linear = VLT5_O;
@@ -148,7 +148,7 @@ void vlt5_attn_backward(struct vlt5 *m, const struct vlt5_pass *ps, int layer, i
     /* The position bias is shared by all layers: its gradient is summed here, reduced once per pass. */
     const struct tensor_ref *rel = ps->stack == VLT5_ENCODER ? &m->enc_rel : &m->dec_rel;
     float *dbias = (!cross && rel->g) ? bw->dbias : NULL;
-    attention_backward(bw->dq, bw->dk, bw->dv, dbias, bw->attn_scratch, bw->dctx, a->q, a->k, a->v, a->probs,
+    par_attention_backward(m, bw->dq, bw->dk, bw->dv, dbias, bw->attn_scratch, bw->dctx, a->q, a->k, a->v, a->probs,
                        a->probs_drop, &ad, &dr);
     s.linear = VLT5_Q;
     lin_backward(m, &s, &ps->hb, &w->q, &w->bq, a->ln, bw->dq, bw->d_ln, N, d, in, 0);
@@ -164,7 +164,7 @@ void vlt5_attn_backward(struct vlt5 *m, const struct vlt5_pass *ps, int layer, i
         s.linear = VLT5_V;
         lin_backward(m, &s, &ps->hb, &w->v, &w->bv, a->ln, bw->dv, bw->d_ln, N, d, in, 1);
     }
-    rmsnorm_backward(dx, w->ln.g, bw->d_ln, a->x, a->rstd, w->ln.w, N, d, 1);
+    par_rmsnorm_backward(m, dx, w->ln.g, bw->d_ln, a->x, a->rstd, w->ln.w, N, d, 1);
 }
 
 void vlt5_ffn_forward(struct vlt5 *m, const struct vlt5_pass *ps, int layer, float *x)
@@ -174,19 +174,18 @@ void vlt5_ffn_forward(struct vlt5 *m, const struct vlt5_pass *ps, int layer, flo
     const int d = m->dims.d_model, ff = m->dims.d_ff, N = ps->B * ps->T;
     struct vlt5_site s = {ps->stack, layer, VLT5_FFN, VLT5_WI};
     memcpy(f->x, x, sizeof(float) * (size_t)N * d);
-    rmsnorm_forward(f->ln, f->rstd, x, w->ln.w, N, d, T5_NORM_EPS);
+    par_rmsnorm_forward(m, f->ln, f->rstd, x, w->ln.w, N, d, T5_NORM_EPS);
     vlt5_linear_forward(m, &s, &ps->hb, &w->wi, &w->bi, f->ln, f->h, N, d, ff);
-    relu_forward(f->h, f->h, (size_t)N * ff);
-    dropout_apply(f->h, ps->B, ps->T, ff, ps->drop, vlt5_drop_site(ps->stack, layer, DROP_FFN_INNER), ps->hb.ex0,
+    par_relu_forward(m, f->h, f->h, (size_t)N * ff);
+    par_dropout_apply(m, f->h, ps->B, ps->T, ff, ps->drop, vlt5_drop_site(ps->stack, layer, DROP_FFN_INNER), ps->hb.ex0,
                   ps->ids);
     float *out = m->tmp_out;
     s.linear = VLT5_WO;
     vlt5_linear_forward(m, &s, &ps->hb, &w->wo, &w->bo, f->h, out, N, ff, d);
     s.linear = -1;
     vlt5_output_forward(m, &s, &ps->hb, out, N, d);
-    dropout_apply(out, ps->B, ps->T, d, ps->drop, vlt5_drop_site(ps->stack, layer, DROP_FFN_OUT), ps->hb.ex0, ps->ids);
-    for (long i = 0; i < (long)N * d; i++)
-        x[i] += out[i];
+    par_dropout_apply(m, out, ps->B, ps->T, d, ps->drop, vlt5_drop_site(ps->stack, layer, DROP_FFN_OUT), ps->hb.ex0, ps->ids);
+    par_add(m, x, out, (long)N * d);
 }
 
 void vlt5_ffn_backward(struct vlt5 *m, const struct vlt5_pass *ps, int layer, float *dx)
@@ -198,25 +197,15 @@ void vlt5_ffn_backward(struct vlt5 *m, const struct vlt5_pass *ps, int layer, fl
     struct vlt5_site s = {ps->stack, layer, VLT5_FFN, -1};
     float *d_out = bw->d_sub;
     memcpy(d_out, dx, sizeof(float) * (size_t)N * d);
-    dropout_apply(d_out, ps->B, ps->T, d, ps->drop, vlt5_drop_site(ps->stack, layer, DROP_FFN_OUT), ps->hb.ex0,
+    par_dropout_apply(m, d_out, ps->B, ps->T, d, ps->drop, vlt5_drop_site(ps->stack, layer, DROP_FFN_OUT), ps->hb.ex0,
                   ps->ids);
     out_hook_backward(m, &s, &ps->hb, d_out, N, d);
     s.linear = VLT5_WO;
     lin_backward(m, &s, &ps->hb, &w->wo, &w->bo, f->h, d_out, bw->dh, N, ff, d, 0);
-    /* h = dropout(relu(pre)): h > 0 exactly where the unit was active and kept, with slope 1/(1-p).
-     * dh * scale or +0 as a bit mask, not a branch: the compiler vectorises it, and a branch on a
-     * coin flip would be mispredicted half the time. */
+    /* h = dropout(relu(pre)): h > 0 exactly where the unit was active and kept, with slope 1/(1-p) */
     const float scale = dropout_on(ps->drop) ? 1.0f / (1.0f - ps->drop->p) : 1.0f;
-    float *restrict dh = bw->dh;
-    const float *restrict h = f->h;
-    for (long i = 0; i < (long)N * ff; i++) {
-        const float g = dh[i] * scale;
-        uint32_t bits;
-        memcpy(&bits, &g, sizeof bits);
-        bits &= -(uint32_t)(h[i] > 0.0f);
-        memcpy(&dh[i], &bits, sizeof bits);
-    }
+    par_relu_dropout_backward(m, bw->dh, f->h, scale, (long)N * ff);
     s.linear = VLT5_WI;
     lin_backward(m, &s, &ps->hb, &w->wi, &w->bi, f->ln, bw->dh, bw->d_ln, N, d, ff, 0);
-    rmsnorm_backward(dx, w->ln.g, bw->d_ln, f->x, f->rstd, w->ln.w, N, d, 1);
+    par_rmsnorm_backward(m, dx, w->ln.g, bw->d_ln, f->x, f->rstd, w->ln.w, N, d, 1);
 }

@@ -7,6 +7,7 @@
 
 #include "model/frozen_linear.h"
 #include "model/vlt5_internal.h"
+#include "model/vlt5_parallel.h"
 #include "nn/linear.h"
 #include "nn/norm.h"
 
@@ -42,10 +43,10 @@ void vlt5_visual_forward(struct vlt5 *m, const float *feats, const float *boxes,
         p[4] = (b[3] - b[2]) * (b[1] - b[0]);
     }
     frozen_linear_forward(m->frozen, m->feat_w.h, m->feat_w.w, m->feat_b.w, v->a_pre, feats, N, dm->feat_dim, d);
-    rmsnorm_forward(out, v->a_rstd, v->a_pre, m->feat_ln.w, N, d, T5_NORM_EPS);
+    par_rmsnorm_forward(m, out, v->a_rstd, v->a_pre, m->feat_ln.w, N, d, T5_NORM_EPS);
     linear_forward(v->c_pre, v->pos, m->pos_w.w, m->pos_b.w, N, 5, d, 0);
     float *c = v->c_norm; /* [N, d] */
-    rmsnorm_forward(c, v->c_rstd, v->c_pre, m->pos_ln.w, N, d, T5_NORM_EPS);
+    par_rmsnorm_forward(m, c, v->c_rstd, v->c_pre, m->pos_ln.w, N, d, T5_NORM_EPS);
     const float *img = m->img_order.w; /* row 0 */
     for (int bi = 0; bi < B; bi++)
         for (int n = 0; n < R; n++) {
@@ -66,11 +67,11 @@ void vlt5_visual_backward(struct vlt5 *m, const float *feats, const float *d_vis
     float *d_pre = m->bwd->d_ln; /* [N, d] */
     if (m->feat_w.g || m->feat_b.g || m->feat_ln.g) {
         memset(d_pre, 0, sizeof(float) * (size_t)N * d);
-        rmsnorm_backward(d_pre, m->feat_ln.g, d_vis, v->a_pre, v->a_rstd, m->feat_ln.w, N, d, 0);
+        par_rmsnorm_backward(m, d_pre, m->feat_ln.g, d_vis, v->a_pre, v->a_rstd, m->feat_ln.w, N, d, 0);
         linear_backward(NULL, m->feat_w.g, m->feat_b.g, d_pre, feats, m->feat_w.w, N, dm->feat_dim, d, 0);
     }
     if (m->pos_w.g || m->pos_b.g || m->pos_ln.g) {
-        rmsnorm_backward(d_pre, m->pos_ln.g, d_vis, v->c_pre, v->c_rstd, m->pos_ln.w, N, d, 0);
+        par_rmsnorm_backward(m, d_pre, m->pos_ln.g, d_vis, v->c_pre, v->c_rstd, m->pos_ln.w, N, d, 0);
         linear_backward(NULL, m->pos_w.g, m->pos_b.g, d_pre, v->pos, m->pos_w.w, N, 5, d, 0);
     }
     for (int i = 0; i < N; i++) {

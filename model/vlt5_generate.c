@@ -13,6 +13,7 @@
 #include "base/mem.h"
 #include "model/frozen_linear.h"
 #include "model/vlt5_internal.h"
+#include "model/vlt5_parallel.h"
 #include "nn/attention.h"
 #include "nn/norm.h"
 #include "nn/relpos.h"
@@ -89,7 +90,7 @@ static void self_attn_step(struct vlt5 *m, const struct vlt5_hook_batch *hb, int
     float *kc = g->k_cache + (long)l * m->opts.max_batch * g->cap * in;
     float *vc = g->v_cache + (long)l * m->opts.max_batch * g->cap * in;
     struct vlt5_site s = {VLT5_DECODER, l, VLT5_SELF_ATTN, VLT5_Q};
-    rmsnorm_forward(g->ln, g->rstd, g->x, w->ln.w, B, d, T5_NORM_EPS);
+    par_rmsnorm_forward(m, g->ln, g->rstd, g->x, w->ln.w, B, d, T5_NORM_EPS);
     vlt5_linear_forward(m, &s, hb, &w->q, &w->bq, g->ln, g->q, B, d, in);
     s.linear = VLT5_K;
     vlt5_linear_forward(m, &s, hb, &w->k, &w->bk, g->ln, g->kv, B, d, in);
@@ -102,7 +103,7 @@ static void self_attn_step(struct vlt5 *m, const struct vlt5_hook_batch *hb, int
     relpos_bias_forward(g->bias, m->dec_rel.w, H, 1, t + 1, 1, t + 1, t, 0, dm->rel_buckets, dm->rel_max_distance);
     struct attention_dims ad = {.B = B, .H = H, .Tq = 1, .Tk = t + 1, .dk = dm->d_kv, .k_stride = g->cap};
     struct attention_mask am = {.key_valid = NULL, .causal = 1, .q0 = t, .bias = g->bias};
-    attention_forward(g->ctx, g->probs, NULL, m->attn_tmp, g->q, kc, vc, &ad, &am, NULL);
+    par_attention_forward(m, g->ctx, g->probs, NULL, m->attn_tmp, g->q, kc, vc, &ad, &am, NULL);
     attn_output_step(m, hb, &s, w);
 }
 
@@ -115,11 +116,11 @@ static void cross_attn_step(struct vlt5 *m, const struct vlt5_hook_batch *hb, in
     const struct vlt5_attn_acts *a = &m->dec.layer[l].cross;
     const int B = m->B, d = dm->d_model, in = vlt5_inner(dm), T = m->enc.T;
     struct vlt5_site s = {VLT5_DECODER, l, VLT5_CROSS_ATTN, VLT5_Q};
-    rmsnorm_forward(g->ln, g->rstd, g->x, w->ln.w, B, d, T5_NORM_EPS);
+    par_rmsnorm_forward(m, g->ln, g->rstd, g->x, w->ln.w, B, d, T5_NORM_EPS);
     vlt5_linear_forward(m, &s, hb, &w->q, &w->bq, g->ln, g->q, B, d, in);
     struct attention_dims ad = {.B = B, .H = dm->n_heads, .Tq = 1, .Tk = T, .dk = dm->d_kv, .k_stride = T};
     struct attention_mask am = {.key_valid = m->enc_valid};
-    attention_forward(g->ctx, g->probs, NULL, m->attn_tmp, g->q, a->k, a->v, &ad, &am, NULL);
+    par_attention_forward(m, g->ctx, g->probs, NULL, m->attn_tmp, g->q, a->k, a->v, &ad, &am, NULL);
     attn_output_step(m, hb, &s, w);
 }
 
@@ -174,7 +175,7 @@ int vlt5_generate(struct vlt5 *m, const struct vlt5_batch *b, int max_new, int32
             cross_attn_step(m, &ps.hb, l);
             vlt5_ffn_forward(m, &ps, l, g->x);
         }
-        rmsnorm_forward(g->lm, g->rstd, g->x, m->dec_final_ln.w, B, d, T5_NORM_EPS);
+        par_rmsnorm_forward(m, g->lm, g->rstd, g->x, m->dec_final_ln.w, B, d, T5_NORM_EPS);
         for (long i = 0; i < (long)B * d; i++)
             g->lm[i] *= scale;
         frozen_linear_forward(m->frozen, m->shared.h, m->shared.w, NULL, g->logits, g->lm, B, d, V);

@@ -4,6 +4,7 @@
 
 #include "model/frozen_linear.h"
 #include "model/vlt5_internal.h"
+#include "model/vlt5_parallel.h"
 #include "nn/norm.h"
 #include "nn/relpos.h"
 #include "nn/xent.h"
@@ -78,8 +79,8 @@ static void stack_final(struct vlt5 *m, struct vlt5_stack_acts *s, const struct 
                         const struct tensor_ref *ln)
 {
     const int d = m->dims.d_model, N = ps->B * ps->T;
-    rmsnorm_forward(s->out, s->rstd_final, s->x_final, ln->w, N, d, T5_NORM_EPS);
-    dropout_apply(s->out, ps->B, ps->T, d, ps->drop, vlt5_drop_site(ps->stack, VLT5_STACK_LAYER, DROP_FINAL),
+    par_rmsnorm_forward(m, s->out, s->rstd_final, s->x_final, ln->w, N, d, T5_NORM_EPS);
+    par_dropout_apply(m, s->out, ps->B, ps->T, d, ps->drop, vlt5_drop_site(ps->stack, VLT5_STACK_LAYER, DROP_FINAL),
                   ps->hb.ex0, ps->ids);
 }
 
@@ -127,7 +128,7 @@ int vlt5_encode(struct vlt5 *m, const struct vlt5_batch *b, struct err *e)
     vlt5_encoder_pass(m, &ps);
     const long enc_rows = (long)m->B * m->enc.T;
     memcpy(m->enc.x_final, m->enc.emb, sizeof(float) * (size_t)enc_rows * d);
-    dropout_apply(m->enc.x_final, m->B, m->enc.T, d, ps.drop,
+    par_dropout_apply(m, m->enc.x_final, m->B, m->enc.T, d, ps.drop,
                   vlt5_drop_site(VLT5_ENCODER, VLT5_STACK_LAYER, DROP_EMBED), b->ex0, m->enc.ids);
     relpos_bias_forward(m->enc.bias, m->enc_rel.w, dm->n_heads, m->enc.T, m->enc.T, m->Lt, m->Lt, 0, 1,
                         dm->rel_buckets, dm->rel_max_distance);
@@ -165,7 +166,7 @@ int vlt5_forward(struct vlt5 *m, const struct vlt5_batch *b, struct err *e)
     const long dec_rows = (long)m->B * Ld;
     vlt5_embed_tokens(m, m->dec_in, dec_rows, m->dec.emb);
     memcpy(m->dec.x_final, m->dec.emb, sizeof(float) * (size_t)dec_rows * d);
-    dropout_apply(m->dec.x_final, m->B, Ld, d, ps.drop, vlt5_drop_site(VLT5_DECODER, VLT5_STACK_LAYER, DROP_EMBED),
+    par_dropout_apply(m, m->dec.x_final, m->B, Ld, d, ps.drop, vlt5_drop_site(VLT5_DECODER, VLT5_STACK_LAYER, DROP_EMBED),
                   b->ex0, m->dec.ids);
     relpos_bias_forward(m->dec.bias, m->dec_rel.w, H, Ld, Ld, Ld, Ld, 0, 0, dm->rel_buckets, dm->rel_max_distance);
     for (int l = 0; l < dm->n_dec_layers; l++) {
@@ -190,7 +191,7 @@ double vlt5_loss(struct vlt5 *m, float *example_loss)
 {
     const int V = m->dims.vocab, Ld = m->Ld, N = m->B * Ld;
     const int32_t *labels = m->batch.labels;
-    xent_forward(m->row_loss, m->row_lse, m->logits, labels, N, V);
+    par_xent_forward(m, m->row_loss, m->row_lse, m->logits, labels, N, V);
     double total = 0.0;
     for (int b = 0; b < m->B; b++) {
         int count = 0;
@@ -207,7 +208,7 @@ double vlt5_loss(struct vlt5 *m, float *example_loss)
     }
     if (example_loss)
         memcpy(example_loss, m->example_loss, sizeof(float) * (size_t)m->B);
-    xent_backward(m->logits, m->row_lse, labels, m->row_w, N, V);
+    par_xent_backward(m, m->logits, m->row_lse, labels, m->row_w, N, V);
     m->pass_ready = 2; /* logits now hold their gradient */
     return total / (double)m->batch.global_batch;
 }

@@ -49,6 +49,7 @@ int vlt5_precision_init(struct vlt5 *m, struct err *e)
                           "trains the backbone: use model.precision fp32 for peft.method full");
     if (frozen_linears_create(&m->frozen, FROZEN_BF16, e) != 0)
         return -1;
+    m->threads = m->opts.threads > 0 ? m->opts.threads : bf16_ctx_threads(m->frozen->ctx);
     struct tensor_ref **refs = alloc_refs(m);
     const int n = linear_refs(m, refs);
     for (int i = 0; i < n - 1; i++) /* not the tied embedding (last): the lookup reads it */

@@ -172,6 +172,7 @@ int vlt5_register(struct vlt5 *m, struct params *p, const struct vlt5_dims *d, c
     m->dims = *d;
     m->opts = *o;
     m->params = p;
+    m->threads = 1;
     struct reg r = {p, o->train_backbone ? 1 : 0, e, 0};
     const int dm = d->d_model;
     m->shared = add_backbone(&r, 2, d->vocab, dm, "shared.weight");
@@ -313,7 +314,7 @@ void vlt5_bind(struct vlt5 *m)
     m->lm_in = vlt5_fbuf(rows * dm), m->logits = vlt5_fbuf(rows * d->vocab);
     m->row_loss = vlt5_fbuf(rows), m->row_lse = vlt5_fbuf(rows), m->row_w = vlt5_fbuf(rows), m->example_loss = vlt5_fbuf(B);
     const long T_max = T_enc > T_dec ? T_enc : T_dec;
-    m->tmp_out = vlt5_fbuf(B * T_max * dm), m->attn_tmp = vlt5_fbuf(2 * T_max * T_max);
+    m->tmp_out = vlt5_fbuf(B * T_max * dm), m->attn_tmp = vlt5_fbuf(m->threads * 2 * T_max * T_max);
     m->dec_valid = xcalloc((size_t)rows, 1);
 }
 

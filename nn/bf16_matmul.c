@@ -454,6 +454,11 @@ int bf16_ctx_native(const struct bf16_ctx *c)
     return isa_native(c->isa);
 }
 
+int bf16_ctx_threads(const struct bf16_ctx *c)
+{
+    return c->threads > 0 ? c->threads : 1;
+}
+
 long bf16_ctx_primitives_created(const struct bf16_ctx *c)
 {
     return c->created;
@@ -629,6 +634,12 @@ int bf16_ctx_native(const struct bf16_ctx *c)
 {
     (void)c;
     return 0;
+}
+
+int bf16_ctx_threads(const struct bf16_ctx *c)
+{
+    (void)c;
+    return 1;
 }
 
 long bf16_ctx_primitives_created(const struct bf16_ctx *c)

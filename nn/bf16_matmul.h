@@ -57,6 +57,9 @@ void bf16_ctx_free(struct bf16_ctx *c);
 void bf16_ctx_describe(const struct bf16_ctx *c, char *out, size_t n);
 /* 1 when the CPU has bf16 instructions oneDNN uses (AVX-512 BF16 or AMX); 0 when it emulates them. */
 int bf16_ctx_native(const struct bf16_ctx *c);
+/* The OpenMP threads oneDNN's products run on (1 without an OpenMP runtime): the model's own
+ * row-parallel loops use as many (model/vlt5_parallel.h). */
+int bf16_ctx_threads(const struct bf16_ctx *c);
 /* Primitives created so far (the tests check that a repeated step creates none), and how many of them
  * run oneDNN's reference code instead of a JIT kernel (the tests check none do). */
 long bf16_ctx_primitives_created(const struct bf16_ctx *c);

@@ -66,13 +66,13 @@ static double rel_norm(const float *a, const float *b, long n)
 }
 
 /* A backbone of dims d (random weights, seed 3), with the method o (NULL: none), in `precision`. */
-static int build(struct test_ctx *t, struct model *x, const struct vlt5_dims *d, int precision,
-                 const struct peft_options *o, int B, int Lt, int Ld)
+static int build_threads(struct test_ctx *t, struct model *x, const struct vlt5_dims *d, int precision,
+                         const struct peft_options *o, int B, int Lt, int Ld, int threads)
 {
     struct err e;
     memset(x, 0, sizeof *x);
     struct vlt5_options vo = {.dropout = 0.1f, .max_batch = B, .max_text = Lt, .max_target = Ld, .max_generate = Ld,
-                              .precision = precision};
+                              .precision = precision, .threads = threads};
     if (o)
         peft_backbone_options(o, &vo);
     params_init(&x->p);
@@ -99,6 +99,12 @@ static int build(struct test_ctx *t, struct model *x, const struct vlt5_dims *d,
         peft_eval_prepare(x->pf);
     }
     return 0;
+}
+
+static int build(struct test_ctx *t, struct model *x, const struct vlt5_dims *d, int precision,
+                 const struct peft_options *o, int B, int Lt, int Ld)
+{
+    return build_threads(t, x, d, precision, o, B, Lt, Ld, 0);
 }
 
 static void model_free(struct model *x)
@@ -338,6 +344,56 @@ static void test_split_batch(struct test_ctx *t)
     model_free(&h);
 }
 
+static long differing(const float *a, const float *b, long n)
+{
+    long k = 0;
+    for (long i = 0; i < n; i++)
+        k += memcmp(&a[i], &b[i], sizeof *a) != 0;
+    return k;
+}
+
+/* The model's own loops split over threads (model/vlt5_parallel.h) give one thread's bits: loss,
+ * gradients (MixPHM with its regulariser, dropout on) and greedy decoding, on 1 and 3 threads (3 does
+ * not divide the rows evenly).  t5-small's widths, so that every loop is above the size it is split at. */
+static void test_threads_same_bits(struct test_ctx *t)
+{
+    struct vlt5_dims d;
+    vlt5_preset("t5-small", &d);
+    d.n_enc_layers = d.n_dec_layers = 2, d.vocab = 2000;
+    struct peft_options o;
+    peft_toy_options(&o, PEFT_MIXPHM, ROUTING_NONE);
+    o.expert_rule = PEFT_EXPERTS_FIXED;
+    enum { B = 5, LT = 12, LD = 6 };
+    struct model m[2];
+    if (build_threads(t, &m[0], &d, VLT5_BF16, &o, B, LT, LD, 1))
+        return;
+    if (build_threads(t, &m[1], &d, VLT5_BF16, &o, B, LT, LD, 3)) {
+        model_free(&m[0]);
+        return;
+    }
+    CHECKF(t, m[0].m.threads == 1 && m[1].m.threads == 3, "threads %d and %d, asked for 1 and 3", m[0].m.threads,
+           m[1].m.threads);
+    struct batch x;
+    batch_fill(&x, B, LT, LD, d.feat_dim, d.vocab);
+    double L[2];
+    int32_t out[2][B * LD];
+    int len[2][B];
+    for (int k = 0; k < 2; k++) {
+        L[k] = pass(t, &m[k], &x.b);
+        struct err e;
+        CHECKF(t, vlt5_generate(&m[k].m, &x.b, LD, out[k], len[k], &e) == 0, "generate: %s", e.msg);
+    }
+    CHECKF(t, memcmp(&L[0], &L[1], sizeof L[0]) == 0, "loss %.17g on 1 thread, %.17g on 3", L[0], L[1]);
+    const long n = (long)m[0].p.n_train, bad = differing(m[0].p.grad, m[1].p.grad, n);
+    CHECKF(t, bad == 0 && n > 0, "%ld of %ld gradients differ between 1 and 3 threads", bad, n);
+    CHECKF(t, memcmp(out[0], out[1], sizeof out[0]) == 0 && memcmp(len[0], len[1], sizeof len[0]) == 0,
+           "greedy decoding differs between 1 and 3 threads");
+    if (show())
+        fprintf(stderr, "threads: loss %.9g, %ld gradients, the same bits\n", L[0], n);
+    batch_free(&x);
+    model_free(&m[0]), model_free(&m[1]);
+}
+
 /* Packed weights give back their float32 values; what cannot work afterwards is refused by name. */
 static void test_memory_and_refusals(struct test_ctx *t)
 {
@@ -405,6 +461,7 @@ int main(int argc, char **argv)
         {"mixphm_gradients", test_mixphm_gradients},
         {"mixphm_training", test_mixphm_training},
         {"split_batch", test_split_batch},
+        {"threads_same_bits", test_threads_same_bits},
     };
     if (!bf16_built())
         printf("# skipped the comparisons with fp32: built without oneDNN (make DNNL=0)\n");
