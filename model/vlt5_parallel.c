@@ -28,11 +28,6 @@ static void part_range(long n, int parts, int t, long *lo, long *hi)
     *hi = n * (t + 1) / parts;
 }
 
-long par_attention_scratch_floats(const struct vlt5 *m, const struct attention_dims *a)
-{
-    return (m->threads > 1 ? m->threads : 1) * attention_scratch_floats(a);
-}
-
 /* Multiply-adds of one attention call, with a floor per (example, head) block for its calls' overhead. */
 static long attention_work(const struct attention_dims *a)
 {

@@ -20,8 +20,8 @@
 #include "model/vlt5.h"
 #include "nn/attention.h"
 
-/* Scratch floats of par_attention_forward/backward: one kernel scratch per thread. */
-long par_attention_scratch_floats(const struct vlt5 *m, const struct attention_dims *a);
+/* scratch: one attention kernel scratch per thread (m->threads times attention_scratch_floats; the
+ * model's buffers are sized so at bind). */
 void par_attention_forward(const struct vlt5 *m, float *out, float *probs, float *probs_drop, float *scratch,
                            const float *q, const float *k, const float *v, const struct attention_dims *a,
                            const struct attention_mask *am, const struct attention_dropout *dr);
