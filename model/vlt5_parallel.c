@@ -28,6 +28,14 @@ static void part_range(long n, int parts, int t, long *lo, long *hi)
     *hi = n * (t + 1) / parts;
 }
 
+/* Piece t of n elements of an element-wise loop: runs of whole 16-float blocks, the rest to the last. */
+static void element_range(long n, int parts, int t, long *lo, long *hi)
+{
+    part_range(n / 16, parts, t, lo, hi);
+    *lo *= 16;
+    *hi = t == parts - 1 ? n : *hi * 16;
+}
+
 /* Multiply-adds of one attention call, with a floor per (example, head) block for its calls' overhead. */
 static long attention_work(const struct attention_dims *a)
 {
@@ -151,9 +159,7 @@ void par_add(const struct vlt5 *m, float *x, const float *y, long n)
 #pragma omp parallel for num_threads(parts) schedule(static, 1) if (parts > 1)
     for (int t = 0; t < parts; t++) {
         long lo, hi;
-        part_range(n / 16, parts, t, &lo, &hi);
-        lo *= 16;
-        hi = t == parts - 1 ? n : hi * 16;
+        element_range(n, parts, t, &lo, &hi);
         for (long i = lo; i < hi; i++)
             x[i] += y[i];
     }
@@ -165,9 +171,7 @@ void par_relu_forward(const struct vlt5 *m, float *y, const float *x, long n)
 #pragma omp parallel for num_threads(parts) schedule(static, 1) if (parts > 1)
     for (int t = 0; t < parts; t++) {
         long lo, hi;
-        part_range(n / 16, parts, t, &lo, &hi);
-        lo *= 16;
-        hi = t == parts - 1 ? n : hi * 16;
+        element_range(n, parts, t, &lo, &hi);
         relu_forward(y + lo, x + lo, (size_t)(hi - lo));
     }
 }
@@ -191,9 +195,7 @@ void par_relu_dropout_backward(const struct vlt5 *m, float *dh, const float *h, 
 #pragma omp parallel for num_threads(parts) schedule(static, 1) if (parts > 1)
     for (int t = 0; t < parts; t++) {
         long lo, hi;
-        part_range(n / 16, parts, t, &lo, &hi);
-        lo *= 16;
-        hi = t == parts - 1 ? n : hi * 16;
+        element_range(n, parts, t, &lo, &hi);
         relu_dropout_backward(dh + lo, h + lo, scale, hi - lo);
     }
 }
