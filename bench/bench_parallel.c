@@ -95,7 +95,8 @@ int main(int argc, char **argv)
     struct trainer t;
     trainer_init(&t, &mc, MPI_COMM_WORLD, Bg, cfg->train.bucket_mb, cfg->train.weight_decay, cfg->train.adam_eps,
                  cfg->train.clip_norm);
-    trainer_fixed_order(&t, (int)cfg->train.chunk_examples, Bg, -1, &e); /* no memory check: -1 */
+    /* no memory check: -1 */
+    trainer_fixed_order(&t, (int)cfg->train.chunk_examples, Bg, cfg->train.chunk_keep_activations, -1, &e);
     const int R = mc.model.dims.n_regions;
     struct random_share s;
     random_share_fill(&s, lo, hi, Lt, Ld, R, feat_dim, vocab);

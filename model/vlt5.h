@@ -146,6 +146,19 @@ struct vlt5_visual_acts {
     float *cond;           /* [B, d] x_R: mean over regions of the visual tokens */
 };
 
+/* What one training forward writes and its backward reads: the fields of struct vlt5 under "the
+ * current pass", kept aside while another set is in use (vlt5_sets_alloc). */
+struct vlt5_set {
+    struct vlt5_batch batch;
+    struct dropout drop;
+    int pass_ready, B, Lt, Ld, batch_cap;
+    unsigned char *enc_valid, *dec_valid;
+    int32_t *dec_in;
+    struct vlt5_stack_acts enc, dec;
+    struct vlt5_visual_acts vis;
+    float *lm_in, *logits, *row_loss, *row_lse, *row_w, *example_loss;
+};
+
 struct vlt5_backward_bufs; /* vlt5_backward's scratch, allocated at its first call */
 struct frozen_linears;     /* the bf16 weights and oneDNN's primitives (NULL: fp32) */
 struct vlt5_generate_bufs; /* vlt5_generate's caches, allocated at its first call */
@@ -162,7 +175,7 @@ struct vlt5 {
     struct vlt5_hook **linear_hooks;
     struct vlt5_hook **output_hooks;
     int input_grad; /* 1: vlt5_backward also computes the gradient w.r.t. the embedded inputs */
-    /* the current pass */
+    /* the current pass: one struct vlt5_set (model/vlt5_sets.c moves these fields as one) */
     struct vlt5_batch batch;
     struct dropout drop;
     int pass_ready; /* a training forward whose backward has not run yet */
@@ -177,9 +190,14 @@ struct vlt5 {
     float *row_lse;  /* [B*Ld] */
     float *row_w;    /* [B*Ld] loss weight of each target token */
     float *example_loss; /* [B] score * mean token loss of each example */
+    unsigned char *dec_valid; /* [B, Ld] 1 where the decoder position predicts a target token */
+    int batch_cap;       /* examples these buffers hold: opts.max_batch, or a kept set's size */
+    /* the kept activation sets (vlt5_sets_alloc); sets[cur_set] is stale while the model holds it */
+    struct vlt5_set *sets;
+    int n_sets, cur_set;
+    /* scratch */
     float *tmp_out;      /* [B, T, d] forward scratch: a sub-layer's output */
     float *attn_tmp;     /* forward scratch of the attention kernel */
-    unsigned char *dec_valid; /* [B, Ld] 1 where the decoder position predicts a target token */
     struct vlt5_backward_bufs *bwd;
     struct vlt5_generate_bufs *gen;
     struct frozen_linears *frozen;
@@ -215,6 +233,16 @@ void vlt5_init_random(struct vlt5 *m, uint64_t seed);
 int vlt5_pack_weights(struct vlt5 *m, struct err *e);
 /* One line for the start-up log: "fp32", or the bf16 engine, its ISA and the memory of the weights. */
 void vlt5_precision_describe(const struct vlt5 *m, char *out, size_t n);
+
+/* Activation sets, for a caller that runs several training forwards before their backwards (a
+ * rank's chunks under a regulariser, train/step.c): n sets, set 0 the model's own buffers and sets
+ * 1 .. n-1 of up to B examples each.  vlt5_set_select makes set i the current pass (forward writes
+ * it, backward reads it); select 0 before decoding or another batch size.  Hooks that keep
+ * activations need the same (peft_sets_alloc).  Called again, it replaces the sets. */
+void vlt5_sets_alloc(struct vlt5 *m, int n, int B);
+void vlt5_set_select(struct vlt5 *m, int i);
+/* Bytes of one set of B examples. */
+size_t vlt5_set_bytes(const struct vlt5 *m, int B);
 
 /* Teacher-forced forward: encoder, decoder and logits (m->logits). */
 int vlt5_forward(struct vlt5 *m, const struct vlt5_batch *b, struct err *e);

@@ -95,6 +95,11 @@ static inline float *vlt5_fbuf(long n)
     return xaligned_calloc((size_t)(n > 0 ? n : 1), sizeof(float));
 }
 
+/* vlt5_sets.c: the model's own activation buffers (set 0, for opts.max_batch examples), and every
+ * set's release. */
+void vlt5_set_bind(struct vlt5 *m);
+void vlt5_sets_free(struct vlt5 *m);
+
 /* vlt5_backward.c */
 void vlt5_free_backward(struct vlt5 *m);
 /* vlt5_precision.c: after the tensors are registered (bf16: the oneDNN context, detached weights);

@@ -13,8 +13,9 @@ static int check_batch(const struct vlt5 *m, const struct vlt5_batch *b, struct 
 {
     const struct vlt5_options *o = &m->opts;
     const int V = m->dims.vocab;
-    if (b->B < 1 || b->B > o->max_batch)
-        return err_set(e, "batch of %d examples: the model was built for 1 to %d", b->B, o->max_batch);
+    if (b->B < 1 || b->B > m->batch_cap)
+        return err_set(e, "batch of %d examples: the model %s for 1 to %d", b->B,
+                       m->batch_cap == o->max_batch ? "was built" : "'s current activation set is", m->batch_cap);
     if (b->text_len < 1 || b->text_len > o->max_text)
         return err_set(e, "text length %d: the model was built for 1 to %d", b->text_len, o->max_text);
     if (b->labels && (b->target_len < 1 || b->target_len > o->max_target))

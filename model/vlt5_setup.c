@@ -240,52 +240,6 @@ static void bind_ffn(const struct params *p, struct vlt5_ffn_w *w)
         bind_ref(p, all[i]);
 }
 
-static void alloc_attn(struct vlt5_attn_acts *a, long rows, long kv_rows, long probs, int d, int inner)
-{
-    a->x = vlt5_fbuf(rows * d), a->rstd = vlt5_fbuf(rows), a->ln = vlt5_fbuf(rows * d);
-    a->q = vlt5_fbuf(rows * inner), a->ctx = vlt5_fbuf(rows * inner);
-    a->k = vlt5_fbuf(kv_rows * inner), a->v = vlt5_fbuf(kv_rows * inner);
-    a->probs = vlt5_fbuf(probs), a->probs_drop = vlt5_fbuf(probs);
-}
-
-static void free_attn(struct vlt5_attn_acts *a)
-{
-    free(a->x), free(a->rstd), free(a->ln), free(a->q), free(a->ctx), free(a->k), free(a->v), free(a->probs);
-    free(a->probs_drop);
-}
-
-static void alloc_stack(struct vlt5 *m, struct vlt5_stack_acts *s, int stack, int T_max, int T_enc_max)
-{
-    const struct vlt5_dims *d = &m->dims;
-    const long B = m->opts.max_batch, rows = B * T_max, dm = d->d_model, in = vlt5_inner(d);
-    const int L = vlt5_n_layers(m, stack);
-    s->emb = vlt5_fbuf(rows * dm), s->x_final = vlt5_fbuf(rows * dm), s->rstd_final = vlt5_fbuf(rows);
-    s->out = vlt5_fbuf(rows * dm), s->d_out = vlt5_fbuf(rows * dm), s->d_emb = vlt5_fbuf(rows * dm);
-    s->bias = vlt5_fbuf((long)d->n_heads * T_max * T_max);
-    s->ids = xcalloc((size_t)T_max, sizeof(int32_t));
-    s->layer = xcalloc((size_t)L, sizeof *s->layer);
-    for (int l = 0; l < L; l++) {
-        struct vlt5_layer_acts *a = &s->layer[l];
-        alloc_attn(&a->self, rows, rows, B * d->n_heads * T_max * T_max, (int)dm, (int)in);
-        if (stack == VLT5_DECODER)
-            alloc_attn(&a->cross, rows, B * T_enc_max, B * d->n_heads * T_max * T_enc_max, (int)dm, (int)in);
-        a->ffn.x = vlt5_fbuf(rows * dm), a->ffn.rstd = vlt5_fbuf(rows), a->ffn.ln = vlt5_fbuf(rows * dm);
-        a->ffn.h = vlt5_fbuf(rows * d->d_ff);
-    }
-}
-
-static void free_stack(struct vlt5_stack_acts *s, int L, int has_cross)
-{
-    for (int l = 0; s->layer && l < L; l++) {
-        free_attn(&s->layer[l].self);
-        if (has_cross)
-            free_attn(&s->layer[l].cross);
-        free(s->layer[l].ffn.x), free(s->layer[l].ffn.rstd), free(s->layer[l].ffn.ln), free(s->layer[l].ffn.h);
-    }
-    free(s->layer), free(s->emb), free(s->x_final), free(s->rstd_final), free(s->out), free(s->d_out);
-    free(s->d_emb), free(s->bias), free(s->ids);
-}
-
 void vlt5_bind(struct vlt5 *m)
 {
     const struct params *p = m->params;
@@ -301,33 +255,18 @@ void vlt5_bind(struct vlt5 *m)
     if (m->enc.layer) /* bound before: the views moved, the buffers stay */
         return;
     const struct vlt5_dims *d = &m->dims;
-    const long B = m->opts.max_batch, R = d->n_regions, dm = d->d_model;
+    const long B = m->opts.max_batch, dm = d->d_model;
     const int T_enc = m->opts.max_text + d->n_regions, T_dec = m->opts.max_target;
-    alloc_stack(m, &m->enc, VLT5_ENCODER, T_enc, T_enc);
-    alloc_stack(m, &m->dec, VLT5_DECODER, T_dec, T_enc);
-    m->vis.a_pre = vlt5_fbuf(B * R * dm), m->vis.a_rstd = vlt5_fbuf(B * R), m->vis.pos = vlt5_fbuf(B * R * 5);
-    m->vis.c_pre = vlt5_fbuf(B * R * dm), m->vis.c_rstd = vlt5_fbuf(B * R), m->vis.cond = vlt5_fbuf(B * dm);
-    m->vis.c_norm = vlt5_fbuf(B * R * dm);
-    m->enc_valid = xcalloc((size_t)(B * T_enc), 1);
-    m->dec_in = xcalloc((size_t)(B * T_dec), sizeof(int32_t));
-    const long rows = B * T_dec;
-    m->lm_in = vlt5_fbuf(rows * dm), m->logits = vlt5_fbuf(rows * d->vocab);
-    m->row_loss = vlt5_fbuf(rows), m->row_lse = vlt5_fbuf(rows), m->row_w = vlt5_fbuf(rows), m->example_loss = vlt5_fbuf(B);
+    vlt5_set_bind(m);
     const long T_max = T_enc > T_dec ? T_enc : T_dec;
     m->tmp_out = vlt5_fbuf(B * T_max * dm), m->attn_tmp = vlt5_fbuf(m->threads * 2 * T_max * T_max);
-    m->dec_valid = xcalloc((size_t)rows, 1);
 }
 
 void vlt5_free(struct vlt5 *m)
 {
-    if (m->enc.layer) {
-        free_stack(&m->enc, m->dims.n_enc_layers, 0);
-        free_stack(&m->dec, m->dims.n_dec_layers, 1);
-        free(m->vis.a_pre), free(m->vis.a_rstd), free(m->vis.pos), free(m->vis.c_pre), free(m->vis.c_rstd);
-        free(m->vis.cond), free(m->vis.c_norm), free(m->enc_valid), free(m->dec_in), free(m->lm_in), free(m->logits);
-        free(m->row_loss), free(m->row_lse), free(m->row_w), free(m->example_loss);
-        free(m->tmp_out), free(m->attn_tmp), free(m->dec_valid);
-    }
+    if (m->enc.layer)
+        free(m->tmp_out), free(m->attn_tmp);
+    vlt5_sets_free(m);
     vlt5_free_backward(m);
     vlt5_free_generate(m);
     frozen_linears_free(m->frozen);

@@ -78,7 +78,8 @@ static int calibrate(const struct config *rc_cfg, const struct workload *wl, int
     struct trainer t;
     trainer_init(&t, &mc, MPI_COMM_SELF, Bt, rc_cfg->train.bucket_mb, rc_cfg->train.weight_decay,
                  rc_cfg->train.adam_eps, rc_cfg->train.clip_norm);
-    trainer_fixed_order(&t, (int)rc_cfg->train.chunk_examples, Bt, -1, e); /* one rank holds every chunk; unchecked */
+    /* one rank holds every chunk; unchecked */
+    trainer_fixed_order(&t, (int)rc_cfg->train.chunk_examples, Bt, rc_cfg->train.chunk_keep_activations, -1, e);
     const int R = mc.model.dims.n_regions;
     struct random_share s;
     random_share_fill(&s, 0, sz.max_batch, TEXT_LEN, ANSWER_LEN, R, wl->feat_dim, wl->vocab);

@@ -131,6 +131,7 @@ struct config {
         long checkpoint_steps;
         double bucket_mb;
         long chunk_examples; /* 0: off; > 0: fixed-order sums over chunks of this many examples */
+        int chunk_keep_activations; /* a rank's chunks keep their activations (no second forward) */
         long memory_per_node_mb; /* 0: what the node reports; the budget of start-up memory checks */
     } train;
     struct {

@@ -141,6 +141,8 @@ static const struct cfg_key schema[] = {
      * keep their settings' hash. */
     {"train.chunk_examples", CFG_INT,   OFF(train.chunk_examples), 0, 65536, NULL, 0, ST(TRAIN), ST(TRAIN),
         "train.chunk_examples"},
+    /* The same bits either way: only memory and time. */
+    {"train.chunk_keep_activations", CFG_BOOL, OFF(train.chunk_keep_activations), 0, 1, NULL, 0, 0},
     {"train.memory_per_node_mb", CFG_INT, OFF(train.memory_per_node_mb), 0, 1e12, NULL, 0, 0},
 
     {"pretrain.epochs",     CFG_INT,    OFF(pretrain.epochs),     1, 1000000, NULL, 0, ST(TRAIN)},

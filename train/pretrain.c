@@ -73,7 +73,7 @@ int train_pretrain(struct train_data *d, MPI_Comm comm, const struct logger *log
     trainer_init(&tr, &mc, comm, (int)cfg->pretrain.batch_size, cfg->train.bucket_mb, cfg->train.weight_decay,
                  cfg->train.adam_eps, cfg->train.clip_norm);
     rc = trainer_fixed_order(&tr, (int)cfg->train.chunk_examples, (int)cfg->pretrain.batch_size,
-                             train_room_per_rank(d, cfg), e);
+                             cfg->train.chunk_keep_activations, train_room_per_rank(d, cfg), e);
     if (agree_all_ok(comm, rc, e) != 0) {
         trainer_free(&tr);
         model_teardown(&mc);

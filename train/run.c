@@ -350,13 +350,16 @@ int train_run(struct train_data *d, const struct config *run_cfg, const char *na
     trainer_init(&tr, &f->mc, comm, (int)run_cfg->train.batch_size, run_cfg->train.bucket_mb,
                  run_cfg->train.weight_decay, run_cfg->train.adam_eps, run_cfg->train.clip_norm);
     rc = trainer_fixed_order(&tr, (int)run_cfg->train.chunk_examples, (int)run_cfg->train.batch_size,
-                             train_room_per_rank(d, run_cfg), e);
+                             run_cfg->train.chunk_keep_activations, train_room_per_rank(d, run_cfg), e);
     if (agree_all_ok(comm, rc, e) != 0) {
         trainer_free(&tr);
         finetune_free(f);
         free(f);
         return err_prefix(e, "%s", name);
     }
+    if (tr.sets)
+        log_msg(log, "%s: a rank's %d chunks per step keep their activations between forward and backward", name,
+                tr.sets);
     tr.nan_step = run_cfg->debug.nan_gradient_step;
     struct train_job job, *j = &job;
     *j = (struct train_job){.tr = &tr,

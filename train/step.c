@@ -59,7 +59,7 @@ void trainer_free(struct trainer *t)
     tree_sum_free(&t->dpooled_tree);
     free(t->chunk_loss);
     free(t->dpooled_scratch);
-    free(t->kept);
+    free(t->kept); /* the activation sets go with the model and its method (vlt5_free, peft_free) */
     memset(t, 0, sizeof *t);
 }
 
@@ -69,16 +69,31 @@ static int local_chunks(const struct trainer *t, int chunk, int max_global_batch
     return (chunk_share_max(max_global_batch, chunk, t->size) + chunk - 1) / chunk;
 }
 
-size_t trainer_fixed_order_bytes(const struct trainer *t, int chunk, int max_global_batch)
+/* The activation sets step_chunked keeps: one per chunk of the largest share, when asked for and
+ * worth it (a regulariser, several chunks) and the method can (not with the consistency loss, whose
+ * passes run a backward inside the forward); 0: each chunk is forwarded again. */
+static int sets_wanted(const struct trainer *t, int chunk, int max_global_batch, int keep_sets)
+{
+    const int K = local_chunks(t, chunk, max_global_batch);
+    const int reg = t->stats_len || t->pooled_w;
+    if (!keep_sets || !reg || K < 2 || t->logits_a || peft_set_bytes(t->mc->peft, chunk) == 0)
+        return 0;
+    return K;
+}
+
+size_t trainer_fixed_order_bytes(const struct trainer *t, int chunk, int max_global_batch, int keep_sets)
 {
     if (chunk <= 0)
         return 0;
     const int n = (max_global_batch + chunk - 1) / chunk;
     const size_t pooled = (size_t)max_global_batch * t->pooled_w;
+    const int sets = sets_wanted(t, chunk, max_global_batch, keep_sets);
+    const size_t set_bytes = vlt5_set_bytes(&t->mc->model, chunk) + peft_set_bytes(t->mc->peft, chunk);
     return tree_sum_bytes(t->size, n, t->mc->params.n_train, t->bucket_floats) +
            tree_sum_bytes(t->size, n, t->stats_len, t->bucket_floats) +
            tree_sum_bytes(t->size, n, pooled, t->bucket_floats) + (size_t)n * sizeof(double) + pooled * sizeof(float) +
-           (size_t)local_chunks(t, chunk, max_global_batch) * peft_reg_keep_size(t->mc->peft, chunk) * sizeof(float);
+           (size_t)local_chunks(t, chunk, max_global_batch) * peft_reg_keep_size(t->mc->peft, chunk) * sizeof(float) +
+           (sets > 1 ? (size_t)(sets - 1) * set_bytes : 0);
 }
 
 /* "1.25 GiB" or "3.4 MiB" */
@@ -92,20 +107,25 @@ static const char *bytes_text(double bytes, char *out, size_t n)
     return out;
 }
 
-int trainer_fixed_order(struct trainer *t, int chunk, int max_global_batch, long long room_per_rank, struct err *e)
+int trainer_fixed_order(struct trainer *t, int chunk, int max_global_batch, int keep_sets, long long room_per_rank,
+                        struct err *e)
 {
     if (chunk <= 0)
         return 0;
-    const size_t need = trainer_fixed_order_bytes(t, chunk, max_global_batch);
+    const size_t need = trainer_fixed_order_bytes(t, chunk, max_global_batch, keep_sets);
+    const int sets = sets_wanted(t, chunk, max_global_batch, keep_sets);
     if (room_per_rank >= 0 && (double)need > (double)room_per_rank) {
-        char a[32], b[32];
+        char a[32], b[32], c[96] = "";
+        if (sets)
+            snprintf(c, sizeof c, " and %d more activation sets of %d examples", sets - 1, chunk);
         return err_set(e, "train.chunk_examples = %d: the fixed-order sums need %s per rank (partial sums of %zu "
-                          "trainable floats for %d chunks on %d rank%s), more than the %s per rank this node has "
+                          "trainable floats for %d chunks on %d rank%s%s), more than the %s per rank this node has "
                           "left (train.memory_per_node_mb, or what the system reports); use larger chunks, fewer "
-                          "ranks per node, or train.chunk_examples: 0",
+                          "ranks per node, %strain.chunk_examples: 0",
                        chunk, bytes_text((double)need, a, sizeof a), t->mc->params.n_train,
-                       (max_global_batch + chunk - 1) / chunk, t->size, t->size > 1 ? "s" : "",
-                       bytes_text((double)room_per_rank, b, sizeof b));
+                       (max_global_batch + chunk - 1) / chunk, t->size, t->size > 1 ? "s" : "", c,
+                       bytes_text((double)room_per_rank, b, sizeof b),
+                       sets ? "train.chunk_keep_activations: false, or " : "or ");
     }
     if (t->pooled_w && !peft_reg_keep_size(t->mc->peft, chunk)) /* step_chunked's pass 2 needs them */
         return err_set(e, "internal error: %s has pooled regulariser rows but cannot keep their inputs",
@@ -121,7 +141,20 @@ int trainer_fixed_order(struct trainer *t, int chunk, int max_global_batch, long
     t->kept_floats = peft_reg_keep_size(t->mc->peft, chunk);
     if (t->kept_floats) /* the MI term's inputs of every chunk of this rank's largest share */
         t->kept = xcalloc((size_t)local_chunks(t, chunk, max_global_batch) * t->kept_floats, sizeof *t->kept);
+    if (sets) {
+        if (peft_sets_alloc(t->mc->peft, sets, chunk) != 0)
+            return err_set(e, "internal error: %s cannot keep activation sets", peft_kind_name(t->mc->peft->opts.method));
+        vlt5_sets_alloc(&t->mc->model, sets, chunk);
+        t->sets = sets;
+    }
     return 0;
+}
+
+/* Activation set i of the model and its method (set 0: their own buffers). */
+static void select_set(struct trainer *t, int i)
+{
+    vlt5_set_select(&t->mc->model, i);
+    peft_set_select(t->mc->peft, i);
 }
 
 void trainer_share(const struct trainer *t, int Bg, int *lo, int *hi)
@@ -231,7 +264,8 @@ static struct vlt5_batch chunk_view(const struct trainer *t, const struct vlt5_b
  * chunk by chunk (trainer_fixed_order).  With a regulariser: pass 1 the chunks' statistics and pooled
  * rows, summed and gathered, and the MI term's inputs kept; pass 2 (MI term) every chunk's part of the
  * pooled gradients from those, summed; pass 3 each chunk's loss, regulariser gradients and backward.
- * A rank with one chunk forwards it once, otherwise each chunk twice. */
+ * A rank with one chunk forwards it once; with several, each chunk keeps its activation set from pass
+ * 1 to pass 3 (t->sets, its loss taken in pass 1) or is forwarded again in pass 3. */
 static int step_chunked(struct trainer *t, const struct vlt5_batch *b, double *loss, struct err *e)
 {
     struct vlt5 *m = &t->mc->model;
@@ -243,6 +277,7 @@ static int step_chunked(struct trainer *t, const struct vlt5_batch *b, double *l
     const int c1 = b->B > 0 ? c0 + (b->B + t->chunk - 1) / t->chunk : 0;
     const size_t w = t->pooled_w;
     const int reg = t->stats_len || w, single = c1 - c0 == 1;
+    const int sets = reg && !single && t->sets >= c1 - c0; /* pass 1 leaves every chunk ready for backward */
     double shared = 0.0; /* the part of the regulariser every rank computes identically */
     int rc = 0;          /* a forward error on some ranks is agreed before the next sum, not waited on */
     memset(t->chunk_loss, 0, (size_t)n * sizeof *t->chunk_loss);
@@ -250,7 +285,9 @@ static int step_chunked(struct trainer *t, const struct vlt5_batch *b, double *l
         tree_sum_begin(&t->stats_tree, n, t->stats_len);
         for (int c = c0; c < c1 && rc == 0; c++) {
             struct vlt5_batch v = chunk_view(t, b, c);
-            rc = single ? forward_and_loss(t, &v, &t->chunk_loss[c], e) : vlt5_forward(m, &v, e);
+            if (sets)
+                select_set(t, c - c0);
+            rc = single || sets ? forward_and_loss(t, &v, &t->chunk_loss[c], e) : vlt5_forward(m, &v, e);
             if (rc == 0) {
                 peft_reg_local(pf, m, t->stats, t->pooled_local + (size_t)(v.ex0 - b->ex0) * w);
                 tree_sum_push(&t->stats_tree, c, t->stats);
@@ -258,6 +295,8 @@ static int step_chunked(struct trainer *t, const struct vlt5_batch *b, double *l
                     peft_reg_keep(pf, m, t->kept + (size_t)(c - c0) * t->kept_floats);
             }
         }
+        if (sets)
+            select_set(t, 0);
         if (agree_all_ok(t->comm, rc, e) != 0)
             return -1;
         tree_sum_finish(&t->stats_tree, t->comm, t->stats);
@@ -281,7 +320,10 @@ static int step_chunked(struct trainer *t, const struct vlt5_batch *b, double *l
     tree_sum_begin(&t->grad_tree, n, p->n_train);
     for (int c = c0; c < c1 && rc == 0; c++) {
         struct vlt5_batch v = chunk_view(t, b, c);
-        if (!(reg && single)) { /* otherwise pass 1 did it, after the step's params_zero_grad */
+        if (sets) {
+            select_set(t, c - c0);
+            params_zero_grad(p);
+        } else if (!(reg && single)) { /* otherwise pass 1 did it, after the step's params_zero_grad */
             params_zero_grad(p);
             double L = 0.0;
             if ((rc = forward_and_loss(t, &v, &L, e)) != 0)
@@ -299,6 +341,8 @@ static int step_chunked(struct trainer *t, const struct vlt5_batch *b, double *l
         vlt5_backward(m);
         tree_sum_push(&t->grad_tree, c, p->grad);
     }
+    if (sets)
+        select_set(t, 0); /* the model's own buffers for whatever follows (decoding, another size) */
     if (agree_all_ok(t->comm, rc, e) != 0)
         return -1;
     tree_sum_finish(&t->grad_tree, t->comm, p->grad);

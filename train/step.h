@@ -49,6 +49,7 @@ struct trainer {
     float *dpooled_scratch;      /* [max global batch, pooled_w] */
     size_t kept_floats;          /* peft_reg_keep_size of a chunk; 0 without the MI term */
     float *kept;                 /* [max chunks of a share, kept_floats] */
+    int sets;                    /* > 0: the activation sets kept for a share's chunks (vlt5_sets_alloc) */
 };
 
 int trainer_init(struct trainer *t, struct model_ctx *mc, MPI_Comm comm, int max_global_batch, double bucket_mb,
@@ -59,12 +60,16 @@ void trainer_free(struct trainer *t);
  * statistics and pooled gradients, the loss) is a fixed tree over the chunks (mpi/tree_sum.h): the
  * step's result no longer depends on how many ranks share the batch.  A rank then holds whole chunks
  * (trainer_share).  The regularisers need every chunk's statistics before any chunk's backward, so a
- * rank with several chunks runs their forward again (the MI term's inputs are kept from the first). */
-int trainer_fixed_order(struct trainer *t, int chunk, int max_global_batch, long long room_per_rank, struct err *e);
+ * rank with several chunks keeps each chunk's activations from its forward to its backward (keep_sets,
+ * train.chunk_keep_activations: an activation set per chunk, vlt5_sets_alloc) or, without keep_sets
+ * or where the method cannot keep them (the consistency loss), runs each forward again (the MI term's
+ * inputs are kept from the first).  Both give the same bits. */
+int trainer_fixed_order(struct trainer *t, int chunk, int max_global_batch, int keep_sets, long long room_per_rank,
+                        struct err *e);
 /* The bytes trainer_fixed_order allocates on each rank; room_per_rank (-1: unknown, not checked) is
  * what a rank may still allocate: beyond it trainer_fixed_order refuses with the figures rather than
  * leave the kernel to kill the job later (Linux overcommits). */
-size_t trainer_fixed_order_bytes(const struct trainer *t, int chunk, int max_global_batch);
+size_t trainer_fixed_order_bytes(const struct trainer *t, int chunk, int max_global_batch, int keep_sets);
 /* This rank's share [lo, hi) of a global batch of Bg examples. */
 void trainer_share(const struct trainer *t, int Bg, int *lo, int *hi);
 

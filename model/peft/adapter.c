@@ -203,6 +203,7 @@ static void adapter_destroy(struct peft *pf)
     struct adapter *A = pf->method;
     if (!A)
         return;
+    adapter_sets_free(A); /* the sites hold set 0 again */
     for (int i = 0; i < A->n_sites; i++) {
         struct adapter_site *st = &A->sites[i];
         proj_free(&st->down), proj_free(&st->up);
@@ -304,4 +305,7 @@ const struct peft_method_ops peft_adapter_ops = {
     .reg_kept_mi = adapter_reg_kept_mi,
     .repr_enable = adapter_repr_enable,
     .repr_pool = adapter_repr_pool,
+    .sets_alloc = adapter_sets_alloc,
+    .set_select = adapter_set_select,
+    .set_bytes = adapter_set_bytes,
 };

@@ -25,9 +25,17 @@ struct adapter_config {
     float red_weight, mi_weight, red_lambda; /* MixPHM's regulariser; 0, 0: none */
 };
 
+/* A site's activations of one forward: the fields of struct adapter_site that adapter_sets.c moves
+ * in and out as one set (vlt5_sets_alloc's sets, for the adapters). */
+struct adapter_acts {
+    int ed, eu, B, T, trained, reg_ready;
+    float *x, *zd, *zr, *za, *ha, *xv, *cache_d, *cache_u, *cache_v;
+};
+
 struct adapter_site {
     struct vlt5_site site;
     struct proj down, up;
+    struct adapter_acts *sets; /* [n_sets] kept sets; sets[cur_set] stale while the site holds it */
     int ed, eu;          /* experts of the last training forward */
     int B, T;            /* rows of the last forward: B * T */
     int trained;         /* the last forward was a training pass (its backward is due) */
@@ -38,7 +46,8 @@ struct adapter_site {
     float *ha;           /* [rows, d] h_a (regulariser only) */
     float *xv;           /* [max_batch, b] down(x_R) (routing only) */
     float *cache_d, *cache_u, *cache_v; /* PHM caches of down(h), up(z), down(x_R) */
-    float *dreg_h, *dreg_ha; /* [rows, d] the regulariser's gradients (FFN sites of MixPHM) */
+    float *dreg_h, *dreg_ha; /* [rows, d] the regulariser's gradients (FFN sites of MixPHM); one for every
+                                set: a set's peft_reg_backward directly precedes its backward */
     int reg_ready;       /* dreg_* belong to the last training forward */
 };
 
@@ -58,6 +67,7 @@ struct adapter {
     float *phm_scratch;
     int32_t *ids;        /* [max T] dropout row ids */
     struct reg_state *reg; /* regulariser.c */
+    int n_sets, cur_set;   /* adapter_sets.c */
 };
 
 struct adapter_site *adapter_find(struct adapter *A, const struct vlt5_site *s);
@@ -74,6 +84,11 @@ size_t adapter_reg_keep_size(const struct peft *pf, int B);
 void adapter_reg_keep(const struct peft *pf, const struct vlt5 *m, float *kept);
 double adapter_reg_kept_mi(struct peft *pf, const float *kept, const float *stats_sum, const float *pooled_all,
                            long global_batch, uint64_t ex0, float *dpooled_all);
+/* adapter_sets.c: peft_sets_alloc, peft_set_select and peft_set_bytes for the adapters. */
+int adapter_sets_alloc(struct peft *pf, int n, int B);
+void adapter_set_select(struct peft *pf, int i);
+size_t adapter_set_bytes(const struct peft *pf, int B);
+void adapter_sets_free(struct adapter *A);
 /* The positions of example b of the last forward that the regulariser (and the analysis) pools over. */
 int adapter_reg_tokens(const struct vlt5 *m, int stack, int b);
 /* peft_repr_enable and peft_repr_pool of peft.h for the adapter methods. */

@@ -145,6 +145,25 @@ void peft_reg_pooled_grad(struct peft *pf, struct vlt5 *m, const float *dpooled_
         ops->reg_pooled_grad(pf, m, dpooled_sum, ex0);
 }
 
+int peft_sets_alloc(struct peft *pf, int n, int B)
+{
+    const struct peft_method_ops *ops = method_ops(pf->opts.method);
+    return ops->sets_alloc ? ops->sets_alloc(pf, n, B) : -1;
+}
+
+void peft_set_select(struct peft *pf, int i)
+{
+    const struct peft_method_ops *ops = method_ops(pf->opts.method);
+    if (ops->set_select)
+        ops->set_select(pf, i);
+}
+
+size_t peft_set_bytes(const struct peft *pf, int B)
+{
+    const struct peft_method_ops *ops = method_ops(pf->opts.method);
+    return ops->set_bytes ? ops->set_bytes(pf, B) : 0;
+}
+
 size_t peft_reg_keep_size(const struct peft *pf, int B)
 {
     const struct peft_method_ops *ops = method_ops(pf->opts.method);

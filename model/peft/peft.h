@@ -172,6 +172,18 @@ void peft_reg_keep(const struct peft *pf, const struct vlt5 *m, float *kept); /*
 double peft_reg_kept_mi(struct peft *pf, const float *kept, const float *stats_sum, const float *pooled_all,
                         long global_batch, uint64_t ex0, float *dpooled_all);
 
+/* ---- activation sets ------------------------------------------------------------------------- */
+
+/* The method's side of vlt5_sets_alloc, for a caller that keeps several training forwards before
+ * their backwards: n sets of the hooks' own activations, set 0 the method's own buffers and 1 .. n-1
+ * of up to B examples; peft_set_select(i) goes with vlt5_set_select(m, i).  Returns -1 (and keeps
+ * nothing) when the method cannot: only the adapter methods, the ones with a regulariser, keep sets.
+ * The regulariser's gradients are one buffer for all sets: a set's peft_reg_backward must come
+ * right before its vlt5_backward. */
+int peft_sets_alloc(struct peft *pf, int n, int B);
+void peft_set_select(struct peft *pf, int i);
+size_t peft_set_bytes(const struct peft *pf, int B); /* one set of B examples; 0 when it cannot */
+
 /* ---- representations for the redundancy analysis (the analyze stage, docs/analysis.md) --------- */
 
 /* Whether the method has an adapter after the FFN of every block, whose output h_a and input h (the

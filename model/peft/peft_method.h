@@ -25,6 +25,10 @@ struct peft_method_ops {
     /* The analysis' representations (peft.h); NULL: the method has no adapter after the FFN. */
     int (*repr_enable)(struct peft *pf, struct err *e);
     void (*repr_pool)(const struct peft *pf, const struct vlt5 *m, int stack, int layer, float *h, float *ha);
+    /* Activation sets (peft.h); NULL: the method cannot keep them. */
+    int (*sets_alloc)(struct peft *pf, int n, int B);
+    void (*set_select)(struct peft *pf, int i);
+    size_t (*set_bytes)(const struct peft *pf, int B);
 };
 
 #endif

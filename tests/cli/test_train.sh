@@ -117,6 +117,24 @@ same_bits_on_ranks() {
 same_bits_on_ranks "full fine-tuning" chunkfull- "$RUN" --set "model.checkpoint=\"$BACKBONE\""
 same_bits_on_ranks "MixPHM with its regulariser and the consistency loss" chunkmix- "$MRUN" "${MIX[@]}" \
     --set peft.consistency=1
+# Without the consistency loss a rank's chunks keep their activations from the statistics' forward to
+# their backward (train.chunk_keep_activations); with it, or with the key off, each is forwarded again.
+# All of these are the same bits.
+same_bits_on_ranks "MixPHM with its regulariser" chunkkeep- "$MRUN" "${MIX[@]}"
+t_run env "$MPIRUN" -np 1 "$MIXPHM" run "$CFG" "${MIX[@]}" --set "run.dir=\"$TMP/chunkkept\"" \
+    --set train.batch_size=12 --set train.chunk_examples=2 --until train
+t_expect "MixPHM on 1 rank keeps the activations of its 6 chunks" 0 "$MRUN: done in 12 steps" \
+    "$MRUN: a rank's 6 chunks per step keep their activations"
+t_run "$CMP" weights "$TMP/chunkkept/runs/$MRUN/last.h5" "$TMP/chunkkeep-1/runs/$MRUN/last.h5" 0 0
+t_expect "... with the weights of the first 1-rank run" 0 ", 0 beyond tolerance"
+t_run env "$MPIRUN" -np 1 "$MIXPHM" run "$CFG" "${MIX[@]}" --set "run.dir=\"$TMP/chunkagain\"" \
+    --set train.batch_size=12 --set train.chunk_examples=2 --set train.chunk_keep_activations=false --until train
+t_expect "MixPHM forwarding each chunk again" 0 "$MRUN: done in 12 steps"
+t_expect_count "... says nothing of kept activations" 0 "keep their activations"
+t_run "$CMP" weights "$TMP/chunkkeep-1/runs/$MRUN/last.h5" "$TMP/chunkagain/runs/$MRUN/last.h5" 0 0
+t_expect "kept activations give the bits of forwarding again: weights" 0 ", 0 beyond tolerance"
+t_run "$CMP" json "$TMP/chunkkeep-1/runs/$MRUN/train.json" "$TMP/chunkagain/runs/$MRUN/train.json" loss 0 0
+t_expect "kept activations give the bits of forwarding again: loss curve" 0 ", 0 beyond tolerance"
 t_run "$CMP" weights "$TMP/np1/runs/$RUN/last.h5" "$TMP/np4/runs/$RUN/last.h5" 0 0
 t_expect "without train.chunk_examples, 4 ranks do not have 1 rank's bits" 1 "beyond tolerance"
 # The benchmark's pretraining goes through the same step: its backbone too.

@@ -16,7 +16,7 @@
 
 enum { BG = 8, LT = 6, LD = 4, VOCAB = 150, FEAT = 16 };
 
-static void one_case(struct test_ctx *t, const char *method, int chunk)
+static void one_case(struct test_ctx *t, const char *method, int chunk, int keep)
 {
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -39,7 +39,7 @@ static void one_case(struct test_ctx *t, const char *method, int chunk)
     struct trainer tr;
     trainer_init(&tr, &mc, MPI_COMM_WORLD, BG, cfg->train.bucket_mb, cfg->train.weight_decay, cfg->train.adam_eps,
                  cfg->train.clip_norm);
-    CHECK_INT(t, trainer_fixed_order(&tr, chunk, BG, -1, &e), 0);
+    CHECK_INT(t, trainer_fixed_order(&tr, chunk, BG, keep, -1, &e), 0);
     struct random_share s;
     random_share_fill(&s, lo, hi, LT, LD, mc.model.dims.n_regions, FEAT, VOCAB);
     struct vlt5_batch b = random_share_batch(&s, lo, hi, BG, LT, LD);
@@ -75,7 +75,8 @@ static void test_forward_error_on_one_rank(struct test_ctx *t)
     static const char *const methods[] = {"lora", "mixphm"};
     for (int i = 0; i < 2; i++)
         for (int chunk = 0; chunk <= 2; chunk += 2)
-            one_case(t, methods[i], chunk);
+            for (int keep = 0; keep <= (chunk > 0); keep++) /* chunks forwarded again, or their sets kept */
+                one_case(t, methods[i], chunk, keep);
 }
 
 int main(int argc, char **argv)
