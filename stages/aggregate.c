@@ -76,12 +76,16 @@ static int plot(const struct agg_table *t, const char *dir, struct err *e)
         fprintf(af.f, "%s\"%ld\" %ld", c ? ", " : "", t->k[c], t->k[c]);
     fprintf(af.f, ")\nset xlabel \"training examples k\"\nset ylabel \"test accuracy (%%, %s)\"\n", t->metric);
     fprintf(af.f, "set title \"%s: accuracy against k, mean and std over seeds\"\n", t->dataset);
-    fprintf(af.f, "set key outside right top\nset grid\nset offsets graph 0.05, graph 0.05, 0, 0\n");
+    const int height = gnuplot_key(af.f, t->n_rows, 560);
+    fprintf(af.f, "set grid\nset offsets graph 0.05, graph 0.05, 0, 0\n");
     for (int format = 0; format < GNUPLOT_FORMATS; format++) {
-        gnuplot_output(af.f, format, 900, 560, "accuracy_vs_k", "");
-        for (int r = 0; r < t->n_rows; r++) {
-            fprintf(af.f, "%s \"accuracy_vs_k.dat\" index %d using 1:2:3 with yerrorlines lw 2 noenhanced title ",
-                    r ? ", \\\n    " : "plot", r);
+        gnuplot_output(af.f, format, 900, height, "accuracy_vs_k", "");
+        for (int r = 0, refs = 0; r < t->n_rows; r++) {
+            fprintf(af.f, "%s \"accuracy_vs_k.dat\" index %d using 1:2:3 with yerrorlines lw 2 ", r ? ", \\\n    " : "plot",
+                    r);
+            if (t->rows[r].reference) /* the references dashed and gray, so the methods' colours are theirs */
+                fprintf(af.f, "dt %d lc rgb \"#555555\" ", 2 + refs++);
+            fprintf(af.f, "noenhanced title ");
             gnuplot_string(af.f, t->rows[r].method);
         }
         fprintf(af.f, "\n");

@@ -32,6 +32,17 @@ void gnuplot_output(FILE *f, int format, int width, int height, const char *stem
     fprintf(f, "set output \"%s.%s%s\"\n", stem, gnuplot_extensions[format], suffix);
 }
 
+int gnuplot_key(FILE *f, int n_series, int base_height)
+{
+    if (n_series <= GNUPLOT_KEY_RIGHT_MAX) {
+        fprintf(f, "set key outside right top\n");
+        return base_height;
+    }
+    fprintf(f, "set key outside below center horizontal maxcols %d samplen 2 font \",9\"\n", GNUPLOT_KEY_COLUMNS);
+    const int rows = (n_series + GNUPLOT_KEY_COLUMNS - 1) / GNUPLOT_KEY_COLUMNS;
+    return base_height + rows * GNUPLOT_KEY_ROW_PX;
+}
+
 void gnuplot_string(FILE *f, const char *s)
 {
     fputc('"', f);

@@ -22,4 +22,13 @@ extern const char *const gnuplot_extensions[GNUPLOT_FORMATS]; /* "png", "svg", "
  * 100 pixels to the inch) written to "STEM.EXT" (with `suffix` after it, e.g. ".tmp"). */
 void gnuplot_output(FILE *f, int format, int width, int height, const char *stem, const char *suffix);
 
+/* The key of a plot of n_series lines: right of the axes for up to GNUPLOT_KEY_RIGHT_MAX of them, in
+ * rows of GNUPLOT_KEY_COLUMNS under the axes for more (a key at the right would leave the axes a sliver
+ * of the image).  Writes the key's `set key` line; returns the image height that keeps the axes
+ * base_height high. */
+#define GNUPLOT_KEY_RIGHT_MAX 12
+#define GNUPLOT_KEY_COLUMNS 3
+#define GNUPLOT_KEY_ROW_PX 18
+int gnuplot_key(FILE *f, int n_series, int base_height);
+
 #endif

@@ -108,6 +108,8 @@ if command -v gnuplot >/dev/null; then
     [ -s "$R/accuracy_vs_k.png" ] && [ -s "$R/accuracy_vs_k.svg" ] && [ -s "$R/accuracy_vs_k.pdf" ] &&
         grep -q 'accuracy_vs_k.png' "$R/results.md" && t_ok "the plot is rendered (PNG, SVG, PDF) and linked" ||
         t_fail "the plot" "$(ls -la "$R")"
+    [ "$(grep -c 'dt [0-9]* lc rgb "#555555" noenhanced title "\(zero-shot\|constant\|answer-type\)' "$R/accuracy_vs_k.gp")" = 9 ] && # 3 rows x PNG, SVG, PDF
+        t_ok "the plot draws its three reference rows dashed, in gray" || t_fail "the plot's reference rows" "$(cat "$R/accuracy_vs_k.gp")"
 fi
 grep -q '\\toprule' "$R/results.tex" && grep -q '^full & ' "$R/results.tex" && t_ok "results.tex holds the table" ||
     t_fail "results.tex holds the table" "$(cat "$R/results.tex")"

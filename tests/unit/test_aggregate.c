@@ -309,6 +309,24 @@ static void test_gnuplot_titles_are_quoted(struct test_ctx *t)
     free(buf);
 }
 
+/* A few lines keep the key at the right; many put it under the axes and make the image taller by its
+ * rows, so the axes keep their height. */
+static void test_gnuplot_key_moves_below_for_many_lines(struct test_ctx *t)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    CHECK_INT(t, gnuplot_key(f, 9, 560), 560);
+    fclose(f);
+    CHECK_STR(t, buf, "set key outside right top\n");
+    free(buf);
+    f = open_memstream(&buf, &len);
+    CHECK_INT(t, gnuplot_key(f, 25, 560), 560 + 9 * GNUPLOT_KEY_ROW_PX); /* 25 lines in rows of 3 */
+    fclose(f);
+    CHECK(t, strstr(buf, "outside below") != NULL && strstr(buf, "maxcols 3") != NULL);
+    free(buf);
+}
+
 int main(int argc, char **argv)
 {
     static const struct test tests[] = {
@@ -317,6 +335,7 @@ int main(int argc, char **argv)
         {"one seed: the mean alone", test_one_seed_has_no_std},
         {"runs whose answers collapsed are listed", test_collapsed_runs_are_listed},
         {"gnuplot titles are quoted", test_gnuplot_titles_are_quoted},
+        {"the plot's key moves under the axes for many lines", test_gnuplot_key_moves_below_for_many_lines},
         {"claims are paired by seed and name where they hold", test_claims_are_paired_by_seed},
         {"the LaTeX table: booktabs, escapes, the best per column in bold", test_latex_table},
     };
