@@ -40,6 +40,8 @@ struct synth_config {
     long pretrain_pairs;
     long pretrain_images; /* images only the pretraining corpus describes, after the test images */
     int image_text_match; /* 1: the corpus has a third objective, image-text matching */
+    int language;         /* 1: the language corpus's words are in the vocabulary */
+    long language_pairs;  /* text-only question-answer pairs of the language corpus (needs language) */
     int feature_dim;
     double feature_noise;   /* standard deviation of the detector's noise */
     double annotator_error; /* probability that an annotator answers wrongly */
@@ -72,8 +74,11 @@ struct synth_region {
 };
 
 /* Image rows: the pool's [0, train_images), the test set's [train_images, + test_images), then the
- * pretraining-only images [train_images + test_images, + pretrain_images). */
+ * pretraining-only images [train_images + test_images, + pretrain_images), then, when the corpus has
+ * language pairs, one blank image (no objects: background regions only) that they come with. */
 long synth_n_images(const struct synth_config *c);
+/* The blank image's row (synth_n_images - 1 when there are language pairs), -1 without them. */
+long synth_blank_image(const struct synth_config *c);
 /* The key an image's random draws are seeded with: its row for pool and test images, and
  * SYNTH_PRETRAIN_IMAGE_KEY + j for pretraining image j, so that those never repeat a pool or test
  * scene, and pretraining image j is the same whatever the other counts. */
@@ -133,7 +138,7 @@ void synth_statement(const struct synth_scene *s, struct synth_rng *r, int truth
  * trains both on every caption: input the first words, target the rest); 2, image-text matching (as
  * in VL-T5's pretraining): a true or false statement, half and half, then <extra_id_0>, and the target
  * "<extra_id_0> yes <extra_id_1>" or "... no ...". */
-enum synth_objective { SYNTH_SPAN_CORRUPTION, SYNTH_PREFIX_LM, SYNTH_IMAGE_TEXT_MATCH };
+enum synth_objective { SYNTH_SPAN_CORRUPTION, SYNTH_PREFIX_LM, SYNTH_IMAGE_TEXT_MATCH, SYNTH_LANGUAGE_QA };
 struct synth_pair {
     long image;
     int objective;                  /* enum synth_objective */
@@ -143,7 +148,18 @@ struct synth_pair {
 };
 void synth_pair(const struct synth_config *c, long index, struct synth_pair *p);
 
-/* Every word the generator can write: the synthetic tokenizer's vocabulary (after <pad> </s> <unk>). */
+/* Language pair `index` (data/synth_language.c): a passage about people and their things (never a
+ * scene), a question about it under the fewvlm prompt, "<passage> question: <q> answer: <extra_id_0>",
+ * and the target "<extra_id_0> <answer> <extra_id_1>"; its image is the blank one. */
+void synth_language_pair(const struct synth_config *c, long index, struct synth_pair *p);
+/* Pair `row` of pretrain.json: the pretrain_pairs caption pairs and the language_pairs language pairs,
+ * interleaved evenly in a fixed order, so that every window of the corpus holds both. */
+void synth_corpus_pair(const struct synth_config *c, long row, struct synth_pair *p);
+/* The words the language corpus adds to the vocabulary. */
+const char *const *synth_language_words(int *n);
+
+/* Every word the scene generator can write: the synthetic tokenizer's vocabulary (after <pad> </s>
+ * <unk>); with data.synthetic.language the words of synth_language_words follow them. */
 const char *const *synth_words(int *n);
 
 /* Writes the benchmark's files into `dir` (made if missing); docs/synthetic.md lists them. */

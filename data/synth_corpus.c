@@ -104,6 +104,19 @@ static void split_prefix(const char *text, struct synth_rng *r, char *input, cha
     snprintf(target, n, "%s", *p ? p + 1 : p);
 }
 
+void synth_corpus_pair(const struct synth_config *c, long row, struct synth_pair *p)
+{
+    /* Row t holds language pair floor((t + 1) L / (P + L)) - 1 when that count steps, else the next
+     * caption pair: the L language pairs spread evenly over the P + L rows. */
+    const long P = c->pretrain_pairs, L = c->language_pairs, n = P + L;
+    long lang_before = n ? (long)((double)row * (double)L / (double)n) : 0;
+    long lang_upto = n ? (long)((double)(row + 1) * (double)L / (double)n) : 0;
+    if (lang_upto > lang_before)
+        synth_language_pair(c, lang_before, p);
+    else
+        synth_pair(c, row - lang_before, p);
+}
+
 void synth_pair(const struct synth_config *c, long index, struct synth_pair *p)
 {
     /* Pairs 2i and 2i + 1 share caption i (its image and text); with image-text matching, pairs 3i,

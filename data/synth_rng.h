@@ -21,6 +21,7 @@ enum synth_rng_stream {
     RNG_QUESTION_TEST,
     RNG_PRETRAIN,
     RNG_PRETRAIN_OBJECTIVE,
+    RNG_LANGUAGE,
 };
 
 void synth_rng_seed(struct synth_rng *r, uint64_t seed, uint64_t stream, uint64_t index);

@@ -34,6 +34,8 @@ void synth_scene(const struct synth_config *c, long image, struct synth_scene *s
     memset(s, 0, sizeof *s);
     s->width = synth_rng_below(&r, 2) ? 640 : 480;
     s->height = synth_rng_below(&r, 2) ? 480 : 360;
+    if (image == synth_blank_image(c))
+        return;
     int want = (int)synth_rng_between(&r, SYNTH_MIN_OBJECTS, SYNTH_MAX_OBJECTS);
     float unit = (float)(s->width < s->height ? s->width : s->height);
     /* Place objects without heavy overlap; an object that finds no room after many tries is dropped
@@ -215,5 +217,10 @@ void synth_detector_run(const struct synth_detector *d, const struct synth_confi
 
 long synth_n_images(const struct synth_config *c)
 {
-    return c->train_images + c->test_images + c->pretrain_images;
+    return c->train_images + c->test_images + c->pretrain_images + (c->language_pairs > 0);
+}
+
+long synth_blank_image(const struct synth_config *c)
+{
+    return c->language_pairs > 0 ? synth_n_images(c) - 1 : -1;
 }

@@ -12,7 +12,10 @@
 
 static void image_name(const struct synth_config *c, long image, char *out, size_t n)
 {
-    const char *set = image < c->train_images ? "train" : image < c->train_images + c->test_images ? "test" : "pretrain";
+    const char *set = image == synth_blank_image(c)                  ? "blank"
+                      : image < c->train_images                      ? "train"
+                      : image < c->train_images + c->test_images     ? "test"
+                                                                     : "pretrain";
     snprintf(out, n, "SYN_%s_%012ld", set, image + 1);
 }
 
@@ -106,8 +109,8 @@ static int write_pretrain(const struct synth_config *c, const char *dir, struct 
 {
     json_t *pairs = json_array();
     struct synth_pair *p = xmalloc(sizeof *p);
-    for (long i = 0; i < c->pretrain_pairs; i++) {
-        synth_pair(c, i, p);
+    for (long i = 0; i < c->pretrain_pairs + c->language_pairs; i++) {
+        synth_corpus_pair(c, i, p);
         char img[64];
         image_name(c, p->image, img, sizeof img);
         json_array_append_new(pairs, json_pack("{s:s, s:s, s:s}", "img_id", img, "input", p->input, "target", p->target));
@@ -116,17 +119,25 @@ static int write_pretrain(const struct synth_config *c, const char *dir, struct 
     return dump(pairs, dir, "pretrain.json", e);
 }
 
-static int write_vocab(const char *dir, struct err *e)
+static int write_vocab(const struct synth_config *c, const char *dir, struct err *e)
 {
-    int n;
-    const char *const *w = synth_words(&n);
+    int n, n_lang = 0;
+    const char *const *w = synth_words(&n), *const *lang = synth_language_words(&n_lang);
+    if (!c->language)
+        n_lang = 0;
     size_t len = 32;
     for (int i = 0; i < n; i++)
         len += strlen(w[i]) + 1;
+    for (int i = 0; i < n_lang; i++)
+        len += strlen(lang[i]) + 1;
     char *text = xmalloc(len);
     strcpy(text, "<pad>\n</s>\n<unk>\n");
     for (int i = 0; i < n; i++) {
         strcat(text, w[i]);
+        strcat(text, "\n");
+    }
+    for (int i = 0; i < n_lang; i++) {
+        strcat(text, lang[i]);
         strcat(text, "\n");
     }
     char path[PATH_MAX_LEN];
@@ -204,7 +215,7 @@ int synth_write(const struct synth_config *c, const char *dir, struct err *e)
 {
     if (make_dirs(dir, e) != 0)
         return -1;
-    if (write_vocab(dir, e) != 0 || write_questions(c, 0, dir, e) != 0 || write_questions(c, 1, dir, e) != 0 ||
+    if (write_vocab(c, dir, e) != 0 || write_questions(c, 0, dir, e) != 0 || write_questions(c, 1, dir, e) != 0 ||
         write_pretrain(c, dir, e) != 0 || write_detector(c, dir, e) != 0)
         return err_prefix(e, "synthetic benchmark");
     return 0;

@@ -79,8 +79,9 @@ struct config {
         } gqa;
         struct {
             long train_images, test_images, pool_questions, test_questions, pretrain_pairs, pretrain_images, feature_dim;
+            long language_pairs;
             double feature_noise, annotator_error, variant_rate;
-            int image_text_match;
+            int image_text_match, language;
         } synthetic;
     } data;
     struct {

@@ -36,6 +36,8 @@ static void synth_config_of(const struct config *cfg, struct synth_config *c)
     c->pretrain_pairs = cfg->data.synthetic.pretrain_pairs;
     c->pretrain_images = cfg->data.synthetic.pretrain_images;
     c->image_text_match = cfg->data.synthetic.image_text_match;
+    c->language = cfg->data.synthetic.language;
+    c->language_pairs = cfg->data.synthetic.language_pairs;
     c->feature_dim = (int)cfg->data.synthetic.feature_dim;
     c->feature_noise = cfg->data.synthetic.feature_noise;
     c->annotator_error = cfg->data.synthetic.annotator_error;
@@ -52,6 +54,9 @@ static int synthetic_spec(const struct config *cfg, struct run *run, struct data
         return err_set(e, "data.synthetic: at most 1000 questions per image (pool_questions %ld for %ld train_images, "
                        "test_questions %ld for %ld test_images)", c.pool_questions, c.train_images, c.test_questions,
                        c.test_images);
+    if (c.language_pairs > 0 && !c.language)
+        return err_set(e, "data.synthetic.language_pairs is %ld but data.synthetic.language is false: the language "
+                       "corpus's words must be in the vocabulary", c.language_pairs);
     char dir[PATH_MAX_LEN], abs[PATH_MAX];
     if (run_path(run, SYNTH_DIR, dir, sizeof dir) != 0 || make_dirs(dir, e) != 0)
         return -1;
