@@ -48,7 +48,11 @@ int sweep_backbone(struct train_data *d, struct err *e)
         if (size < 0)
             return err_set(e, "model.checkpoint: no weights file at '%s'", cfg->model.checkpoint);
         snprintf(d->backbone, sizeof d->backbone, "%s", cfg->model.checkpoint);
+        /* Its path and its bytes: a backbone rebuilt in place (the same size, other bits) makes every
+         * run trained from the old one stale. */
         uint64_t h = hash_str(HASH_INIT, cfg->model.checkpoint);
+        if (hash_file(&h, cfg->model.checkpoint, e) != 0)
+            return err_prefix(e, "model.checkpoint");
         hash_hex(hash_bytes(h, &size, sizeof size), d->backbone_id);
         return 0;
     }

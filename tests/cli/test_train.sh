@@ -209,7 +209,8 @@ else
 fi
 
 # ---- a sweep over 2 groups of 2 ranks ----------------------------------------------------------------
-SWEEP=(--set "run.dir=\"$TMP/sweep\"" --set "model.checkpoint=\"$BACKBONE\"" --set "peft.method=[full, bitfit]"
+cp "$BACKBONE" "$TMP/sweep-backbone.h5"
+SWEEP=(--set "run.dir=\"$TMP/sweep\"" --set "model.checkpoint=\"$TMP/sweep-backbone.h5\"" --set "peft.method=[full, bitfit]"
     --set "data.seeds=[13, 21]" --set train.ranks_per_run=2)
 t_run env "$MPIRUN" -np 4 "$MIXPHM" run "$CFG" "${SWEEP[@]}" --until train
 t_expect "a sweep of 4 runs on 2 groups of 2 ranks" 0 "2 groups of 2 ranks train the sweep side by side"
@@ -231,6 +232,19 @@ t_run env "$MPIRUN" -np 4 "$MIXPHM" run "$CFG" "${SWEEP[@]}" --set "data.seeds=[
 t_expect "a removed run folder makes the stage run again" 0 "train: running (run bitfit-k16-s21 is not done)" \
     "bitfit-k16-s21: training ("
 t_expect_count "and trains that run only" 1 ": training ("
+# A backbone rebuilt in place: the same path and size, other bits (pretrained from another seed).
+t_run "$MIXPHM" run "$CFG" --set "run.dir=\"$TMP/base2\"" --set run.seed=5 --until train
+t_expect "a second backbone, pretrained from another seed" 0 "pretrain: done in 6 steps"
+if [ "$(stat -c %s "$TMP/base2/runs/pretrain/backbone.h5")" = "$(stat -c %s "$TMP/sweep-backbone.h5")" ] &&
+    ! cmp -s "$TMP/base2/runs/pretrain/backbone.h5" "$TMP/sweep-backbone.h5"; then
+    t_ok "it has the first one's size and other bytes"
+else
+    t_fail "it has the first one's size and other bytes" "$(ls -l "$TMP/base2/runs/pretrain/backbone.h5" "$TMP/sweep-backbone.h5")"
+fi
+cp "$TMP/base2/runs/pretrain/backbone.h5" "$TMP/sweep-backbone.h5"
+t_run env "$MPIRUN" -np 4 "$MIXPHM" train "$CFG" "${SWEEP[@]}" --set "data.seeds=[13, 21, 42]" --force
+t_expect_count "every run trained from the replaced backbone trains again" 6 ": training ("
+t_expect "naming why" 0 "it was trained from another backbone"
 
 # ---- resume after SIGKILL, after SIGUSR1; a NaN gradient ---------------------------------------------
 LONG=(--set "model.checkpoint=\"$BACKBONE\"" --set train.epochs=60 --set train.checkpoint_steps=7)
