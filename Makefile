@@ -315,7 +315,7 @@ demo: deps
 	@echo; cat runs/demo/report/results.md
 
 # The synthetic benchmark's released backbone (docs/synthetic.md): retrains it from its config (one
-# rank, about 20 minutes on 2 cores) and installs the weights, the loss curve and the hash in release/.
+# rank, about 27 minutes) and installs the weights, the loss curve and the hash in release/.
 backbone: all
 	env $(MPIRUN_ENV) $(MPIRUN) -np 1 ./mixphm pretrain release/synthetic-backbone.yaml
 	cp runs/synthetic-backbone/runs/pretrain/backbone.h5 release/synthetic-backbone.h5.tmp
@@ -365,7 +365,7 @@ install: all
 	install -m 755 mixphm $(DESTDIR)$(PREFIX)/bin/mixphm
 	install -m 644 configs/*.yaml $(DESTDIR)$(PREFIX)/share/mixphm/configs/
 	install -d $(DESTDIR)$(PREFIX)/share/mixphm/release
-	install -m 644 release/synthetic-backbone.* $(DESTDIR)$(PREFIX)/share/mixphm/release/
+	install -m 644 release/synthetic-backbone.* release/synthetic-backbone-captions.* $(DESTDIR)$(PREFIX)/share/mixphm/release/
 	cp -R jobs/. $(DESTDIR)$(PREFIX)/share/mixphm/jobs/
 	install -m 755 tools/openblas_coretype.sh $(DESTDIR)$(PREFIX)/share/mixphm/
 
