@@ -46,6 +46,10 @@ t_run "$MIXPHM" prepare "$TMP/broken.yaml"
 t_expect "malformed YAML names the line" 1 "$TMP/broken.yaml:3:1: malformed YAML"
 t_run "$MIXPHM" run configs/demo.yaml --set train.batch_size=0
 t_expect "an out-of-range --set" 1 "--set train.batch_size=0: train.batch_size: 0 is out of range"
+t_run "$MIXPHM" prepare configs/demo.yaml --set "run.dir=\"$TMP/nolang\"" --set data.synthetic.language=false \
+    --set data.synthetic.language_pairs=10
+t_expect "language pairs without the language words" 1 \
+    "data.synthetic.language_pairs is 10 but data.synthetic.language is false"
 
 # A run folder: the resolved config is written, and status reads it back.
 t_run "$MIXPHM" run configs/demo.yaml --set "run.dir=\"$TMP/demo\"" --until prepare

@@ -327,12 +327,73 @@ static void test_interleaving(struct test_ctx *t)
     free(q);
 }
 
+/* The written files: the vocabulary has the language words only with language: true, and pretrain.json
+ * holds both corpora, the language pairs on the blank image. */
+static int count_in(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+static char *slurp(const char *dir, const char *name)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = xmalloc((size_t)n + 1);
+    text[fread(text, 1, (size_t)n, f)] = '\0';
+    fclose(f);
+    return text;
+}
+
+static void test_written_files(struct test_ctx *t)
+{
+    int n_words, n_lang;
+    synth_words(&n_words);
+    synth_language_words(&n_lang);
+    for (int language = 0; language <= 1; language++) {
+        struct synth_config c = language_config();
+        c.train_images = 40;
+        c.test_images = 20;
+        c.pool_questions = 80;
+        c.test_questions = 40;
+        c.pretrain_pairs = 30;
+        c.language = language;
+        c.language_pairs = language ? 10 : 0;
+        char dir[600];
+        snprintf(dir, sizeof dir, "%s/lang%d", t->tmpdir, language);
+        struct err e = {0};
+        CHECKF(t, synth_write(&c, dir, &e) == 0, "%s", e.msg);
+        char *vocab = slurp(dir, "vocab.txt"), *pairs = slurp(dir, "pretrain.json");
+        CHECK(t, vocab && pairs);
+        if (!vocab || !pairs) {
+            free(vocab);
+            free(pairs);
+            continue;
+        }
+        CHECK_INT(t, count_in(vocab, "\n"), 3 + n_words + (language ? n_lang : 0));
+        CHECK_INT(t, count_in(vocab, "\nanna\n") + count_in(vocab, "\nkites\n"), language ? 2 : 0);
+        CHECK_INT(t, count_in(pairs, "\"img_id\""), 30 + (language ? 10 : 0));
+        CHECK_INT(t, count_in(pairs, "SYN_blank_"), language ? 10 : 0);
+        free(vocab);
+        free(pairs);
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const struct test tests[] = {
         {"language pairs: answers follow from their passages; kinds, balance, words", test_answers_are_correct},
         {"the blank image: no objects, background regions only, only with language pairs", test_blank_image},
         {"the corpus interleaves caption and language pairs evenly, each in its order", test_interleaving},
+        {"the written vocabulary and pretrain.json, with and without the language corpus", test_written_files},
     };
     return test_main(tests, TEST_COUNT(tests), argc, argv);
 }
