@@ -150,7 +150,8 @@ void synth_pair(const struct synth_config *c, long index, struct synth_pair *p);
 
 /* Language pair `index` (data/synth_language.c): a passage about people and their things (never a
  * scene), a question about it under the fewvlm prompt, "<passage> question: <q> answer: <extra_id_0>",
- * and the target "<extra_id_0> <answer> <extra_id_1>"; its image is the blank one. */
+ * and the target "<extra_id_0> <answer> <extra_id_1>"; a third come without the passage. Its image is
+ * the blank one, and p->caption holds the passage either way. */
 void synth_language_pair(const struct synth_config *c, long index, struct synth_pair *p);
 /* Pair `row` of pretrain.json: the pretrain_pairs caption pairs and the language_pairs language pairs,
  * interleaved evenly in a fixed order, so that every window of the corpus holds both. */
