@@ -27,14 +27,16 @@ const char *const *synth_language_words(int *n)
     return language_words;
 }
 
-/* A passage's world: people in a row, each with counts of some kinds of thing, one colour per kind. */
+/* What a thing is like (a passage names it size, colour, material: "small red rubber"). */
+enum lang_attr { A_COLOR, A_SIZE, A_MATERIAL, LANG_ATTRS };
+
+/* A passage's world: people in a row, each with counts of some kinds of thing, and the colour, size
+ * and material of each person's things of a kind. */
 struct lang_world {
-    int n;                           /* people, 2..3 */
-    int who[3];                      /* name index, left to right */
-    int count[3][LANG_KINDS];        /* 0..4 */
-    int color[3][LANG_KINDS];        /* colour of person i's things of kind k, when count > 0 */
-    int size[3][LANG_KINDS];         /* and their size and material */
-    int material[3][LANG_KINDS];
+    int n;                               /* people, 2..3 */
+    int who[3];                          /* name index, left to right */
+    int count[3][LANG_KINDS];            /* 0..4 */
+    int attr[3][LANG_KINDS][LANG_ATTRS]; /* person i's things of kind k, when count > 0 */
 };
 
 static void append(char *out, size_t n, const char *fmt, ...)
@@ -60,9 +62,9 @@ static void draw_world(struct synth_rng *r, struct lang_world *w)
         for (int j = 0; j < held; j++) {
             int k = kind_order[j];
             w->count[i][k] = (int)synth_rng_between(r, 1, 4);
-            w->color[i][k] = (int)synth_rng_below(r, SYNTH_COLORS);
-            w->size[i][k] = (int)synth_rng_below(r, SYNTH_SIZES);
-            w->material[i][k] = (int)synth_rng_below(r, SYNTH_MATERIALS);
+            w->attr[i][k][A_COLOR] = (int)synth_rng_below(r, SYNTH_COLORS);
+            w->attr[i][k][A_SIZE] = (int)synth_rng_below(r, SYNTH_SIZES);
+            w->attr[i][k][A_MATERIAL] = (int)synth_rng_below(r, SYNTH_MATERIALS);
         }
     }
 }
@@ -87,8 +89,9 @@ static void write_passage(const struct lang_world *w, char *out, size_t n)
                 append(out, n, " a");
             else
                 append(out, n, " %d", c);
-            append(out, n, " %s %s %s %s", synth_size_names[w->size[i][k]], synth_color_names[w->color[i][k]],
-                   synth_material_names[w->material[i][k]], c == 1 ? kinds[k] : kinds_plural[k]);
+            const int *a = w->attr[i][k];
+            append(out, n, " %s %s %s %s", synth_size_names[a[A_SIZE]], synth_color_names[a[A_COLOR]],
+                   synth_material_names[a[A_MATERIAL]], c == 1 ? kinds[k] : kinds_plural[k]);
             first = 0;
         }
         append(out, n, " .");
@@ -107,14 +110,28 @@ static int total(const struct lang_world *w, int k)
 static int anyone_has(const struct lang_world *w, int k, int c)
 {
     for (int i = 0; i < w->n; i++)
-        if (w->count[i][k] && w->color[i][k] == c)
+        if (w->count[i][k] && w->attr[i][k][A_COLOR] == c)
             return 1;
     return 0;
 }
 
-/* Kinds of question and their shares in percent. */
-enum lang_kind { L_COLOR, L_SIZE, L_MATERIAL, L_COUNT, L_HAVE, L_EXIST, L_COMPARE, L_ORDER, L_KINDS };
+/* Kinds of question and their shares in percent; the first LANG_ATTRS ask for an attribute. */
+enum lang_kind { L_COLOR = A_COLOR, L_SIZE = A_SIZE, L_MATERIAL = A_MATERIAL, L_COUNT, L_HAVE, L_EXIST, L_COMPARE,
+                 L_ORDER, L_KINDS };
 static const int lang_share[L_KINDS] = {15, 10, 10, 20, 10, 15, 10, 10};
+
+/* How an attribute is asked of one thing (in one of `n_one` wordings) or of several, and its words. */
+static const struct {
+    const char *one[2];
+    int n_one;
+    const char *many;
+    const char *const *values;
+} attr_questions[LANG_ATTRS] = {
+    [A_COLOR] = {{"what is the color of the %s of %s ?", "what color is the %s of %s ?"}, 2,
+                 "what color are the %s of %s ?", synth_color_names},
+    [A_SIZE] = {{"what size is the %s of %s ?"}, 1, "what size are the %s of %s ?", synth_size_names},
+    [A_MATERIAL] = {{"what is the %s of %s made of ?"}, 1, "what are the %s of %s made of ?", synth_material_names},
+};
 
 static void ask(const struct lang_world *w, struct synth_rng *r, char *q, size_t nq, char *a, size_t na)
 {
@@ -128,29 +145,17 @@ static void ask(const struct lang_world *w, struct synth_rng *r, char *q, size_t
         if (w->count[i][k])
             held[n_held++] = k;
     int k = held[synth_rng_below(r, n_held)];
+    if (kind < LANG_ATTRS) {
+        if (w->count[i][k] == 1) {
+            int wording = attr_questions[kind].n_one > 1 ? (int)synth_rng_below(r, attr_questions[kind].n_one) : 0;
+            snprintf(q, nq, attr_questions[kind].one[wording], kinds[k], p);
+        } else {
+            snprintf(q, nq, attr_questions[kind].many, kinds_plural[k], p);
+        }
+        snprintf(a, na, "%s", attr_questions[kind].values[w->attr[i][k][kind]]);
+        return;
+    }
     switch (kind) {
-    case L_COLOR:
-        if (w->count[i][k] == 1)
-            snprintf(q, nq, synth_rng_below(r, 2) ? "what color is the %s of %s ?" : "what is the color of the %s of %s ?",
-                     kinds[k], p);
-        else
-            snprintf(q, nq, "what color are the %s of %s ?", kinds_plural[k], p);
-        snprintf(a, na, "%s", synth_color_names[w->color[i][k]]);
-        return;
-    case L_SIZE:
-        if (w->count[i][k] == 1)
-            snprintf(q, nq, "what size is the %s of %s ?", kinds[k], p);
-        else
-            snprintf(q, nq, "what size are the %s of %s ?", kinds_plural[k], p);
-        snprintf(a, na, "%s", synth_size_names[w->size[i][k]]);
-        return;
-    case L_MATERIAL:
-        if (w->count[i][k] == 1)
-            snprintf(q, nq, "what is the %s of %s made of ?", kinds[k], p);
-        else
-            snprintf(q, nq, "what are the %s of %s made of ?", kinds_plural[k], p);
-        snprintf(a, na, "%s", synth_material_names[w->material[i][k]]);
-        return;
     case L_COUNT: {
         int any = (int)synth_rng_below(r, LANG_KINDS); /* asked of a kind that may be nobody's */
         if (synth_rng_below(r, 2)) {
@@ -180,7 +185,7 @@ static void ask(const struct lang_world *w, struct synth_rng *r, char *q, size_t
         return;
     }
     case L_EXIST: {
-        int yes = synth_rng_below(r, 2) == 0, c = w->color[i][k], probe = k;
+        int yes = synth_rng_below(r, 2) == 0, c = w->attr[i][k][A_COLOR], probe = k;
         if (!yes) /* a colour and kind nobody has: one always exists (at most 6 of 48 are held) */
             do {
                 probe = (int)synth_rng_below(r, LANG_KINDS);

@@ -121,25 +121,22 @@ static int write_pretrain(const struct synth_config *c, const char *dir, struct 
 
 static int write_vocab(const struct synth_config *c, const char *dir, struct err *e)
 {
-    int n, n_lang = 0;
-    const char *const *w = synth_words(&n), *const *lang = synth_language_words(&n_lang);
+    /* The scene words, then with `language` the language corpus's. */
+    int n[2] = {0, 0};
+    const char *const *list[2] = {synth_words(&n[0]), synth_language_words(&n[1])};
     if (!c->language)
-        n_lang = 0;
+        n[1] = 0;
     size_t len = 32;
-    for (int i = 0; i < n; i++)
-        len += strlen(w[i]) + 1;
-    for (int i = 0; i < n_lang; i++)
-        len += strlen(lang[i]) + 1;
+    for (int l = 0; l < 2; l++)
+        for (int i = 0; i < n[l]; i++)
+            len += strlen(list[l][i]) + 1;
     char *text = xmalloc(len);
     strcpy(text, "<pad>\n</s>\n<unk>\n");
-    for (int i = 0; i < n; i++) {
-        strcat(text, w[i]);
-        strcat(text, "\n");
-    }
-    for (int i = 0; i < n_lang; i++) {
-        strcat(text, lang[i]);
-        strcat(text, "\n");
-    }
+    for (int l = 0; l < 2; l++)
+        for (int i = 0; i < n[l]; i++) {
+            strcat(text, list[l][i]);
+            strcat(text, "\n");
+        }
     char path[PATH_MAX_LEN];
     int rc = path_join(path, sizeof path, dir, "vocab.txt", e);
     if (rc == 0)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/fileio.h"
 #include "base/mem.h"
 #include "data/synth.h"
 #include "tests/harness.h"
@@ -340,17 +341,11 @@ static int count_in(const char *text, const char *needle)
 static char *slurp(const char *dir, const char *name)
 {
     char path[1024];
+    char *text = NULL;
+    size_t n;
+    struct err e = {0};
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = xmalloc((size_t)n + 1);
-    text[fread(text, 1, (size_t)n, f)] = '\0';
-    fclose(f);
-    return text;
+    return read_file(path, &text, &n, &e) == 0 ? text : NULL;
 }
 
 static void test_written_files(struct test_ctx *t)
