@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/strbuf.h"
 #include "data/synth.h"
 
 /* Every word the generator writes, in a fixed order: ids 3.. of the synthetic tokenizer. */
@@ -32,10 +33,10 @@ const char *const *synth_words(int *n)
     return words;
 }
 
-static void append(char *out, size_t n, const char *s)
+/* Appends a word, after a space unless `out` is empty. */
+static void append_word(char *out, size_t n, const char *s)
 {
-    size_t len = strlen(out);
-    snprintf(out + len, n - len, "%s%s", len ? " " : "", s);
+    strbuf_appendf(out, n, "%s%s", out[0] ? " " : "", s);
 }
 
 /* T5 span corruption: about 15% of the words, in spans of 1-3 words, become <extra_id_k> in the input;
@@ -72,20 +73,20 @@ static void corrupt(const char *text, struct synth_rng *r, char *input, char *ta
     int sentinel = 0;
     for (int i = 0; i < nw; i++) {
         if (!masked[i]) {
-            append(input, n, w[i]);
+            append_word(input, n, w[i]);
             continue;
         }
         if (i == 0 || !masked[i - 1]) {
             char s[24];
             snprintf(s, sizeof s, "<extra_id_%d>", sentinel++);
-            append(input, n, s);
-            append(target, n, s);
+            append_word(input, n, s);
+            append_word(target, n, s);
         }
-        append(target, n, w[i]);
+        append_word(target, n, w[i]);
     }
     char s[24];
     snprintf(s, sizeof s, "<extra_id_%d>", sentinel);
-    append(target, n, s);
+    append_word(target, n, s);
 }
 
 /* FewVLM's prefix language modelling: the first 1..n-1 words are the input, the rest the target. */

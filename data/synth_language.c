@@ -2,10 +2,10 @@
  * passages of another world, people and their belongings, so that the backbone learns to read a
  * question and to answer it in kind (a colour, a number, yes or no), as T5 learnt from reading text
  * before any vision-language pretraining.  Nothing here describes a scene of the benchmark. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "base/strbuf.h"
 #include "data/synth.h"
 
 #define LANG_NAMES 6
@@ -39,15 +39,6 @@ struct lang_world {
     int attr[3][LANG_KINDS][LANG_ATTRS]; /* person i's things of kind k, when count > 0 */
 };
 
-static void append(char *out, size_t n, const char *fmt, ...)
-{
-    size_t len = strlen(out);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out + len, n - len, fmt, ap);
-    va_end(ap);
-}
-
 static void draw_world(struct synth_rng *r, struct lang_world *w)
 {
     memset(w, 0, sizeof *w);
@@ -74,27 +65,27 @@ static void write_passage(const struct lang_world *w, char *out, size_t n)
 {
     snprintf(out, n, "from left to right :");
     for (int i = 0; i < w->n; i++)
-        append(out, n, i == 0 ? " %s" : i == w->n - 1 ? " and %s" : " , %s", names[w->who[i]]);
-    append(out, n, " .");
+        strbuf_appendf(out, n, i == 0 ? " %s" : i == w->n - 1 ? " and %s" : " , %s", names[w->who[i]]);
+    strbuf_appendf(out, n, " .");
     for (int i = 0; i < w->n; i++) {
-        append(out, n, " %s has", names[w->who[i]]);
+        strbuf_appendf(out, n, " %s has", names[w->who[i]]);
         int first = 1;
         for (int k = 0; k < LANG_KINDS; k++) {
             int c = w->count[i][k];
             if (!c)
                 continue;
             if (!first)
-                append(out, n, " and");
+                strbuf_appendf(out, n, " and");
             if (c == 1)
-                append(out, n, " a");
+                strbuf_appendf(out, n, " a");
             else
-                append(out, n, " %d", c);
+                strbuf_appendf(out, n, " %d", c);
             const int *a = w->attr[i][k];
-            append(out, n, " %s %s %s %s", synth_size_names[a[A_SIZE]], synth_color_names[a[A_COLOR]],
+            strbuf_appendf(out, n, " %s %s %s %s", synth_size_names[a[A_SIZE]], synth_color_names[a[A_COLOR]],
                    synth_material_names[a[A_MATERIAL]], c == 1 ? kinds[k] : kinds_plural[k]);
             first = 0;
         }
-        append(out, n, " .");
+        strbuf_appendf(out, n, " .");
     }
 }
 

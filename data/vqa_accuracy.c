@@ -1,12 +1,12 @@
 #include "data/vqa_accuracy.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/mem.h"
 #include "base/numfmt.h"
+#include "base/strbuf.h"
 #include "data/vqa_normalize.h"
 
 static const char *const variant_names[] = {"vlt5", "official2016", "official"};
@@ -220,16 +220,6 @@ void vqa_tally_write_json(const struct vqa_tally *t, FILE *f)
 
 #define IDS_NAMED 5
 
-static void append(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void append(char *buf, size_t cap, const char *fmt, ...)
-{
-    size_t used = strlen(buf);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf + used, cap - used, fmt, ap);
-    va_end(ap);
-}
-
 /* Lists the ids (the first at `first`, the next `stride` bytes further) that `other` lacks, as
  * "1, 2, 3, 4, 5 and 7 more" in `list`; returns how many there are. */
 static size_t absent_ids(const struct vqa_id *first, size_t n, size_t stride, const struct vqa_id_index *other,
@@ -244,11 +234,11 @@ static size_t absent_ids(const struct vqa_id *first, size_t n, size_t stride, co
         if (++count <= IDS_NAMED) {
             char text[VQA_ID_TEXT];
             vqa_id_format(id, text);
-            append(list, cap, "%s%s", count == 1 ? "" : ", ", text);
+            strbuf_appendf(list, cap, "%s%s", count == 1 ? "" : ", ", text);
         }
     }
     if (count > IDS_NAMED)
-        append(list, cap, " and %zu more", count - IDS_NAMED);
+        strbuf_appendf(list, cap, " and %zu more", count - IDS_NAMED);
     return count;
 }
 
@@ -283,13 +273,13 @@ static int check_coverage(const struct vqa_gt *gt, size_t n_gt, const struct vqa
     if (n_missing == 0 && n_unknown == 0)
         return 0;
     char msg[ERR_MSG_MAX] = "";
-    append(msg, sizeof msg, "variant %s scores exactly the annotated questions, as the official tool does:",
+    strbuf_appendf(msg, sizeof msg, "variant %s scores exactly the annotated questions, as the official tool does:",
            vqa_variant_name(v));
     if (n_missing > 0)
-        append(msg, sizeof msg, " %zu annotated question%s ha%s no prediction (%s)%s", n_missing,
+        strbuf_appendf(msg, sizeof msg, " %zu annotated question%s ha%s no prediction (%s)%s", n_missing,
                n_missing == 1 ? "" : "s", n_missing == 1 ? "s" : "ve", missing, n_unknown ? ";" : "");
     if (n_unknown > 0)
-        append(msg, sizeof msg, " %zu predicted question%s %s not in the annotations (%s)", n_unknown,
+        strbuf_appendf(msg, sizeof msg, " %zu predicted question%s %s not in the annotations (%s)", n_unknown,
                n_unknown == 1 ? "" : "s", n_unknown == 1 ? "is" : "are", unknown);
     return err_set(e, "%s", msg);
 }

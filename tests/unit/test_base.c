@@ -1,4 +1,4 @@
-/* base/: atomic files, paths, hashing, progress lines. */
+/* base/: atomic files, paths, hashing, appended text, progress lines. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +7,7 @@
 #include "base/fileio.h"
 #include "base/hash.h"
 #include "base/log.h"
+#include "base/strbuf.h"
 #include "tests/harness.h"
 
 static void test_atomic_write_replaces_whole_file(struct test_ctx *t)
@@ -146,6 +147,21 @@ static void test_disabled_logger_is_silent(struct test_ctx *t)
     free(buf);
 }
 
+static void test_strbuf_appends_and_cuts_off(struct test_ctx *t)
+{
+    char buf[12] = "";
+    strbuf_appendf(buf, sizeof buf, "%s", "ab");
+    strbuf_appendf(buf, sizeof buf, " %d", 42);
+    CHECK_STR(t, buf, "ab 42");
+    strbuf_appendf(buf, sizeof buf, " %s", "overflowing"); /* 11 chars fit, then the NUL */
+    CHECK_STR(t, buf, "ab 42 overf");
+    strbuf_appendf(buf, sizeof buf, "%s", "more"); /* a full buffer stays as it is */
+    CHECK_STR(t, buf, "ab 42 overf");
+    char one[1] = "";
+    strbuf_appendf(one, sizeof one, "%s", "x");
+    CHECK_INT(t, one[0], 0);
+}
+
 int main(int argc, char **argv)
 {
     static const struct test tests[] = {
@@ -155,6 +171,7 @@ int main(int argc, char **argv)
         {"reading a missing file names it", test_read_missing_file_names_it},
         {"make_dirs and path_join", test_make_dirs_and_paths},
         {"FNV-1a test vectors", test_fnv1a_vectors},
+        {"appended text is cut off at the buffer's end", test_strbuf_appends_and_cuts_off},
         {"progress lines: rate, ETA, final line once", test_progress_lines},
         {"a disabled logger prints nothing", test_disabled_logger_is_silent},
     };
