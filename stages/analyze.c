@@ -214,12 +214,11 @@ int stage_analyze(const struct config *cfg, struct run *run)
     int n_res = 0, n_todo = 0;
     hid_t reps_file = H5I_INVALID_HID;
     rc = train_data_open(d, run->dir, PREPARED_QUESTIONS | PREPARED_IMAGES, e);
-    if (rc == 0)
-        rc = sweep_backbone(d, e);
+    if ((rc = agree_all_ok(w->comm, rc, e)) != 0 || (rc = sweep_backbone_shared(d, w->comm, e)) != 0)
+        goto out;
     struct vlt5_dims dims;
-    if (rc == 0)
-        rc = config_vlt5_dims(cfg, d->vocab, d->feat_dim, &dims, e);
-    if (agree_all_ok(w->comm, rc, e) != 0)
+    rc = config_vlt5_dims(cfg, d->vocab, d->feat_dim, &dims, e);
+    if ((rc = agree_all_ok(w->comm, rc, e)) != 0)
         goto out;
     if ((rc = plan_runs(d, cfg, plan, n, w->comm, &run->log, e)) != 0)
         goto out;
@@ -239,7 +238,7 @@ int stage_analyze(const struct config *cfg, struct run *run)
     if (N < cfg->analyze.examples)
         log_msg(&run->log, "analyze: analyze.examples %ld is more than the test split has: using all %ld", cfg->analyze.examples, N);
     rc = analyze_block_load(&b, d, w->comm, N, (int)cfg->eval.batch_size, dims.d_model, dims.n_enc_layers, e);
-    if (agree_all_ok(w->comm, rc, e) != 0)
+    if ((rc = agree_all_ok(w->comm, rc, e)) != 0)
         goto out;
     if (cfg->analyze.save_representations) {
         reps_file = phdf5_create(o.reps_tmp, w->comm, e);

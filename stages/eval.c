@@ -93,7 +93,7 @@ int evaluate_weights(struct train_data *d, struct model_ctx *mc, struct test_blo
         snprintf(weights, sizeof weights, "%s/%s.h5", dir, weight_sets[which]);
         rc = params_load_h5_sel(&mc->params, weights, PARAM_ANY, 1, NULL, e);
     }
-    if (agree_all_ok(w->comm, rc, e) != 0)
+    if ((rc = agree_all_ok(w->comm, rc, e)) != 0)
         return -1;
     const int slot = which >= 0 ? which : 0;
     peft_eval_prepare(mc->peft);
@@ -273,7 +273,7 @@ static int evaluate_run(struct train_data *d, struct test_block *b, const struct
     int rc = model_setup(&mc, rc_cfg, d->vocab, d->feat_dim, MODEL_OF_RUN, &sz, e);
     if (rc == 0 && (rc = model_load_backbone(&mc, d->backbone, e)) != 0)
         model_teardown(&mc);
-    if (agree_all_ok(w->comm, rc, e) != 0)
+    if ((rc = agree_all_ok(w->comm, rc, e)) != 0)
         return err_prefix(e, "%s", name);
     struct run_eval ev = {.test = json_object()};
     rc = evaluate_weights(d, &mc, b, dir, 0, "predictions_best.json", w, &ev, e);
@@ -322,11 +322,10 @@ int stage_eval(const struct config *cfg, struct run *run)
     d->cfg = cfg;
     d->run_dir = run->dir;
     int rc = train_data_open(d, run->dir, PREPARED_QUESTIONS | PREPARED_IMAGES | PREPARED_RAW, e);
-    if (rc == 0)
-        rc = sweep_backbone(d, e);
-    if (rc == 0)
-        rc = test_block_load(&b, d, w->comm, d->p.n_test, (int)cfg->eval.batch_size, 0, e);
-    if (agree_all_ok(w->comm, rc, e) != 0)
+    if ((rc = agree_all_ok(w->comm, rc, e)) != 0 || (rc = sweep_backbone_shared(d, w->comm, e)) != 0)
+        goto out;
+    rc = test_block_load(&b, d, w->comm, d->p.n_test, (int)cfg->eval.batch_size, 0, e);
+    if ((rc = agree_all_ok(w->comm, rc, e)) != 0)
         goto out;
     if (cfg->eval.baselines) {
         char path[PATH_MAX_LEN];

@@ -121,7 +121,7 @@ int evaluate_zero_shot(struct train_data *d, struct test_block *b, const struct 
     rc = model_setup(&mc, cfg, d->vocab, d->feat_dim, MODEL_BARE, &sz, e);
     if (rc == 0 && (rc = model_load_backbone(&mc, d->backbone, e)) != 0)
         model_teardown(&mc);
-    if (agree_all_ok(w->comm, rc, e) != 0)
+    if ((rc = agree_all_ok(w->comm, rc, e)) != 0)
         return err_prefix(e, "%s", ZERO_SHOT_RUN);
     struct run_eval ev = {.test = json_object()};
     rc = evaluate_weights(d, &mc, b, dir, -1, "predictions.json", w, &ev, e);
@@ -261,11 +261,10 @@ int eval_weights_file(const struct config *cfg, struct run *run, const char *wei
         rc = file_run_config(cfg, rc_cfg, e);
     if (rc == 0)
         rc = train_data_open(d, run->dir, PREPARED_QUESTIONS | PREPARED_IMAGES | PREPARED_RAW, e);
-    if (rc == 0)
-        rc = sweep_backbone(d, e);
-    if (rc == 0)
-        rc = test_block_load(&b, d, w->comm, d->p.n_test, (int)cfg->eval.batch_size, 0, e);
-    if (agree_all_ok(w->comm, rc, e) != 0)
+    if ((rc = agree_all_ok(w->comm, rc, e)) != 0 || (rc = sweep_backbone_shared(d, w->comm, e)) != 0)
+        goto out;
+    rc = test_block_load(&b, d, w->comm, d->p.n_test, (int)cfg->eval.batch_size, 0, e);
+    if ((rc = agree_all_ok(w->comm, rc, e)) != 0)
         goto out;
     t0 = now_monotonic();
     const struct model_sizes sz = {(int)rc_cfg->eval.batch_size, d->p.q_len, d->p.a_len,
@@ -279,7 +278,7 @@ int eval_weights_file(const struct config *cfg, struct run *run, const char *wei
         rc = params_load_h5_sel(&mc.params, weights, PARAM_ANY, 1, rc_cfg->model.visual_bias ? NULL : visual_biases, e);
     if (rc == 0 && w->rank == 0)
         rc = make_dirs(dir, e);
-    if (agree_all_ok(w->comm, rc, e) != 0)
+    if ((rc = agree_all_ok(w->comm, rc, e)) != 0)
         goto out;
     rc = evaluate_weights(d, &mc, &b, dir, -1, "predictions.json", w, &ev, e);
     ev.seconds = now_monotonic() - t0;

@@ -20,9 +20,8 @@ static int find_backbone(struct train_data *d, struct run *run, int *stop, struc
 {
     const struct config *cfg = d->cfg;
     struct world *w = run->world;
-    if (cfg->model.checkpoint[0] || cfg->data.dataset != DATASET_SYNTHETIC) {
-        return err_mark_all(e, sweep_backbone(d, e)); /* every rank checked the same file */
-    }
+    if (cfg->model.checkpoint[0] || cfg->data.dataset != DATASET_SYNTHETIC)
+        return sweep_backbone_shared(d, w->comm, e);
     char why[512] = "";
     int done = w->rank == 0 ? pretrain_done(d, d->backbone_id, why, sizeof why) == 0 : 0;
     MPI_Bcast(&done, 1, MPI_INT, 0, w->comm);
@@ -34,12 +33,7 @@ static int find_backbone(struct train_data *d, struct run *run, int *stop, struc
         if (train_pretrain(d, w->comm, &run->log, stop, e) != 0 || *stop)
             return *stop ? 0 : -1;
     }
-    int rc = w->rank == 0 ? sweep_backbone(d, e) : 0;
-    if (agree_root_result(w->comm, 0, rc, e) != 0)
-        return -1;
-    MPI_Bcast(d->backbone, (int)sizeof d->backbone, MPI_CHAR, 0, w->comm);
-    MPI_Bcast(d->backbone_id, HASH_HEX_LEN, MPI_CHAR, 0, w->comm);
-    return 0;
+    return sweep_backbone_shared(d, w->comm, e);
 }
 
 /* The sweep indices this process trains (all, or one slice). */
@@ -127,7 +121,7 @@ int stage_train(const struct config *cfg, struct run *run)
     d->log_interval = cfg->log.interval;
     d->node_ranks = w->local_size;
     int stop = 0, rc = train_data_open(d, run->dir, PREPARED_QUESTIONS | PREPARED_IMAGES | PREPARED_PRETRAIN, e);
-    if (agree_all_ok(w->comm, rc, e) != 0)
+    if ((rc = agree_all_ok(w->comm, rc, e)) != 0)
         goto out;
     if (run->pretrain_only && (cfg->model.checkpoint[0] || cfg->data.dataset != DATASET_SYNTHETIC)) {
         rc = err_set_all(e, "mixphm pretrain makes the synthetic benchmark's backbone: it needs data.dataset: "

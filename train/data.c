@@ -6,6 +6,7 @@
 
 #include "base/mem.h"
 #include "base/sysmem.h"
+#include "mpi/agree.h"
 #include "model/vlt5.h"
 #include "run/stamp.h"
 
@@ -68,6 +69,18 @@ int sweep_backbone(struct train_data *d, struct err *e)
         return -1;
     size_t len = strlen(d->backbone);
     snprintf(d->backbone + len, sizeof d->backbone - len, "/backbone.h5");
+    return 0;
+}
+
+int sweep_backbone_shared(struct train_data *d, MPI_Comm comm, struct err *e)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    int rc = rank == 0 ? sweep_backbone(d, e) : 0;
+    if (agree_root_result(comm, 0, rc, e) != 0)
+        return -1;
+    MPI_Bcast(d->backbone, (int)sizeof d->backbone, MPI_CHAR, 0, comm);
+    MPI_Bcast(d->backbone_id, HASH_HEX_LEN, MPI_CHAR, 0, comm);
     return 0;
 }
 

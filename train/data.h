@@ -40,6 +40,9 @@ void train_data_close(struct train_data *d);
 /* Where the sweep's backbone is (d->backbone, d->backbone_id): model.checkpoint, or the synthetic
  * backbone once pretrained (an error before). */
 int sweep_backbone(struct train_data *d, struct err *e);
+/* sweep_backbone for every rank of `comm`: rank 0 finds and hashes the backbone (one read of the
+ * checkpoint per stage, not one per rank) and the others receive its names or its error.  Collective. */
+int sweep_backbone_shared(struct train_data *d, MPI_Comm comm, struct err *e);
 
 /* The folder of run `name`: RUN/runs/NAME. */
 int train_run_dir(const struct train_data *d, const char *name, char *out, size_t n, struct err *e);

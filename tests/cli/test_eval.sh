@@ -178,4 +178,16 @@ t_expect "each seed's value is its best-dev learning rate's run" 0 "the best-dev
 grep -q 'Learning rates chosen on dev' "$TMP/lr/report/results.md" && grep -q '^| full | 0.0' "$TMP/lr/report/results.md" &&
     ! grep -q '| full lr=' "$TMP/lr/report/results.md" && t_ok "results.md: one row, and the chosen learning rates" ||
     t_fail "the chosen learning rates" "$(cat "$TMP/lr/report/results.md")"
+# A rank that fails alone (here rank 1 is given a run folder without prepared.h5, as a node-local path
+# would) stops every rank with its error: the others must not carry on into the next collective call
+# and wait there forever.
+OTHER=("${SETS[@]}")
+OTHER[1]="run.dir=\"$TMP/elsewhere\""
+mkdir -p "$TMP/elsewhere"
+for stage in eval analyze train; do
+    t_run timeout 120 "$MPIRUN" -np 1 "$MIXPHM" $stage "$CFG" "${SETS[@]}" --force : -np 1 "$MIXPHM" $stage "$CFG" \
+        "${OTHER[@]}" --force
+    t_expect "$stage: an error on rank 1 alone ends both ranks with it" 1 \
+        "error: $stage: rank 1: cannot open '$TMP/elsewhere/prepared.h5'"
+done
 t_finish
