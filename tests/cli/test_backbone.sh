@@ -11,7 +11,7 @@ RC=$?
 t_expect "release/synthetic-backbone.h5 is the file its hash names" 0 "synthetic-backbone.h5: OK"
 OUT=$(cd "$REL" && sha256sum -c synthetic-backbone-captions.sha256 --strict 2>&1)
 RC=$?
-t_expect "release/synthetic-backbone-captions.h5 (paper-synthetic's) is the file its hash names" 0 \
+t_expect "release/synthetic-backbone-captions.h5 (the first backbone, captions only) is the file its hash names" 0 \
     "synthetic-backbone-captions.h5: OK"
 
 t_run /usr/bin/env python3 - "$REL/synthetic-backbone.json" <<'EOF'

@@ -36,13 +36,13 @@ t_run "$MIXPHM" params "$P" $D64 --set peft.method=pfeiffer
 t_expect "Pfeiffer's bottleneck scaled to 5" 0 "trainable 2,836 = "
 t_run "$MIXPHM" params "$P" $D64 --set peft.method=pfeiffer --set peft.width_reference=0
 t_expect "widths as written" 0 "trainable 33,280 = "
-# The demo: the released backbone's own vocabulary (316 words with the language corpus's) and widths
-# scaled to d_model 64; the paper sweep's captions backbone has 295.
+# The demo and the paper sweep: the released backbone's own vocabulary (316 words with the language
+# corpus's) and widths scaled to d_model 64.
 t_run "$MIXPHM" params configs/demo.yaml
 t_expect "the demo from the released backbone" 0 "peft.method mixphm at model.size custom (d_model 64, 2 + 2 layers, vocabulary 316)" \
     "trainable 2,464 = 0.966 % of the backbone's 255,168" "peft.method lora" "peft.method pfeiffer"
 t_run "$MIXPHM" params configs/paper-synthetic.yaml --set peft.method=mixphm
-t_expect "the paper sweep from the captions backbone" 0 "vocabulary 295)" "trainable 2,464 = 0.971 % of the backbone's 253,824"
+t_expect "the paper sweep from the released backbone" 0 "vocabulary 316)" "trainable 2,464 = 0.966 % of the backbone's 255,168"
 t_run "$MIXPHM" params "$TMP/missing.yaml"
 t_expect "a missing config" 1 "$TMP/missing.yaml"
 t_finish
