@@ -82,7 +82,7 @@ static void write_passage(const struct lang_world *w, char *out, size_t n)
                 strbuf_appendf(out, n, " %d", c);
             const int *a = w->attr[i][k];
             strbuf_appendf(out, n, " %s %s %s %s", synth_size_names[a[A_SIZE]], synth_color_names[a[A_COLOR]],
-                   synth_material_names[a[A_MATERIAL]], c == 1 ? kinds[k] : kinds_plural[k]);
+                           synth_material_names[a[A_MATERIAL]], c == 1 ? kinds[k] : kinds_plural[k]);
             first = 0;
         }
         strbuf_appendf(out, n, " .");

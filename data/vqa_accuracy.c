@@ -274,13 +274,13 @@ static int check_coverage(const struct vqa_gt *gt, size_t n_gt, const struct vqa
         return 0;
     char msg[ERR_MSG_MAX] = "";
     strbuf_appendf(msg, sizeof msg, "variant %s scores exactly the annotated questions, as the official tool does:",
-           vqa_variant_name(v));
+                   vqa_variant_name(v));
     if (n_missing > 0)
         strbuf_appendf(msg, sizeof msg, " %zu annotated question%s ha%s no prediction (%s)%s", n_missing,
-               n_missing == 1 ? "" : "s", n_missing == 1 ? "s" : "ve", missing, n_unknown ? ";" : "");
+                       n_missing == 1 ? "" : "s", n_missing == 1 ? "s" : "ve", missing, n_unknown ? ";" : "");
     if (n_unknown > 0)
         strbuf_appendf(msg, sizeof msg, " %zu predicted question%s %s not in the annotations (%s)", n_unknown,
-               n_unknown == 1 ? "" : "s", n_unknown == 1 ? "is" : "are", unknown);
+                       n_unknown == 1 ? "" : "s", n_unknown == 1 ? "is" : "are", unknown);
     return err_set(e, "%s", msg);
 }
 
