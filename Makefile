@@ -294,6 +294,7 @@ lint:
 
 # Redraws the layer diagram of docs/architecture.md from the include graph (graphviz's dot).
 layers:
+	@command -v dot >/dev/null || { echo "mixphm: make layers draws with graphviz's dot, not installed: apt-get install graphviz"; exit 1; }
 	tools/lint.py --dot > docs/img/layers.dot
 	dot -Tsvg docs/img/layers.dot -o docs/img/layers.svg
 
