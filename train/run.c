@@ -169,7 +169,7 @@ int train_loop(struct train_job *j, struct train_state *st, int *stop_signal, st
             struct vlt5_batch b;
             double loss, norm;
             rc = job_batch(j, order + first, Bg, lo, hi, epoch, &b, e);
-            if (agree_all_ok(j->tr->comm, rc, e) != 0)
+            if ((rc = agree_all_ok(j->tr->comm, rc, e)) != 0)
                 break;
             b.seed = j->seed;
             b.step = (uint64_t)st->step;
