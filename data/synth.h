@@ -42,6 +42,7 @@ struct synth_config {
     int image_text_match; /* 1: the corpus has a third objective, image-text matching */
     int language;         /* 1: the language corpus's words are in the vocabulary */
     long language_pairs;  /* text-only question-answer pairs of the language corpus (needs language) */
+    int language_thing_order; /* 1: half its order questions are about things ("is the red cup left of ...") */
     int feature_dim;
     double feature_noise;   /* standard deviation of the detector's noise */
     double annotator_error; /* probability that an annotator answers wrongly */

@@ -124,7 +124,49 @@ static const struct {
     [A_MATERIAL] = {{"what is the %s of %s made of ?"}, 1, "what are the %s of %s made of ?", synth_material_names},
 };
 
-static void ask(const struct lang_world *w, struct synth_rng *r, char *q, size_t nq, char *a, size_t na)
+/* The shortest description of person i's things of kind k that no other person's things of that
+ * kind share, as the scenes' questions name objects: "cup", "red cup", "small red cup" or "small red
+ * rubber cup" (plural for a count above one); 0 when even the longest is shared. */
+static int describe_things(const struct lang_world *w, int i, int k, char *out, size_t n)
+{
+    const int *a = w->attr[i][k];
+    for (int len = 0; len < 4; len++) {
+        int shared = 0;
+        for (int o = 0; o < w->n; o++) {
+            const int *b = w->attr[o][k];
+            shared |= o != i && w->count[o][k] && (len < 1 || b[A_COLOR] == a[A_COLOR]) &&
+                      (len < 2 || b[A_SIZE] == a[A_SIZE]) && (len < 3 || b[A_MATERIAL] == a[A_MATERIAL]);
+        }
+        if (shared)
+            continue;
+        snprintf(out, n, "%s%s%s%s%s%s%s", len >= 2 ? synth_size_names[a[A_SIZE]] : "", len >= 2 ? " " : "",
+                 len >= 1 ? synth_color_names[a[A_COLOR]] : "", len >= 1 ? " " : "",
+                 len >= 3 ? synth_material_names[a[A_MATERIAL]] : "", len >= 3 ? " " : "",
+                 w->count[i][k] == 1 ? kinds[k] : kinds_plural[k]);
+        return 1;
+    }
+    return 0;
+}
+
+/* "is the red cup left of the large books ?", "are the hats to the right of the kite ?": the order of
+ * two people's things, each where its owner stands; 0 when one of them cannot be told apart. */
+static int ask_thing_order(const struct lang_world *w, struct synth_rng *r, int i, int k, int j, int left,
+                           char *q, size_t nq)
+{
+    int held[LANG_KINDS], n_held = 0;
+    for (int m = 0; m < LANG_KINDS; m++)
+        if (w->count[j][m])
+            held[n_held++] = m;
+    char x[64], y[64];
+    if (!describe_things(w, i, k, x, sizeof x) || !describe_things(w, j, held[synth_rng_below(r, n_held)], y, sizeof y))
+        return 0;
+    snprintf(q, nq, synth_rng_below(r, 2) ? "%s the %s %s of the %s ?" : "%s the %s to the %s of the %s ?",
+             w->count[i][k] == 1 ? "is" : "are", x, left ? "left" : "right", y);
+    return 1;
+}
+
+static void ask(const struct lang_world *w, int thing_order, struct synth_rng *r, char *q, size_t nq, char *a,
+                size_t na)
 {
     int roll = (int)synth_rng_below(r, 100), kind = 0;
     while (kind < L_KINDS - 1 && roll >= lang_share[kind])
@@ -199,8 +241,12 @@ static void ask(const struct lang_world *w, struct synth_rng *r, char *q, size_t
         int j = (int)synth_rng_below(r, w->n - 1);
         j += j >= i;
         int left = synth_rng_below(r, 2) == 0;
-        const char *fmt = synth_rng_below(r, 2) ? "is %s %s of %s ?" : "is %s to the %s of %s ?";
-        snprintf(q, nq, fmt, p, left ? "left" : "right", names[w->who[j]]);
+        /* Half the order questions are about things when asked for; the draws come after the
+         * people's, so that without thing_order the corpus is the released backbone's. */
+        if (!(thing_order && synth_rng_below(r, 2) && ask_thing_order(w, r, i, k, j, left, q, nq))) {
+            const char *fmt = synth_rng_below(r, 2) ? "is %s %s of %s ?" : "is %s to the %s of %s ?";
+            snprintf(q, nq, fmt, p, left ? "left" : "right", names[w->who[j]]);
+        }
         snprintf(a, na, "%s", (left ? i < j : i > j) ? "yes" : "no");
         return;
     }
@@ -215,7 +261,7 @@ void synth_language_pair(const struct synth_config *c, long index, struct synth_
     draw_world(&r, &w);
     char passage[SYNTH_CAPTION_MAX], question[SYNTH_TEXT_MAX], answer[SYNTH_ANSWER_MAX];
     write_passage(&w, passage, sizeof passage);
-    ask(&w, &r, question, sizeof question, answer, sizeof answer);
+    ask(&w, c->language_thing_order, &r, question, sizeof question, answer, sizeof answer);
     p->image = synth_blank_image(c);
     p->objective = SYNTH_LANGUAGE_QA;
     snprintf(p->caption, sizeof p->caption, "%s", passage);

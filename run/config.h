@@ -81,7 +81,7 @@ struct config {
             long train_images, test_images, pool_questions, test_questions, pretrain_pairs, pretrain_images, feature_dim;
             long language_pairs;
             double feature_noise, annotator_error, variant_rate;
-            int image_text_match, language;
+            int image_text_match, language, language_thing_order;
         } synthetic;
     } data;
     struct {

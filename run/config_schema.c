@@ -71,6 +71,7 @@ static const struct cfg_key schema[] = {
     {"data.synthetic.image_text_match", CFG_BOOL, OFF(data.synthetic.image_text_match), 0, 1, NULL, 0, ST(PREPARE)},
     {"data.synthetic.language",       CFG_BOOL,  OFF(data.synthetic.language),       0, 1, NULL, 0, ST(PREPARE)},
     {"data.synthetic.language_pairs", CFG_INT,   OFF(data.synthetic.language_pairs), 0, 100000000, NULL, 0, ST(PREPARE)},
+    {"data.synthetic.language_thing_order", CFG_BOOL, OFF(data.synthetic.language_thing_order), 0, 1, NULL, 0, ST(PREPARE)},
     {"data.synthetic.feature_dim",    CFG_INT,   OFF(data.synthetic.feature_dim),    1, 65536, NULL, 0, ST(PREPARE)},
     {"data.synthetic.feature_noise",  CFG_FLOAT, OFF(data.synthetic.feature_noise),  0, 100, NULL, 0, ST(PREPARE)},
     {"data.synthetic.annotator_error", CFG_FLOAT, OFF(data.synthetic.annotator_error), 0, 1, NULL, 0, ST(PREPARE)},

@@ -38,6 +38,7 @@ static void synth_config_of(const struct config *cfg, struct synth_config *c)
     c->image_text_match = cfg->data.synthetic.image_text_match;
     c->language = cfg->data.synthetic.language;
     c->language_pairs = cfg->data.synthetic.language_pairs;
+    c->language_thing_order = cfg->data.synthetic.language_thing_order;
     c->feature_dim = (int)cfg->data.synthetic.feature_dim;
     c->feature_noise = cfg->data.synthetic.feature_noise;
     c->annotator_error = cfg->data.synthetic.annotator_error;

@@ -1,6 +1,6 @@
 /* The language corpus of the synthetic benchmark (data/synth_language.c): every answer checked by a
- * reading of the passage and the question written here independently of the generator, the answer
- * kinds and the yes/no balance, words within the vocabulary and never a scene's, the blank image the
+ * reading of the passage and the question written here independently of the generator (with and
+ * without the order questions about things), the answer kinds and the yes/no balance, words within the vocabulary and never a scene's, the blank image the
  * pairs come with, and the even interleaving with the caption pairs. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,11 +108,96 @@ static int total(const struct reading *r, int k)
     return t;
 }
 
+/* Which attribute a word names: 0 colour, 1 size, 2 material, -1 none. */
+static int attr_of(const char *w)
+{
+    static const char *const *const lists[3] = {synth_color_names, synth_size_names, synth_material_names};
+    static const int lens[3] = {SYNTH_COLORS, SYNTH_SIZES, SYNTH_MATERIALS};
+    for (int a = 0; a < 3; a++)
+        for (int i = 0; i < lens[a]; i++)
+            if (!strcmp(lists[a][i], w))
+                return a;
+    return -1;
+}
+
+static const char *attr_value(const struct reading *r, int p, int k, int a)
+{
+    return a == 0 ? r->color[p][k] : a == 1 ? r->size[p][k] : r->material[p][k];
+}
+
+/* The one person whose things words[0..n-1] ("small red cups") name: the attributes given, the kind
+ * last, in the number of their count; and the description must be the shortest that tells them
+ * apart (with one attribute fewer, in the order colour, size, material, another person's match).
+ * -1 when no one, or more than one, or a longer description than needed. */
+static int owner_of(struct reading *r, char **words, int n)
+{
+    if (n < 1 || n > 4)
+        return -1;
+    int k = kind_of(r, words[n - 1], 0), plural = words[n - 1][strlen(words[n - 1]) - 1] == 's';
+    int named[3] = {0}, n_named = n - 1;
+    for (int i = 0; i < n - 1; i++) {
+        int a = attr_of(words[i]);
+        if (a < 0 || named[a])
+            return -1;
+        named[a] = 1;
+    }
+    if (k < 0 || (named[1] && !named[0]) || (named[2] && !named[1])) /* the generator's order of adding */
+        return -1;
+    int owner = -1, matches = 0, coarser = 0;
+    for (int p = 0; p < r->n; p++) {
+        if (!r->count[p][k])
+            continue;
+        int all = 1, fewer = 1;
+        for (int i = 0; i < n - 1; i++) {
+            int a = attr_of(words[i]);
+            int same = !strcmp(attr_value(r, p, k, a), words[i]);
+            all &= same;
+            fewer &= a >= n_named - 1 || same; /* the first n_named - 1 attributes only */
+        }
+        if (all)
+            owner = p, matches++;
+        coarser += fewer;
+    }
+    if (matches != 1 || (n_named > 0 && coarser < 2) || plural != (r->count[owner][k] > 1))
+        return -1;
+    return owner;
+}
+
+/* "is the red cup left of the large books ?", "are the hats to the right of the kite ?" -> "yes" or
+ * "no", or NULL when the question is not of that form or names its things wrongly. */
+static const char *thing_order(struct reading *r, const char *q, char *out, size_t n)
+{
+    char buf[SYNTH_CAPTION_MAX], *w[32];
+    int nw = 0;
+    snprintf(buf, sizeof buf, "%s", q);
+    for (char *tok = strtok(buf, " "); tok && nw < 32; tok = strtok(NULL, " "))
+        w[nw++] = tok;
+    if (nw < 7 || (strcmp(w[0], "is") && strcmp(w[0], "are")) || strcmp(w[1], "the") || strcmp(w[nw - 1], "?"))
+        return NULL;
+    int rel = 2;
+    while (rel < nw && strcmp(w[rel], "left") && strcmp(w[rel], "right"))
+        rel++;
+    int subject_end = rel >= 4 && !strcmp(w[rel - 1], "the") && !strcmp(w[rel - 2], "to") ? rel - 2 : rel;
+    if (rel + 3 >= nw || strcmp(w[rel + 1], "of") || strcmp(w[rel + 2], "the"))
+        return NULL;
+    int i = owner_of(r, w + 2, subject_end - 2), j = owner_of(r, w + rel + 3, nw - 1 - (rel + 3));
+    if (i < 0 || j < 0 || i == j)
+        return NULL;
+    int k = kind_of(r, w[subject_end - 1], 0);
+    if (!strcmp(w[0], "is") != (r->count[i][k] == 1)) /* the verb agrees with the subject */
+        return NULL;
+    snprintf(out, n, "%s", (!strcmp(w[rel], "left") ? i < j : i > j) ? "yes" : "no");
+    return out;
+}
+
 /* The answer to question q about the passage read into r, or NULL for a question it cannot read. */
 static const char *answer(struct reading *r, const char *q, char *out, size_t n)
 {
     char a[32], b[32], c[32], rest[8];
     int p, k, k2;
+    if (strstr(q, " the left of the ") || strstr(q, " the right of the ") || strstr(q, " left of the ") ||
+        strstr(q, " right of the "))
+        return thing_order(r, q, out, n);
     if (sscanf(q, "what color is the %31s of %31s %7s", a, b, rest) == 3 ||
         sscanf(q, "what is the color of the %31s of %31s %7s", a, b, rest) == 3 ||
         sscanf(q, "what color are the %31s of %31s %7s", a, b, rest) == 3) {
@@ -167,9 +252,12 @@ static const char *answer(struct reading *r, const char *q, char *out, size_t n)
     return strcmp(rest, "?") ? NULL : out;
 }
 
-/* Which kind a question is: colour, count, possession, existence, comparison, size, order, material. */
+/* Which kind a question is: colour, count, possession, existence, comparison, size, order of
+ * people, material, order of things. */
 static int question_kind(const char *q)
 {
+    if (strstr(q, " left of the ") || strstr(q, " right of the "))
+        return 8;
     static const char *const openings[][2] = {{"what color", "what is the color"}, {"how many", "what is the number"},
                                               {"does ", "does "}, {"is there ", "is there "},
                                               {"are there ", "are there "}, {"what size", "what size"}};
@@ -201,9 +289,10 @@ static int in_list(const char *const *list, int n, const char *w)
     return 0;
 }
 
-static void test_answers_are_correct(struct test_ctx *t)
+static void check_answers(struct test_ctx *t, int thing_order)
 {
     struct synth_config c = language_config();
+    c.language_thing_order = thing_order;
     struct synth_pair *p = xmalloc(sizeof *p);
     int n_words, n_lang;
     const char *const *words = synth_words(&n_words), *const *lang = synth_language_words(&n_lang);
@@ -211,7 +300,7 @@ static void test_answers_are_correct(struct test_ctx *t)
     static const char *const scene_words[] = {"cube", "sphere", "cylinder", "cone", "cubes", "spheres", "cylinders",
                                               "cones", "thing", "things", "image", "shape", "material"};
     int read = 0, hidden = 0, yes = 0, no = 0, numbers = 0, colors = 0, sizes = 0, materials = 0, unknown = 0,
-        scene = 0, bad_target = 0, kinds[8] = {0};
+        scene = 0, bad_target = 0, kinds[9] = {0};
     const int n = 3000;
     for (int i = 0; i < n; i++) {
         synth_language_pair(&c, i, p);
@@ -262,8 +351,12 @@ static void test_answers_are_correct(struct test_ctx *t)
     CHECKF(t, yes > 0.4 * (yes + no) && no > 0.4 * (yes + no), "yes %d, no %d", yes, no);
     CHECKF(t, numbers > n / 10 && colors > n / 10 && sizes > n / 20 && materials > n / 20,
            "numbers %d, colours %d, sizes %d, materials %d", numbers, colors, sizes, materials);
-    for (int k = 0; k < 8; k++)
-        CHECKF(t, kinds[k] > n / 20, "question kind %d asked %d times", k, kinds[k]);
+    for (int k = 0; k < 8; k++) /* with thing_order, half the order questions are about things */
+        CHECKF(t, kinds[k] > (k == 6 && thing_order ? n / 40 : n / 20), "question kind %d asked %d times", k, kinds[k]);
+    if (thing_order)
+        CHECKF(t, kinds[8] > n / 40, "the order of things asked %d times", kinds[8]);
+    else
+        CHECK_INT(t, kinds[8], 0);
     /* Deterministic in (seed, index). */
     struct synth_pair *q = xmalloc(sizeof *q);
     synth_language_pair(&c, 41, p);
@@ -274,6 +367,45 @@ static void test_answers_are_correct(struct test_ctx *t)
     CHECK_STR(t, p->input, q->input);
     free(q);
     free(p);
+}
+
+static void test_answers_are_correct(struct test_ctx *t)
+{
+    check_answers(t, 0);
+}
+
+static void test_answers_thing_order(struct test_ctx *t)
+{
+    check_answers(t, 1);
+}
+
+/* thing_order changes the order questions only: every other pair is the released backbone's corpus. */
+static void test_thing_order_changes_order_only(struct test_ctx *t)
+{
+    struct synth_config c = language_config(), d = c;
+    d.language_thing_order = 1;
+    struct synth_pair *p = xmalloc(sizeof *p), *q = xmalloc(sizeof *q);
+    int changed = 0, other = 0;
+    for (int i = 0; i < 2000; i++) {
+        synth_language_pair(&c, i, p);
+        synth_language_pair(&d, i, q);
+        char passage[SYNTH_CAPTION_MAX], question[SYNTH_CAPTION_MAX];
+        if (split_input(p->input, passage, question, sizeof passage) != 0) {
+            CHECKF(t, 0, "cannot split pair %d: '%s'", i, p->input);
+            continue;
+        }
+        if (question_kind(question) == 6) {
+            changed += strcmp(p->input, q->input) != 0;
+            continue;
+        }
+        other++;
+        CHECKF(t, !strcmp(p->input, q->input) && !strcmp(p->target, q->target), "pair %d: '%s' became '%s'", i,
+               p->input, q->input);
+    }
+    CHECKF(t, other > 1500, "%d pairs not about order", other);
+    CHECKF(t, changed > 0, "no order question changed");
+    free(p);
+    free(q);
 }
 
 static void test_blank_image(struct test_ctx *t)
@@ -386,6 +518,9 @@ int main(int argc, char **argv)
 {
     static const struct test tests[] = {
         {"language pairs: answers follow from their passages; kinds, balance, words", test_answers_are_correct},
+        {"with thing_order: questions on the order of things, named as the scenes name objects",
+         test_answers_thing_order},
+        {"thing_order changes the order questions only", test_thing_order_changes_order_only},
         {"the blank image: no objects, background regions only, only with language pairs", test_blank_image},
         {"the corpus interleaves caption and language pairs evenly, each in its order", test_interleaving},
         {"the written vocabulary and pretrain.json, with and without the language corpus", test_written_files},
