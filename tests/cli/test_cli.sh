@@ -50,6 +50,21 @@ t_run "$MIXPHM" prepare configs/demo.yaml --set "run.dir=\"$TMP/nolang\"" --set 
     --set data.synthetic.language_pairs=10
 t_expect "language pairs without the language words" 1 \
     "data.synthetic.language_pairs is 10 but data.synthetic.language is false"
+# data.synthetic.language_thing_order reaches the corpus that prepare writes, and only when set.
+for THINGS in true false; do
+    t_run "$MIXPHM" prepare configs/demo.yaml --set "run.dir=\"$TMP/things-$THINGS\"" \
+        --set data.synthetic.language_pairs=1000 --set data.synthetic.language_thing_order=$THINGS
+    t_expect "prepare with language_thing_order $THINGS" 0 "prepare: done"
+    N_THINGS=$(grep -oE '"input":"[^"]*question: (is|are) the [a-z ]+ (to the )?(left|right) of the [a-z ]+ \?' \
+        "$TMP/things-$THINGS/synthetic/pretrain.json" | wc -l)
+    if [ "$THINGS" = true ]; then
+        [ "$N_THINGS" -gt 20 ] && t_ok "with language_thing_order, pretrain.json asks the order of things" ||
+            t_fail "with language_thing_order, pretrain.json asks the order of things" "$N_THINGS questions"
+    else
+        [ "$N_THINGS" = 0 ] && t_ok "without it, no question on the order of things" ||
+            t_fail "without it, no question on the order of things" "$N_THINGS questions"
+    fi
+done
 
 # A run folder: the resolved config is written, and status reads it back.
 t_run "$MIXPHM" run configs/demo.yaml --set "run.dir=\"$TMP/demo\"" --until prepare
