@@ -124,6 +124,16 @@ static const struct {
     [A_MATERIAL] = {{"what is the %s of %s made of ?"}, 1, "what are the %s of %s made of ?", synth_material_names},
 };
 
+/* One of the kinds person i has things of, drawn among them. */
+static int draw_held_kind(const struct lang_world *w, struct synth_rng *r, int i)
+{
+    int held[LANG_KINDS], n_held = 0;
+    for (int k = 0; k < LANG_KINDS; k++)
+        if (w->count[i][k])
+            held[n_held++] = k;
+    return held[synth_rng_below(r, n_held)];
+}
+
 /* The shortest description of person i's things of kind k that no other person's things of that
  * kind share, as the scenes' questions name objects: "cup", "red cup", "small red cup" or "small red
  * rubber cup" (plural for a count above one); 0 when even the longest is shared. */
@@ -153,12 +163,8 @@ static int describe_things(const struct lang_world *w, int i, int k, char *out, 
 static int ask_thing_order(const struct lang_world *w, struct synth_rng *r, int i, int k, int j, int left,
                            char *q, size_t nq)
 {
-    int held[LANG_KINDS], n_held = 0;
-    for (int m = 0; m < LANG_KINDS; m++)
-        if (w->count[j][m])
-            held[n_held++] = m;
     char x[64], y[64];
-    if (!describe_things(w, i, k, x, sizeof x) || !describe_things(w, j, held[synth_rng_below(r, n_held)], y, sizeof y))
+    if (!describe_things(w, i, k, x, sizeof x) || !describe_things(w, j, draw_held_kind(w, r, j), y, sizeof y))
         return 0;
     snprintf(q, nq, synth_rng_below(r, 2) ? "%s the %s %s of the %s ?" : "%s the %s to the %s of the %s ?",
              w->count[i][k] == 1 ? "is" : "are", x, left ? "left" : "right", y);
@@ -173,11 +179,7 @@ static void ask(const struct lang_world *w, int thing_order, struct synth_rng *r
         roll -= lang_share[kind++];
     int i = (int)synth_rng_below(r, w->n);
     const char *p = names[w->who[i]];
-    int held[LANG_KINDS], n_held = 0;
-    for (int k = 0; k < LANG_KINDS; k++)
-        if (w->count[i][k])
-            held[n_held++] = k;
-    int k = held[synth_rng_below(r, n_held)];
+    int k = draw_held_kind(w, r, i);
     if (kind < LANG_ATTRS) {
         if (w->count[i][k] == 1) {
             int wording = attr_questions[kind].n_one > 1 ? (int)synth_rng_below(r, attr_questions[kind].n_one) : 0;

@@ -108,15 +108,22 @@ static int total(const struct reading *r, int k)
     return t;
 }
 
+static int in_list(const char *const *list, int n, const char *w)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(list[i], w))
+            return 1;
+    return 0;
+}
+
 /* Which attribute a word names: 0 colour, 1 size, 2 material, -1 none. */
 static int attr_of(const char *w)
 {
     static const char *const *const lists[3] = {synth_color_names, synth_size_names, synth_material_names};
     static const int lens[3] = {SYNTH_COLORS, SYNTH_SIZES, SYNTH_MATERIALS};
     for (int a = 0; a < 3; a++)
-        for (int i = 0; i < lens[a]; i++)
-            if (!strcmp(lists[a][i], w))
-                return a;
+        if (in_list(lists[a], lens[a], w))
+            return a;
     return -1;
 }
 
@@ -190,13 +197,19 @@ static const char *thing_order(struct reading *r, const char *q, char *out, size
     return out;
 }
 
+/* Whether q asks the order of two things ("... left of the ...", "... to the right of the ..."); the
+ * order of people names a person after "of". */
+static int asks_thing_order(const char *q)
+{
+    return strstr(q, " left of the ") || strstr(q, " right of the ");
+}
+
 /* The answer to question q about the passage read into r, or NULL for a question it cannot read. */
 static const char *answer(struct reading *r, const char *q, char *out, size_t n)
 {
     char a[32], b[32], c[32], rest[8];
     int p, k, k2;
-    if (strstr(q, " the left of the ") || strstr(q, " the right of the ") || strstr(q, " left of the ") ||
-        strstr(q, " right of the "))
+    if (asks_thing_order(q))
         return thing_order(r, q, out, n);
     if (sscanf(q, "what color is the %31s of %31s %7s", a, b, rest) == 3 ||
         sscanf(q, "what is the color of the %31s of %31s %7s", a, b, rest) == 3 ||
@@ -256,7 +269,7 @@ static const char *answer(struct reading *r, const char *q, char *out, size_t n)
  * people, material, order of things. */
 static int question_kind(const char *q)
 {
-    if (strstr(q, " left of the ") || strstr(q, " right of the "))
+    if (asks_thing_order(q))
         return 8;
     static const char *const openings[][2] = {{"what color", "what is the color"}, {"how many", "what is the number"},
                                               {"does ", "does "}, {"is there ", "is there "},
@@ -278,14 +291,6 @@ static int split_input(const char *input, char *passage, char *question, size_t 
         return -1;
     snprintf(passage, n, "%.*s", qs < input ? 0 : (int)(qs - input), input);
     snprintf(question, n, "%.*s", (int)(as - qs - 11), qs + 11);
-    return 0;
-}
-
-static int in_list(const char *const *list, int n, const char *w)
-{
-    for (int i = 0; i < n; i++)
-        if (!strcmp(list[i], w))
-            return 1;
     return 0;
 }
 
